@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, time, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from scheduler.domain.phases import (
     phase_for,
     termination_starts_at,
 )
+from scheduler.domain.series import SeriesPlan, plan_series
 
 
 def _phases(n: int) -> list[str]:
@@ -74,3 +77,42 @@ def test_phases_are_contiguous_blocks(n: int) -> None:
     assert phases.count("initial") == initial_ends_at(n) == edge
     assert phases.count("termination") == edge
     assert phases.index("termination") + 1 == termination_starts_at(n)
+
+
+def plan(**overrides: object) -> SeriesPlan:
+    args: dict[str, object] = {
+        "first_date": date(2027, 2, 24),
+        "start_time": time(17, 0),
+        "zone": "America/Los_Angeles",
+        "session_count": 16,
+        "duration": timedelta(minutes=50),
+        "closed": lambda day: None,
+    }
+    args.update(overrides)
+    return plan_series(**args)  # type: ignore[arg-type]
+
+
+# --- numbering and phases in a planned series ----------------------------------------------
+
+
+def test_numbering_and_phases_of_a_full_course() -> None:
+    sessions = plan(session_count=12).sessions
+    assert [s.phase for s in sessions] == ["initial"] * 3 + ["middle"] * 6 + ["termination"] * 3
+
+
+def test_appended_sessions_keep_their_place_in_the_course() -> None:
+    sessions = plan(
+        first_date=date(2027, 6, 2), session_count=4, first_number=13, total=16
+    ).sessions
+    assert [s.number for s in sessions] == [13, 14, 15, 16]
+    assert [s.phase for s in sessions] == ["middle", "termination", "termination", "termination"]
+
+
+def test_total_defaults_to_the_last_number() -> None:
+    sessions = plan(session_count=3, first_number=5).sessions
+    # Course of 7 (< 12): termination is sessions 6 and 7.
+    assert [(s.number, s.phase) for s in sessions] == [
+        (5, "middle"),
+        (6, "termination"),
+        (7, "termination"),
+    ]

@@ -16,7 +16,6 @@ from scheduler.domain.series import (
     CalendarExhausted,
     ClosureRejected,
     LocalTimeError,
-    PlannedSession,
     SeriesPlan,
     Skip,
     expand_weekly,
@@ -60,10 +59,6 @@ def plan(**overrides: object) -> SeriesPlan:
     return plan_series(**args)  # type: ignore[arg-type]
 
 
-def by_date(sessions: tuple[PlannedSession, ...]) -> dict[date, PlannedSession]:
-    return {s.local_date: s for s in sessions}
-
-
 # --- DST: the wall clock stays put, the UTC instant moves ---------------------------------
 
 
@@ -78,15 +73,15 @@ def test_seattle_series_keeps_five_pm_across_spring_forward() -> None:
     for s in sessions:
         local = s.starts_at.astimezone(ZoneInfo(SEATTLE))
         assert (local.date(), local.time()) == (s.local_date, time(17, 0))
-        assert s.local_time == time(17, 0)
-        assert s.zone == SEATTLE
+        assert (s.local_time, s.zone) == (time(17, 0), SEATTLE)
         expected = PST if s.local_date < date(2027, 3, 14) else PDT
         assert s.utc_offset == expected, s.local_date
 
-    seventeenth = by_date(sessions)[date(2027, 3, 17)]
+    on = {s.local_date: s for s in sessions}
+    seventeenth = on[date(2027, 3, 17)]
     assert seventeenth.utc_offset == PDT
     assert seventeenth.starts_at == datetime(2027, 3, 18, 0, 0, tzinfo=UTC)
-    tenth = by_date(sessions)[date(2027, 3, 10)]
+    tenth = on[date(2027, 3, 10)]
     assert tenth.starts_at == datetime(2027, 3, 11, 1, 0, tzinfo=UTC)
     # One calendar week apart on the wall, but only 167 hours apart in elapsed time.
     assert seventeenth.starts_at - tenth.starts_at == timedelta(days=7) - timedelta(hours=1)
@@ -102,7 +97,8 @@ def test_seattle_series_across_fall_back_2027() -> None:
         expected = PDT if s.local_date < date(2027, 11, 7) else PST
         assert s.utc_offset == expected, s.local_date
         assert s.starts_at.astimezone(ZoneInfo(SEATTLE)).time() == time(17, 0)
-    nov3, nov10 = by_date(sessions)[date(2027, 11, 3)], by_date(sessions)[date(2027, 11, 10)]
+    on = {s.local_date: s for s in sessions}
+    nov3, nov10 = on[date(2027, 11, 3)], on[date(2027, 11, 10)]
     assert nov3.starts_at == datetime(2027, 11, 4, 0, 0, tzinfo=UTC)
     assert nov10.starts_at == datetime(2027, 11, 11, 1, 0, tzinfo=UTC)
     assert [s.local_date for s in sessions if s.dst_changed] == [date(2027, 11, 10)]
@@ -154,15 +150,21 @@ def test_fall_back_fold_is_ambiguous() -> None:
     assert "America/Chicago" in str(info.value)
 
 
-def test_phoenix_has_no_gap_or_fold() -> None:
-    assert resolve_local(date(2027, 3, 14), time(2, 30), TUCSON).utcoffset() == timedelta(hours=-7)
-    assert resolve_local(date(2027, 11, 7), time(1, 30), TUCSON).utcoffset() == timedelta(hours=-7)
-
-
-def test_edges_of_the_gap_resolve() -> None:
-    # 01:59 is still standard time and 03:00 already daylight time; only 02:xx is missing.
-    assert resolve_local(date(2027, 3, 14), time(1, 59), EASTERN).utcoffset() == timedelta(hours=-5)
-    assert resolve_local(date(2027, 3, 14), time(3, 0), EASTERN).utcoffset() == timedelta(hours=-4)
+@pytest.mark.parametrize(
+    ("zone", "day", "at", "hours"),
+    [
+        # Phoenix keeps standard time, so neither transition touches it.
+        (TUCSON, date(2027, 3, 14), time(2, 30), -7),
+        (TUCSON, date(2027, 11, 7), time(1, 30), -7),
+        # 01:59 is still standard time and 03:00 already daylight time; only 02:xx is missing.
+        (EASTERN, date(2027, 3, 14), time(1, 59), -5),
+        (EASTERN, date(2027, 3, 14), time(3, 0), -4),
+    ],
+)
+def test_times_beside_or_outside_transitions_resolve(
+    zone: str, day: date, at: time, hours: int
+) -> None:
+    assert resolve_local(day, at, zone).utcoffset() == timedelta(hours=hours)
 
 
 def test_series_through_a_gap_names_the_date_and_does_not_shift() -> None:
@@ -202,12 +204,8 @@ def test_thanksgiving_week_is_skipped_and_made_up() -> None:
     result = plan(
         first_date=date(2027, 11, 18), start_time=time(10, 0), session_count=4, closed=closed
     )
-    assert [s.local_date for s in result.sessions] == [
-        date(2027, 11, 18),
-        date(2027, 12, 2),
-        date(2027, 12, 9),
-        date(2027, 12, 16),
-    ]
+    expected = [date(2027, 11, 18)] + [date(2027, 12, d) for d in (2, 9, 16)]
+    assert [s.local_date for s in result.sessions] == expected
     assert [s.number for s in result.sessions] == [1, 2, 3, 4]
     assert result.skipped == (Skip(date(2027, 11, 25), "Thanksgiving Day (holiday)"),)
     assert result.end_date == date(2027, 12, 16)
@@ -264,11 +262,7 @@ def test_reject_policy_lists_every_closed_date_in_the_contract() -> None:
     )
     assert "2027-03-03" in str(info.value)
     assert "2027-03-24" in str(info.value)
-
-
-def test_reject_policy_without_closures_plans_normally() -> None:
-    result = plan(session_count=3, policy="reject")
-    assert len(result.sessions) == 3
+    assert len(plan(session_count=3, policy="reject").sessions) == 3  # nothing closed: plans
 
 
 def test_make_up_weeks_can_themselves_be_skipped() -> None:
@@ -294,30 +288,7 @@ def test_guard_stops_a_calendar_that_is_always_closed() -> None:
         plan(session_count=2, closed=always)  # default guard: session_count + 26 weeks
 
 
-# --- numbering and phases ------------------------------------------------------------------
-
-
-def test_numbering_and_phases_of_a_full_course() -> None:
-    sessions = plan(session_count=12).sessions
-    assert [s.phase for s in sessions] == ["initial"] * 3 + ["middle"] * 6 + ["termination"] * 3
-
-
-def test_appended_sessions_keep_their_place_in_the_course() -> None:
-    sessions = plan(
-        first_date=date(2027, 6, 2), session_count=4, first_number=13, total=16
-    ).sessions
-    assert [s.number for s in sessions] == [13, 14, 15, 16]
-    assert [s.phase for s in sessions] == ["middle", "termination", "termination", "termination"]
-
-
-def test_total_defaults_to_the_last_number() -> None:
-    sessions = plan(session_count=3, first_number=5).sessions
-    # Course of 7 (< 12): termination is sessions 6 and 7.
-    assert [(s.number, s.phase) for s in sessions] == [
-        (5, "middle"),
-        (6, "termination"),
-        (7, "termination"),
-    ]
+# --- arguments -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
