@@ -1,0 +1,155 @@
+"""Pure SMS helpers: reply keywords, GSM-7 / UCS-2 segment counting, names and times for texts."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+Keyword = Literal["stop", "start", "help", "confirm", "reschedule", "rating", "other"]
+Encoding = Literal["GSM-7", "UCS-2"]
+
+# Twilio's default opt-out, opt-in and help keywords. Twilio acts on these itself (Advanced
+# Opt-Out); we mirror them so our consent records agree with what the carrier side enforces.
+OPT_OUT_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
+OPT_IN_WORDS = ("START", "UNSTOP", "YES")
+HELP_WORDS = ("HELP", "INFO")
+CONFIRM_WORDS = ("C", "CONFIRM", "CONFIRMED")
+RESCHEDULE_WORDS = ("R", "RESCHEDULE")
+RATING_RANGE = range(1, 6)
+
+# Names longer than this are cut so that every template stays within one GSM-7 segment
+# (tests/unit/test_sms_domain.py renders each template with a name of exactly this length).
+MAX_FIRST_NAME_IN_SMS = 20
+FALLBACK_FIRST_NAME = "there"  # "Hi there," reads better than "Hi ," when no name is on file
+
+# GSM 03.38 default alphabet (one septet each). ESC (0x1B) is left out: it only introduces
+# the extension table below.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ"
+    " !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# Extension table: sent as ESC + char, so each costs two septets.
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+GSM7_SINGLE, GSM7_PART = 160, 153  # a concatenated part loses 7 septets to the UDH
+UCS2_SINGLE, UCS2_PART = 70, 67  # a concatenated part loses 3 UTF-16 units to the UDH
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What an inbound text means to us; `text` is the body with outer whitespace removed."""
+
+    keyword: Keyword
+    rating: int | None = None
+    text: str = ""
+
+
+def _strip_outer(text: str) -> str:
+    """Drop whitespace and punctuation at both ends ("  stop. " -> "stop")."""
+
+    def is_trim(ch: str) -> bool:
+        category = unicodedata.category(ch)
+        return ch.isspace() or category.startswith("P") or category.startswith("Z")
+
+    start, end = 0, len(text)
+    while start < end and is_trim(text[start]):
+        start += 1
+    while end > start and is_trim(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def parse_reply(body: str) -> Parsed:
+    """Classify an inbound SMS body; anything not an exact keyword or 1-5 is "other"."""
+    original = body.strip()
+    # NFKC folds full-width letters/digits ("ＳＴＯＰ", "３") into their plain forms.
+    core = _strip_outer(unicodedata.normalize("NFKC", body))
+    # Inner spaces are ignored so "opt out" and "stop all" still opt out: erring towards
+    # honouring an opt-out is the safe side.
+    word = "".join(core.split()).upper()
+    if word in OPT_OUT_WORDS:
+        return Parsed("stop", text=original)
+    if word in OPT_IN_WORDS:
+        return Parsed("start", text=original)
+    if word in HELP_WORDS:
+        return Parsed("help", text=original)
+    if word in CONFIRM_WORDS:
+        return Parsed("confirm", text=original)
+    if word in RESCHEDULE_WORDS:
+        return Parsed("reschedule", text=original)
+    if word.isascii() and word.isdigit() and int(word) in RATING_RANGE:
+        return Parsed("rating", rating=int(word), text=original)
+    return Parsed("other", text=original)
+
+
+def encoding_for(text: str) -> Encoding:
+    """GSM-7 when every character is in the default alphabet or its extension table."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+        return "GSM-7"
+    return "UCS-2"
+
+
+def _units(text: str, encoding: Encoding) -> list[int]:
+    """Per-character cost: septets for GSM-7, UTF-16 code units for UCS-2."""
+    if encoding == "GSM-7":
+        return [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def characters_used(text: str) -> int:
+    """Septets (GSM-7) or UTF-16 code units (UCS-2) the text occupies."""
+    return sum(_units(text, encoding_for(text)))
+
+
+def segment_count(text: str) -> int:
+    """How many SMS segments the text is billed as; an empty text still takes one."""
+    encoding = encoding_for(text)
+    units = _units(text, encoding)
+    single, part = (GSM7_SINGLE, GSM7_PART) if encoding == "GSM-7" else (UCS2_SINGLE, UCS2_PART)
+    if sum(units) <= single:
+        return 1
+    # Pack greedily: an escape pair or a surrogate pair is never split across two parts,
+    # which can cost one more part than plain division would suggest.
+    segments, used = 1, 0
+    for cost in units:
+        if used + cost > part:
+            segments, used = segments + 1, 0
+        used += cost
+    return segments
+
+
+def sms_first_name(name: str | None) -> str:
+    """A first name fit for a one-segment text: GSM-7 where possible, at most 20 characters."""
+    cleaned = " ".join((name or "").split())
+    letters = []
+    for ch in cleaned:
+        if ch in GSM7_BASIC:
+            letters.append(ch)
+            continue
+        # "Zoë" would force the whole text into UCS-2 (70 chars a segment); "Zoe" keeps GSM-7.
+        # Characters without a GSM base letter (other scripts, emoji) are kept as they are.
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        letters.append(base if base and all(c in GSM7_BASIC for c in base) else ch)
+    short = "".join(letters)[:MAX_FIRST_NAME_IN_SMS].rstrip(" -'.")
+    return short or FALLBACK_FIRST_NAME
+
+
+def format_when(dt_utc: datetime, zone: str) -> str:
+    """An aware instant as the client reads it, e.g. "Wed Mar 3, 5:00 PM PST"."""
+    if dt_utc.tzinfo is None:
+        raise ValueError("format_when needs an aware datetime")
+    local = dt_utc.astimezone(ZoneInfo(zone))
+    # Built by hand rather than with %-d / %-I, which are glibc-only and locale-dependent.
+    weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()]
+    month = (
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+    )[local.month - 1]  # fmt: skip
+    hour12 = local.hour % 12 or 12
+    meridiem = "AM" if local.hour < 12 else "PM"
+    abbreviation = local.tzname() or zone
+    return f"{weekday} {month} {local.day}, {hour12}:{local.minute:02d} {meridiem} {abbreviation}"
