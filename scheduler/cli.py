@@ -1,0 +1,152 @@
+"""The `ipt-scheduler` command line: migrations, offices, accounts, the server and the worker."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from .config import ConfigError, Settings
+from .locations import LocationsError, load_locations
+from .services.errors import ServiceError
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def edge(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn configuration and service refusals into one clear line on stderr and exit 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(f"configuration: {exc}")
+        except LocationsError as exc:
+            _fail(str(exc))
+        except ServiceError as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+def _container(migrate: bool = False):
+    from .db.migrate import upgrade
+    from .services.directory import sync_offices
+    from .wiring import build
+
+    container = build(Settings.from_env())
+    if migrate:
+        upgrade(container.engine)
+        with container.sessions.begin() as db:
+            sync_offices(db, container.locations)
+    return container
+
+
+@click.group()
+def main() -> None:
+    """Scheduling and SMS reminders for an IPT practice."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@edge
+def db_upgrade() -> None:
+    """Apply migrations and sync the offices from the locations file."""
+    container = _container(migrate=True)
+    click.echo(f"database is up to date ({container.engine.url.render_as_string()})")
+
+
+@main.group()
+def locations() -> None:
+    """The offices file."""
+
+
+@locations.command("check")
+@click.option("--file", "path", default=None, help="defaults to LOCATIONS_FILE")
+@edge
+def locations_check(path: str | None) -> None:
+    """Validate the locations file: errors exit non-zero, warnings are printed."""
+    if path is None:
+        path = str(Settings.from_env().locations_file)
+    try:
+        book = load_locations(path)
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+        return
+    for warning in book.warnings:
+        click.echo(f"warning: {warning}")
+    click.echo(f"{path}: {len(book.locations)} offices OK, {len(book.warnings)} warning(s)")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "front_desk", "therapist"]))
+@click.option("--password", required=True)
+@click.option("--name", default="")
+@click.option("--office", "offices", multiple=True, help="limit a front-desk user to an office")
+@edge
+def users_create(email: str, role: str, password: str, name: str, offices: tuple[str, ...]) -> None:
+    from .services.accounts import create_user
+
+    container = _container(migrate=True)
+    with container.sessions.begin() as session:
+        user = create_user(
+            session, email=email, role=role, password=password, name=name, office_ids=list(offices)
+        )
+        click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.option("--email", required=True)
+@click.option("--label", default="")
+@edge
+def tokens_create(email: str, label: str) -> None:
+    """Print a new API token for the user; the token is the last word of the output."""
+    from .services.accounts import create_token
+
+    container = _container(migrate=True)
+    with container.sessions.begin() as session:
+        token = create_token(session, email, label=label)
+    click.echo(f"API token for {email} (shown once): {token}")
+
+
+@main.command()
+@click.option("--port", default=5000, type=click.IntRange(1, 65535))
+@click.option("--host", default="127.0.0.1")
+@click.option("--demo", is_flag=True, help="seed a demo practice into the database first")
+@edge
+def serve(port: int, host: str, demo: bool) -> None:
+    """Run the web app (and, on SQLite, the worker in the same process)."""
+    from .web import create_app
+
+    container = _container(migrate=True)
+    if demo:
+        from .services.demo import seed_demo
+
+        with container.sessions.begin() as session:
+            token = seed_demo(session, container.ctx)
+        click.echo(f"demo API token: {token}")
+    app = create_app(container=container)
+    click.echo(f"serving on http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

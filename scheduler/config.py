@@ -1,0 +1,134 @@
+"""Settings: every knob comes from the environment, read once at an edge and passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/ipt-scheduler.sqlite3"
+SMS_BACKENDS = ("console", "twilio")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = env.get(name) or default
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an absolute http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    public_base_url: str = "http://127.0.0.1:5000"
+    locations_file: Path = Path("locations.yaml")
+    sms_backend: str = "console"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str | None = None
+    sms_max_per_second: float = 1.0
+    dispatch_interval_seconds: int = 5
+    session_count_min: int = 8
+    session_count_max: int = 20
+    feed_past_days: int = 90
+    max_request_bytes: int = 64 * 1024
+    secret_key_is_ephemeral: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment; a bad value raises ConfigError naming it."""
+        env = os.environ if env is None else env
+        backend = env.get("SMS_BACKEND", "console") or "console"
+        if backend not in SMS_BACKENDS:
+            raise ConfigError(
+                f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, got {backend!r}"
+            )
+        if backend == "twilio":
+            for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+                if not env.get(name):
+                    raise ConfigError(f"{name} is required when SMS_BACKEND=twilio")
+            sid = env["TWILIO_ACCOUNT_SID"]
+            if not (sid.startswith("AC") and len(sid) == 34):
+                raise ConfigError("TWILIO_ACCOUNT_SID must look like AC followed by 32 characters")
+        msid = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
+        if msid is not None and not (msid.startswith("MG") and len(msid) == 34):
+            raise ConfigError(
+                "TWILIO_MESSAGING_SERVICE_SID must look like MG followed by 32 characters"
+            )
+        database_url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        if not database_url.startswith(
+            ("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
+        ):
+            raise ConfigError(
+                f"DATABASE_URL must be a sqlite:/// or postgresql:// URL, got {database_url!r}"
+            )
+        if database_url.startswith("postgres:"):  # Heroku-style alias
+            database_url = "postgresql:" + database_url[len("postgres:") :]
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        secret = env.get("SECRET_KEY") or ""
+        if secret and len(secret) < 16:
+            raise ConfigError("SECRET_KEY must be at least 16 characters")
+        smin = _int(env, "SESSION_COUNT_MIN", 8)
+        smax = _int(env, "SESSION_COUNT_MAX", 20)
+        if smin > smax:
+            raise ConfigError("SESSION_COUNT_MIN must not exceed SESSION_COUNT_MAX")
+        return cls(
+            database_url=database_url,
+            secret_key=secret or secrets.token_hex(32),
+            secret_key_is_ephemeral=not secret,
+            public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",
+            locations_file=Path(env.get("LOCATIONS_FILE") or "locations.yaml"),
+            sms_backend=backend,
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_messaging_service_sid=msid,
+            twilio_api_base_url=_url(env, "TWILIO_API_BASE_URL", None),
+            sms_max_per_second=_float(env, "SMS_MAX_PER_SECOND", 1.0),
+            dispatch_interval_seconds=_int(env, "DISPATCH_INTERVAL_SECONDS", 5),
+            session_count_min=smin,
+            session_count_max=smax,
+            feed_past_days=_int(env, "FEED_PAST_DAYS", 90),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,25 @@
+"""All models, importable from one place. Each feature keeps its tables in its own module."""
+
+from __future__ import annotations
+
+from .access import ROLES, ApiToken, AuditEntry, User, user_offices
+from .base import Base
+from .practice import Client, ConsentEvent, Office, Therapist, therapist_offices
+from .schedule import SESSION_STATUSES, Series, TherapySession
+
+__all__ = [
+    "ROLES",
+    "SESSION_STATUSES",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Client",
+    "ConsentEvent",
+    "Office",
+    "Series",
+    "Therapist",
+    "TherapySession",
+    "User",
+    "therapist_offices",
+    "user_offices",
+]

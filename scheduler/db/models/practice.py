@@ -1,0 +1,91 @@
+"""Offices, therapists, clients and the history of each client's consents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..types import UTCDateTime, utcnow
+from .base import Base
+
+therapist_offices = Table(
+    "therapist_offices",
+    Base.metadata,
+    Column("therapist_id", ForeignKey("therapists.id", ondelete="CASCADE"), primary_key=True),
+    Column("office_id", ForeignKey("offices.id"), primary_key=True),
+)
+
+
+class Office(Base):
+    """A row mirrored from locations.yaml, which stays the source of truth."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300))
+    timezone: Mapped[str] = mapped_column(String(64))
+    sms_number: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Therapist(Base):
+    __tablename__ = "therapists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    offices: Mapped[list[Office]] = relationship(secondary=therapist_offices, lazy="selectin")
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    timezone: Mapped[str] = mapped_column(String(64))
+    home_office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    # Current consent state; the full history lives in consent_events.
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    goal_prompt_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    goal_detail_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the client texted an opt-out word (or Twilio reported 21610); cleared only by the
+    # client texting an opt-in word or staff recording a new consent.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    phone_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    phone_undeliverable_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    home_office: Mapped[Office] = relationship(lazy="joined")
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        back_populates="client", order_by="ConsentEvent.id", lazy="selectin"
+    )
+
+    @property
+    def initials(self) -> str:
+        return f"{self.first_name[:1]}.{self.last_name[:1]}.".upper()
+
+
+class ConsentEvent(Base):
+    """One change of one consent: what, granted or withdrawn, when, and from where."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # sms_reminders | goal_prompts | goal_details
+    granted: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(40))  # api | web | sms | twilio | demo
+    recorded_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    client: Mapped[Client] = relationship(back_populates="consent_events")

@@ -1,0 +1,100 @@
+"""IPT series and their sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ...domain.phases import phase_for
+from ..types import UTCDateTime, utcnow
+from .base import Base
+from .practice import Client, Office, Therapist
+
+SESSION_STATUSES = ("scheduled", "attended", "no_show", "cancelled")
+
+
+class Series(Base):
+    """The treatment contract: one client, one therapist, one office, N weekly sessions."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), index=True)
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"), index=True)
+    first_session_date: Mapped[date] = mapped_column(Date)
+    start_time: Mapped[time] = mapped_column(Time)
+    session_count: Mapped[int] = mapped_column(Integer)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    problem_area: Mapped[str] = mapped_column(String(40))
+    room: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+
+    client: Mapped[Client] = relationship(lazy="joined")
+    therapist: Mapped[Therapist] = relationship(lazy="joined")
+    office: Mapped[Office] = relationship(lazy="joined")
+    sessions: Mapped[list[TherapySession]] = relationship(
+        back_populates="series",
+        order_by="TherapySession.starts_at",
+        lazy="selectin",
+    )
+
+
+class TherapySession(Base):
+    """One weekly meeting. Stored both as local wall time in the office's zone and as UTC.
+
+    `counts` says whether the meeting uses up one of the contract's N sessions: a meeting the
+    practice cancelled does not (a make-up week replaces it); one the client cancelled does,
+    unless staff granted a make-up. `number` is the meeting's place among counting sessions.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_therapist_starts", "therapist_id", "starts_at"),
+        Index("ix_sessions_office_starts", "office_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"))
+    office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_make_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_date: Mapped[date] = mapped_column(Date)
+    local_time: Mapped[time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    room: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    cancelled_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    weekly_goal: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Bumped on every change a subscriber could see; feeds use it as SEQUENCE.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    series: Mapped[Series] = relationship(back_populates="sessions", lazy="joined")
+
+    @property
+    def phase(self) -> str:
+        return phase_for(self.number, self.series.session_count)
+
+    @property
+    def active(self) -> bool:
+        return self.status != "cancelled"

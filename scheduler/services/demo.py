@@ -1,0 +1,118 @@
+"""A small demo practice for `serve --demo`: a few therapists and clients, series in Tucson and
+one in Seattle that crosses the spring DST change. Idempotent: a second run adds nothing."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, Therapist, User
+from . import accounts, booking, directory
+from .context import ServiceContext
+
+DEMO_ADMIN = "admin@demo.invalid"
+DEMO_PASSWORD = "demo-password-1"
+
+
+def _next_weekday(start: date, weekday: int) -> date:
+    return start + timedelta(days=(weekday - start.weekday()) % 7 or 7)
+
+
+def seed_demo(db: Session, ctx: ServiceContext) -> str:
+    """Seed once, and return a fresh API token for the demo admin."""
+    if db.scalar(select(User.id).where(User.email == DEMO_ADMIN)) is None:
+        _seed(db, ctx)
+    return accounts.create_token(db, DEMO_ADMIN, label="demo", actor="demo")
+
+
+def _seed(db: Session, ctx: ServiceContext) -> None:
+    accounts.create_user(
+        db, email=DEMO_ADMIN, role="admin", password=DEMO_PASSWORD, name="Demo Admin", actor="demo"
+    )
+    accounts.create_user(
+        db,
+        email="desk@demo.invalid",
+        role="front_desk",
+        password=DEMO_PASSWORD,
+        name="Front Desk",
+        actor="demo",
+    )
+    people = [
+        ("Dr. Ana Reyes", "ana.reyes@demo.invalid", ["tucson", "dallas"]),
+        ("Dr. Sam Okafor", "sam.okafor@demo.invalid", ["seattle", "folsom"]),
+        ("Dr. Lee Kim", "lee.kim@demo.invalid", ["miami", "baltimore", "port-washington"]),
+    ]
+    therapists: dict[str, Therapist] = {}
+    for name, email, offices in people:
+        therapists[email] = directory.create_therapist(
+            db, ctx, name=name, email=email, location_ids=offices, actor="demo"
+        )
+    accounts.create_user(
+        db,
+        email="ana.reyes@demo.invalid",
+        role="therapist",
+        password=DEMO_PASSWORD,
+        name="Ana Reyes",
+        actor="demo",
+    )
+    clients: list[Client] = []
+    for first, last, phone, home, zone in [
+        ("Maria", "Lopez", "+15205550143", "tucson", None),
+        ("James", "Carter", "+15205550177", "tucson", "America/Los_Angeles"),
+        ("Priya", "Shah", "+12065550131", "seattle", None),
+        ("Tom", "Baker", "+13055550122", "miami", None),
+    ]:
+        clients.append(
+            directory.create_client(
+                db,
+                ctx,
+                directory.NewClient(
+                    first_name=first,
+                    last_name=last,
+                    phone=phone,
+                    home_location_id=home,
+                    timezone=zone,
+                    sms_consent=True,
+                    goal_prompt_consent=True,
+                ),
+                actor="demo",
+                source="demo",
+            )
+        )
+    today = ctx.clock().astimezone(ctx.locations["tucson"].tz).date()
+    ana, sam, lee = therapists.values()
+    plans = [
+        (clients[0], ana, "tucson", _next_weekday(today, 1), time(10), 16, "role_transition"),
+        (clients[1], ana, "tucson", _next_weekday(today, 3), time(15), 12, "role_dispute"),
+        (clients[3], lee, "miami", _next_weekday(today, 2), time(11), 12, "grief"),
+    ]
+    # One Seattle series that runs across the next spring-forward change.
+    spring = date(today.year + (today.month > 2), 3, 8)
+    plans.append(
+        (
+            clients[2],
+            sam,
+            "seattle",
+            _next_weekday(spring - timedelta(weeks=3), 2),
+            time(17),
+            16,
+            "interpersonal_deficits",
+        )
+    )
+    for client, therapist, office, first, at, count, area in plans:
+        booking.book_series(
+            db,
+            ctx,
+            booking.SeriesRequest(
+                client_id=client.id,
+                therapist_id=therapist.id,
+                location_id=office,
+                first_session_date=first,
+                start_time=at,
+                session_count=count,
+                problem_area=area,
+            ),
+            actor="demo",
+        )

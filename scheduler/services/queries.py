@@ -1,0 +1,46 @@
+"""Read-side questions the edges ask (kept out of views so they stay thin)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import Series, TherapySession
+
+
+def therapist_sees_client(db: Session, therapist_id: int | None, client_id: int) -> bool:
+    if therapist_id is None:
+        return False
+    found = db.scalar(
+        select(Series.id).where(Series.therapist_id == therapist_id, Series.client_id == client_id)
+    )
+    return found is not None
+
+
+def local_day_bounds(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC instants spanning whole local days `first`..`last` in `zone` (DST-safe)."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    return start, end
+
+
+def sessions_between(
+    db: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    office_id: str | None = None,
+    therapist_id: int | None = None,
+) -> list[TherapySession]:
+    query = select(TherapySession).where(
+        TherapySession.starts_at >= start, TherapySession.starts_at < end
+    )
+    if office_id is not None:
+        query = query.where(TherapySession.office_id == office_id)
+    if therapist_id is not None:
+        query = query.where(TherapySession.therapist_id == therapist_id)
+    return list(db.scalars(query.order_by(TherapySession.starts_at, TherapySession.id)).unique())

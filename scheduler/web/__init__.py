@@ -1,0 +1,49 @@
+"""The Flask application factory; one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+
+from ..config import Settings
+from ..wiring import Container, build
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Flask:
+    """Build the web app. Tests pass a ready `container`; production builds one from the env."""
+    if container is None:
+        container = build(settings or Settings.from_env())
+    settings = container.settings
+    app = Flask(
+        __name__,
+        template_folder=str(_templates_dir()),
+        static_folder="static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+    )
+    app.extensions["ipt"] = container
+
+    @app.teardown_appcontext
+    def _close_db(_exc: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    from . import errors, health
+    from .api import blueprint as api_blueprint
+
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api_blueprint)
+    return app
+
+
+def _templates_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2] / "templates"

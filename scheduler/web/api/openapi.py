@@ -1,0 +1,117 @@
+"""The OpenAPI description, generated from the pydantic models that validate request bodies.
+
+Every route of the blueprint must appear in OPERATIONS; a test compares this table with Flask's
+URL map, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from . import blueprint
+from .schemas import ClientIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
+
+# (method, path, summary, request model or None, success status)
+Operation = tuple[str, str, str, type[BaseModel] | None, int]
+OPERATIONS: list[Operation] = [
+    ("get", "/locations", "The offices, with their warnings", None, 200),
+    ("get", "/locations/{location_id}", "One office", None, 200),
+    ("post", "/therapists", "Create a therapist", TherapistIn, 201),
+    ("get", "/therapists/{therapist_id}", "One therapist", None, 200),
+    ("post", "/clients", "Create a client", ClientIn, 201),
+    ("get", "/clients/{client_id}", "One client with consent history", None, 200),
+    ("post", "/series", "Book an N-session weekly series", SeriesIn, 201),
+    ("get", "/series/{series_id}", "One series with its sessions", None, 200),
+    ("patch", "/series/{series_id}", "Renegotiate N or cancel the rest", SeriesPatch, 200),
+    ("get", "/sessions", "Sessions at an office between local dates", None, 200),
+    ("get", "/sessions/{session_id}", "One session", None, 200),
+    (
+        "patch",
+        "/sessions/{session_id}",
+        "Move, cancel, mark or set the weekly goal",
+        SessionPatch,
+        200,
+    ),
+]
+# Feature modules append their operations here when they register routes.
+EXTRA_MODELS: list[type[BaseModel]] = []
+
+_QUERY = {
+    "/sessions": [
+        ("location_id", True, "string", "Office id"),
+        ("from", False, "string", "First local date (YYYY-MM-DD), default today"),
+        ("to", False, "string", "Last local date (YYYY-MM-DD), default from"),
+    ]
+}
+
+_ERRORS = {
+    "401": {"description": "Missing or invalid bearer token"},
+    "403": {"description": "The token's user may not do this"},
+    "404": {"description": "No such resource"},
+    "409": {"description": 'Conflict: {"error": "conflict", "conflicts": [...]}'},
+    "413": {"description": "Body too large"},
+    "422": {"description": 'Validation: {"error": "validation", "fields": {...}}'},
+}
+
+
+def build_spec() -> dict[str, Any]:
+    models = {op[3] for op in OPERATIONS if op[3] is not None} | set(EXTRA_MODELS)
+    _, schema = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, model, status in OPERATIONS:
+        op: dict[str, Any] = {
+            "summary": summary,
+            "responses": {str(status): {"description": "OK"}, **_ERRORS},
+        }
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": _path_type(name)}}
+            for name in _path_params(path)
+        ] + [
+            {"name": n, "in": "query", "required": r, "schema": {"type": t}, "description": d}
+            for n, r, t, d in _QUERY.get(path, [])
+            if method == "get"
+        ]
+        if params:
+            op["parameters"] = params
+        if model is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
+                    }
+                },
+            }
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "IPT Scheduler API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schema.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _path_type(name: str) -> str:
+    return "string" if name in ("location_id", "token") else "integer"
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(build_spec())

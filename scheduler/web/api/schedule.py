@@ -1,0 +1,177 @@
+"""Series and sessions: book, read, list an office's days, change one session or a series."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ...db.models import Series, TherapySession
+from ...services import booking, session_changes
+from ...services.errors import Forbidden, Invalid, NotFound
+from ...services.queries import local_day_bounds, sessions_between
+from ..context import ctx, db, unit_of_work
+from . import blueprint, serialize
+from .auth import current_user, require, require_office
+from .schemas import SeriesIn, SeriesPatch, SessionPatch, parse
+
+MAX_LIST_DAYS = 62
+
+
+def _may_see(office_id: str, therapist_id: int) -> None:
+    user = current_user()
+    if user.role == "therapist":
+        if user.therapist_id != therapist_id:
+            raise Forbidden("therapists see only their own sessions")
+    elif not user.may_see_office(office_id):
+        raise Forbidden(f"no access to office {office_id}")
+
+
+@blueprint.post("/series")
+def create_series() -> ResponseReturnValue:
+    user = require("admin", "front_desk")
+    body = parse(SeriesIn)
+    if ctx().locations.get(body.location_id):
+        require_office(body.location_id)
+    req = booking.SeriesRequest(**body.model_dump())
+    with unit_of_work() as session:
+        result = booking.book_series(session, ctx(), req, actor=user.email)
+        out = serialize.series(result.series, result.skipped)
+    return jsonify(out), 201
+
+
+@blueprint.get("/series/<int:series_id>")
+def get_series(series_id: int) -> ResponseReturnValue:
+    series = db().get(Series, series_id)
+    if series is None:
+        raise NotFound("series", series_id)
+    _may_see(series.office_id, series.therapist_id)
+    return jsonify(serialize.series(series))
+
+
+@blueprint.patch("/series/<int:series_id>")
+def change_series(series_id: int) -> ResponseReturnValue:
+    user = require("admin", "front_desk")
+    body = parse(SeriesPatch)
+    series = db().get(Series, series_id)
+    if series is None:
+        raise NotFound("series", series_id)
+    _may_see(series.office_id, series.therapist_id)
+    if (body.session_count is None) == (body.status is None):
+        raise Invalid({"body": "give exactly one of session_count or status"})
+    with unit_of_work() as session:
+        if body.session_count is not None:
+            series = session_changes.renegotiate(
+                session, ctx(), series_id, body.session_count, actor=user.email
+            )
+        else:
+            if body.cancelled_by is None:
+                raise Invalid({"cancelled_by": "is required to cancel a series"})
+            series = session_changes.cancel_rest(
+                session,
+                ctx(),
+                series_id,
+                cancelled_by=body.cancelled_by,
+                reason=body.reason,
+                actor=user.email,
+            )
+        out = serialize.series(series)
+    return jsonify(out)
+
+
+@blueprint.get("/sessions")
+def list_sessions() -> ResponseReturnValue:
+    args = request.args
+    location_id = args.get("location_id")
+    if not location_id:
+        raise Invalid({"location_id": "is required"})
+    loc = ctx().locations.get(location_id)
+    if loc is None:
+        raise Invalid({"location_id": f"unknown location {location_id!r}"})
+    user = current_user()
+    therapist_id = user.therapist_id if user.role == "therapist" else None
+    if user.role != "therapist":
+        require_office(location_id)
+    problems = {}
+    days: dict[str, date] = {}
+    for key in ("from", "to"):
+        raw = args.get(key)
+        try:
+            days[key] = date.fromisoformat(raw) if raw else ctx().clock().astimezone(loc.tz).date()
+        except ValueError:
+            problems[key] = "must be a date like 2027-03-01"
+    if problems:
+        raise Invalid(problems)
+    if days["to"] < days["from"]:
+        raise Invalid({"to": "is before from"})
+    if (days["to"] - days["from"]).days > MAX_LIST_DAYS:
+        raise Invalid({"to": f"at most {MAX_LIST_DAYS} days after from"})
+    start, end = local_day_bounds(loc.timezone, days["from"], days["to"])
+    found = sessions_between(
+        db(), start=start, end=end, office_id=location_id, therapist_id=therapist_id
+    )
+    return jsonify([serialize.session(s) for s in found])
+
+
+@blueprint.get("/sessions/<int:session_id>")
+def get_session(session_id: int) -> ResponseReturnValue:
+    s = _load(session_id)
+    return jsonify(serialize.session(s))
+
+
+def _load(session_id: int) -> TherapySession:
+    s = db().get(TherapySession, session_id)
+    if s is None:
+        raise NotFound("session", session_id)
+    _may_see(s.office_id, s.therapist_id)
+    return s
+
+
+@blueprint.patch("/sessions/<int:session_id>")
+def change_session(session_id: int) -> ResponseReturnValue:
+    body = parse(SessionPatch)
+    _load(session_id)
+    user = current_user()
+    given = body.model_dump(exclude_unset=True)
+    actions = [k for k in ("starts_at_local", "status", "weekly_goal") if k in given]
+    if len(actions) != 1:
+        raise Invalid({"body": "give exactly one of starts_at_local, status or weekly_goal"})
+    action = actions[0]
+    if user.role == "therapist" and not (
+        action == "weekly_goal" or body.status in ("attended", "no_show")
+    ):
+        raise Forbidden("therapists may set the weekly goal and attendance only")
+    with unit_of_work() as session:
+        if action == "starts_at_local":
+            when = body.starts_at_local
+            if when is None or when.tzinfo is not None:
+                raise Invalid(
+                    {
+                        "starts_at_local": "must be a local time without offset, "
+                        "like 2027-03-03T18:00"
+                    }
+                )
+            s = session_changes.reschedule(session, ctx(), session_id, when, actor=user.email)
+        elif action == "weekly_goal":
+            s = session_changes.set_weekly_goal(
+                session, session_id, body.weekly_goal, actor=user.email
+            )
+        elif body.status == "cancelled":
+            if body.cancelled_by is None:
+                raise Invalid({"cancelled_by": "is required: client or practice"})
+            s = session_changes.cancel(
+                session,
+                ctx(),
+                session_id,
+                cancelled_by=body.cancelled_by,
+                make_up=body.make_up,
+                reason=body.reason,
+                actor=user.email,
+            )
+        elif body.status in ("attended", "no_show"):
+            s = session_changes.mark(session, ctx(), session_id, body.status, actor=user.email)
+        else:
+            raise Invalid({"status": "is required"})
+        out = serialize.session(s)
+    return jsonify(out)

@@ -1,0 +1,102 @@
+"""Request bodies of the JSON API. The same models validate requests and feed the OpenAPI file."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from ...domain.phases import ProblemArea
+from ...services.errors import Invalid
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254),
+]
+LocationId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class Body(BaseModel):
+    # strict: "16" is not 16 and "yes" is not true; unknown fields are a mistake worth naming.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class TherapistIn(Body):
+    name: LongName
+    email: Email
+    location_ids: list[LocationId] = Field(min_length=1)
+
+
+class ClientIn(Body):
+    first_name: Name
+    last_name: Name
+    phone: Annotated[str, StringConstraints(min_length=3, max_length=40)]
+    home_location_id: LocationId
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    sms_consent: bool
+    goal_prompt_consent: bool = False
+    goal_detail_consent: bool = False
+
+
+class SeriesIn(Body):
+    client_id: int
+    therapist_id: int
+    location_id: LocationId
+    first_session_date: date
+    start_time: time
+    session_count: int
+    duration_minutes: int = 50
+    problem_area: ProblemArea
+    room: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    closure_policy: Literal["skip", "reject"] = "skip"
+
+
+class SessionPatch(Body):
+    """One kind of change per request: a move, a cancellation, attendance, or the weekly goal."""
+
+    starts_at_local: datetime | None = None
+    status: Literal["cancelled", "attended", "no_show"] | None = None
+    cancelled_by: Literal["client", "practice"] | None = None
+    make_up: bool | None = None
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    weekly_goal: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class SeriesPatch(Body):
+    session_count: int | None = None
+    status: Literal["cancelled"] | None = None
+    cancelled_by: Literal["client", "practice"] | None = None
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M]) -> M:
+    """Validate the JSON body against `model`, or raise Invalid naming each bad field."""
+    if not request.is_json:
+        raise Invalid({"body": "must be JSON (Content-Type: application/json)"})
+    raw = request.get_data(cache=True)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Invalid(_fields(exc)) from None
+
+
+def _fields(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "json_invalid":
+            loc = "body"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif err["type"] == "missing":
+            message = "is required"
+        fields.setdefault(loc, message)
+    return fields

@@ -1,0 +1,123 @@
+"""Turning models into the API's JSON shapes (times shown in the office's zone with offset)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ...db.models import Client, Series, Therapist, TherapySession
+from ...domain.phases import termination_starts_at
+from ...domain.series import Skip
+from ...locations import Location, LocationBook
+
+
+def location(loc: Location, book: LocationBook) -> dict[str, Any]:
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return {
+        "id": loc.id,
+        "name": loc.name,
+        "address": loc.address,
+        "state": loc.state,
+        "timezone": loc.timezone,
+        "sms_number": loc.sms_number,
+        "phone": loc.phone,
+        "rooms": list(loc.rooms),
+        "hours": {
+            days[d]: [f"{a:%H:%M}-{b:%H:%M}" for a, b in loc.hours.get(d, ())] for d in range(7)
+        },
+        "closures": [{"date": c.date.isoformat(), "reason": c.reason} for c in loc.closures],
+        "warnings": list(book.warnings_for(loc.id)),
+    }
+
+
+def therapist(t: Therapist) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "email": t.email,
+        "location_ids": sorted(o.id for o in t.offices),
+        "active": t.active,
+    }
+
+
+def client(c: Client) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "phone": c.phone,
+        "timezone": c.timezone,
+        "home_location_id": c.home_office_id,
+        "sms_consent": c.sms_consent,
+        "goal_prompt_consent": c.goal_prompt_consent,
+        "goal_detail_consent": c.goal_detail_consent,
+        "opted_out": c.opted_out_at is not None,
+        "opted_out_at": _iso(c.opted_out_at),
+        "phone_undeliverable": c.phone_undeliverable_at is not None,
+        "consent_history": [
+            {
+                "kind": e.kind,
+                "granted": e.granted,
+                "at": e.at.isoformat(),
+                "source": e.source,
+                "recorded_by": e.recorded_by,
+            }
+            for e in c.consent_events
+        ],
+    }
+
+
+def session(s: TherapySession) -> dict[str, Any]:
+    zone = ZoneInfo(s.timezone)
+    series = s.series
+    return {
+        "id": s.id,
+        "series_id": s.series_id,
+        "number": s.number,
+        "session_count": series.session_count,
+        "phase": s.phase,
+        "starts_at": s.starts_at.astimezone(zone).isoformat(),
+        "ends_at": s.ends_at.astimezone(zone).isoformat(),
+        "local_date": s.local_date.isoformat(),
+        "local_time": s.local_time.strftime("%H:%M"),
+        "timezone": s.timezone,
+        "location_id": s.office_id,
+        "therapist_id": s.therapist_id,
+        "client_id": series.client_id,
+        "room": s.room,
+        "status": s.status,
+        "cancelled_by": s.cancelled_by,
+        "cancel_reason": s.cancel_reason,
+        "counts": s.counts,
+        "is_make_up": s.is_make_up,
+        "confirmed": s.confirmed_at is not None,
+        "confirmed_at": _iso(s.confirmed_at),
+        "weekly_goal": s.weekly_goal,
+        "revision": s.revision,
+    }
+
+
+def series(sr: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
+    active = [s for s in sr.sessions if s.status != "cancelled"]
+    return {
+        "id": sr.id,
+        "client_id": sr.client_id,
+        "therapist_id": sr.therapist_id,
+        "location_id": sr.office_id,
+        "first_session_date": sr.first_session_date.isoformat(),
+        "start_time": sr.start_time.strftime("%H:%M"),
+        "timezone": sr.office.timezone,
+        "session_count": sr.session_count,
+        "duration_minutes": sr.duration_minutes,
+        "problem_area": sr.problem_area,
+        "room": sr.room,
+        "status": sr.status,
+        "termination_starts_at": termination_starts_at(sr.session_count),
+        "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
+        "sessions": [session(s) for s in sr.sessions],
+        "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,70 @@
+"""Turning refusals into responses: JSON under /api, plain pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..services.errors import Conflict, Forbidden, Invalid, NotFound
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/webhooks/", "/feeds/")) or request.is_json
+
+
+def json_error(status: int, error: str, **extra: Any) -> Response:
+    response = jsonify({"error": error, **extra})
+    response.status_code = status
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(Invalid)
+    def _invalid(exc: Invalid) -> Response:
+        return json_error(422, "validation", fields=exc.fields)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> Response:
+        if exc.field:  # an id inside the body that points nowhere is a bad field, not a bad URL
+            return json_error(422, "validation", fields={exc.field: f"{exc.what} not found"})
+        return json_error(404, "not_found", message=str(exc))
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict) -> Response:
+        return json_error(409, "conflict", message=str(exc), conflicts=exc.conflicts)
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response:
+        return json_error(403, "forbidden", message=str(exc) or "not allowed")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response | HTTPException:
+        if not wants_json():
+            return exc
+        names = {
+            413: "too_large",
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            403: "forbidden",
+            400: "bad_request",
+        }
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = "the request body is too large"
+        response = json_error(exc.code or 500, names.get(exc.code or 500, "error"), message=message)
+        if exc.code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ipt-scheduler"'
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response | tuple[str, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(500, "internal", message="internal error; it has been logged")
+        return "Internal error; it has been logged.", 500

@@ -1,0 +1,50 @@
+"""The one place where settings, offices, database and ports are put together.
+
+Edges (the web app, the worker, CLI commands) call `build()` once and pass the result down;
+nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+from .db.session import make_engine, make_session_factory
+from .locations import LocationBook, load_locations
+from .services.context import ScheduleObserver, ServiceContext
+
+
+@dataclass
+class Container:
+    settings: Settings
+    locations: LocationBook
+    engine: Engine
+    sessions: sessionmaker[Session]
+    observers: list[ScheduleObserver] = field(default_factory=list)
+
+    @property
+    def ctx(self) -> ServiceContext:
+        return ServiceContext(self.settings, self.locations, tuple(self.observers))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    locations: LocationBook | None = None,
+    engine: Engine | None = None,
+) -> Container:
+    """Wire the application. `locations`/`engine` may be given by tests."""
+    book = locations if locations is not None else load_locations(settings.locations_file)
+    engine = engine if engine is not None else make_engine(settings.database_url)
+    return Container(
+        settings=settings,
+        locations=book,
+        engine=engine,
+        sessions=make_session_factory(engine),
+    )

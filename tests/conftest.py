@@ -1,0 +1,134 @@
+"""Shared fixtures.
+
+Database tests run on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set
+(`.ci/run` does both). A PostgreSQL run creates its own database and drops it at the end, so the
+server is left as it was found. Each test runs inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.config import Settings
+from scheduler.db.migrate import upgrade
+from scheduler.db.session import make_engine
+from scheduler.locations import LocationBook, load_locations
+from scheduler.services.directory import sync_offices
+from scheduler.wiring import Container
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may talk to this machine only; anything else (like the real Twilio) is a bug."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ):
+            raise RuntimeError(f"test tried to reach {host}: no network in tests")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def locations() -> LocationBook:
+    return load_locations(ROOT / "locations.yaml")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, migrated database for this test run."""
+    pg = os.environ.get("TEST_DATABASE_URL")
+    if not pg:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    base = make_url(pg).set(drivername="postgresql+psycopg")
+    name = f"ipt_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str, locations: LocationBook) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    upgrade(eng)
+    with Session(eng) as db, db.begin():
+        sync_offices(db, locations)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Any]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        if outer.is_active:
+            outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Any) -> sessionmaker[Session]:
+    # Commits inside code under test release a savepoint; the test's outer transaction is
+    # rolled back afterwards, so tests never see each other's data.
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return replace(
+        Settings(),
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789",
+        public_base_url="https://ipt.example.test",
+        locations_file=ROOT / "locations.yaml",
+    )
+
+
+@pytest.fixture
+def container(
+    settings: Settings,
+    locations: LocationBook,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+) -> Container:
+    return Container(
+        settings=settings, locations=locations, engine=engine, sessions=session_factory
+    )
+
+
+@pytest.fixture
+def ctx(container: Container):
+    return container.ctx
