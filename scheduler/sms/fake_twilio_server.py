@@ -68,7 +68,7 @@ class FakeTwilioServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FakeTwilioServer:
         self._thread = threading.Thread(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +12,7 @@ import urllib3.exceptions
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from scheduler.sms.gateway import (
@@ -208,3 +210,17 @@ class TwilioGateway:
                 f"could not list messages: {type(exc).__name__}", retryable=True
             ) from exc
         return found
+
+
+def verify_twilio_signature(
+    auth_token: str, url: str, params: Mapping[str, Any], signature: str
+) -> bool:
+    """Check an X-Twilio-Signature header for a webhook request.
+
+    `url` is the public URL Twilio called (configured base URL + path + query), and
+    `params` the form fields; pass Flask's `request.form` as is so repeated fields count.
+    Lives here so that web code verifies webhooks without importing twilio itself.
+    """
+    if not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, params, signature))

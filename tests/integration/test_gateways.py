@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import re
@@ -30,7 +32,7 @@ from scheduler.sms.gateway import (
     build_gateway,
     classify_twilio_error,
 )
-from scheduler.sms.twilio import RebasedHttpClient, TwilioGateway
+from scheduler.sms.twilio import RebasedHttpClient, TwilioGateway, verify_twilio_signature
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT_SID = "AC" + "ab" * 16
@@ -151,6 +153,17 @@ def test_rebased_client_points_every_twilio_host_at_the_base_url() -> None:
     assert client.rebase("https://example.org/x") == "https://example.org/x"
     with pytest.raises(ValueError):
         RebasedHttpClient("127.0.0.1:4010")
+
+
+def test_verify_twilio_signature_against_an_independent_hmac() -> None:
+    url = "https://ipt.example.org/webhooks/twilio/inbound?office=tucson"
+    params = {"From": "+15205550111", "Body": "C", "To": OFFICE, "MessageSid": "SM" + "a" * 32}
+    signed = url + "".join(k + params[k] for k in sorted(params))
+    good = base64.b64encode(hmac.new(b"secret", signed.encode(), hashlib.sha1).digest()).decode()
+    assert verify_twilio_signature("secret", url, params, good) is True
+    assert verify_twilio_signature("other", url, params, good) is False
+    assert verify_twilio_signature("secret", url, {**params, "Body": "STOP"}, good) is False
+    assert verify_twilio_signature("secret", url, params, "") is False
 
 
 # -- console --------------------------------------------------------------------------
