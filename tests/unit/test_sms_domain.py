@@ -265,3 +265,6 @@ def test_goal_prompt_quotes_goal_only_when_given(env: Environment) -> None:
         **{**WORST_CONTEXT, "prompt_text": "How is it going?", "weekly_goal": "Call Sam. "}
     )
     assert "your goal this week: Call Sam. How is it going?" in detailed
+    # Without detailed consent the renderer may leave weekly_goal out altogether.
+    context = {k: v for k, v in WORST_CONTEXT.items() if k != "weekly_goal"}
+    assert template.render(**context).startswith(f"Hi {WORST_CONTEXT['first_name']}, xxx")
