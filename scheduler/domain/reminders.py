@@ -223,16 +223,17 @@ def plan_session_messages(
     if is_last:
         kinds.append("closing")
     if slot.status not in REMINDABLE_STATUSES:
-        reason = f"session is {slot.status}"
-        return [PlannedMessage(kind, sid, None, reason, None) for kind in kinds]
+        why = f"session is {slot.status}"
+        return [PlannedMessage(kind, sid, None, why, None) for kind in kinds]
 
     plans: list[PlannedMessage] = []
     previous: datetime | None = None
+    reason: str | None
     for lead, kind in reminder_kinds(policy):
         natural = slot.starts_at - lead  # elapsed time: "24 hours before" across DST too
         send_at = latest_allowed_at_or_before(natural, client_zone, policy)
         moved = send_at != natural
-        reason: str | None = None
+        reason = None
         if send_at >= slot.starts_at:
             reason = "no allowed texting time before the appointment"
         elif send_at < now:

@@ -58,7 +58,7 @@ def plan(
         goal_prompts=goal_prompts,
         next_starts_at=next_starts_at,
     )
-    by_kind = {m.kind: m for m in messages}
+    by_kind: dict[str, PlannedMessage] = {m.kind: m for m in messages}
     assert len(by_kind) == len(messages)
     return by_kind
 

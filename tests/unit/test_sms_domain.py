@@ -203,7 +203,7 @@ def test_format_when_rejects_naive() -> None:
 # --- templates --------------------------------------------------------------------------
 
 WORST_WHEN = "Wed Sep 30, 12:30 PM AKDT"  # longest weekday/month/day/hour/abbreviation mix
-WORST_CONTEXT = {
+WORST_CONTEXT: dict[str, object] = {
     "first_name": sms_first_name("Maximiliana-Josephine Rose"),
     "office_name": "Parsippany-Troy Hills",
     "practice_name": "P" * 40,
@@ -236,7 +236,7 @@ def test_there_is_a_template_per_message_kind_and_for_help() -> None:
 @pytest.mark.parametrize("kind", [*ALL_KINDS, "help"])
 def test_worst_case_render_is_one_gsm7_segment(env: Environment, kind: str) -> None:
     text = env.get_template(f"{kind}.txt").render(**WORST_CONTEXT)
-    assert len(WORST_CONTEXT["first_name"]) == MAX_FIRST_NAME_IN_SMS
+    assert len(str(WORST_CONTEXT["first_name"])) == MAX_FIRST_NAME_IN_SMS
     assert encoding_for(text) == "GSM-7", text
     assert segment_count(text) == 1, (characters_used(text), text)
 
