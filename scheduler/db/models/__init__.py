@@ -6,6 +6,7 @@ from .access import ROLES, ApiToken, AuditEntry, User, user_offices
 from .base import Base
 from .practice import Client, ConsentEvent, Office, Therapist, therapist_offices
 from .schedule import SESSION_STATUSES, Series, TherapySession
+from .web import SignInFailure as SignInFailure  # the front desk's sign-in throttle
 
 __all__ = [
     "ROLES",
