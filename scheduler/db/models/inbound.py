@@ -1,0 +1,111 @@
+"""Texts clients send us, the office inboxes they land in, and weekly progress ratings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..types import UTCDateTime, utcnow
+from .base import Base
+from .practice import Client
+from .schedule import TherapySession
+
+INBOX_STATUSES = ("open", "resolved")
+# What an inbox item asks staff to look at. `unrouted` has no office: the text reached a number
+# that is not any office's sender, so only admins see it.
+INBOX_KINDS = (
+    "reschedule_request",
+    "free_text",
+    "unknown_sender",
+    "ambiguous_sender",
+    "confirm_unmatched",
+    "undeliverable_phone",
+    "unrouted",
+)
+
+
+class InboundMessage(Base):
+    """One text as Twilio delivered it; `message_sid` is unique so a retried webhook acts once."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    account_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    from_number: Mapped[str] = mapped_column(String(32))
+    to_number: Mapped[str] = mapped_column(String(32))
+    # NULL when the To number is no office's sender (see INBOX_KINDS "unrouted").
+    office_id: Mapped[str | None] = mapped_column(
+        ForeignKey("offices.id"), nullable=True, index=True
+    )
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id"), nullable=True, index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), nullable=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    keyword: Mapped[str] = mapped_column(String(20))  # scheduler.domain.sms.Keyword
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(40))  # what we did about it
+    # Kept so that a retried delivery gets the same answer without acting twice.
+    reply_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    client: Mapped[Client | None] = relationship()
+
+
+class InboxItem(Base):
+    """Something an office's staff must read or act on; resolved with a note, never deleted."""
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (
+        Index("ix_inbox_items_office_status", "office_id", "status"),
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    office_id: Mapped[str | None] = mapped_column(ForeignKey("offices.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id"), nullable=True, index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), nullable=True)
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id"), nullable=True, index=True
+    )
+    # What staff read: the client's words, or a system explanation for kinds with no text.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+
+    client: Mapped[Client | None] = relationship()
+    session: Mapped[TherapySession | None] = relationship()
+    inbound_message: Mapped[InboundMessage | None] = relationship()
+
+
+class ProgressRating(Base):
+    """A 1-5 answer to a week's goal prompt, shown in the next session's weekly review.
+
+    `prompt_message_id` names the outbound goal prompt it answers. It is a plain integer, not a
+    foreign key, because outbound_messages is created by a sibling migration branch that may run
+    after this one.
+    """
+
+    __tablename__ = "progress_ratings"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    # The session whose weekly goal the rating is about (the prompt's session), if known.
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id"), nullable=True, index=True
+    )
+    prompt_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    inbound_message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
