@@ -52,7 +52,10 @@ def closed_checker(
     """
     code = _normalise_state(state)
     own = dict(closures)  # snapshot: later edits to the caller's mapping do not leak in
-    holiday_calendar(code, years)  # also validates the state before any series is planned
+    # Warm (and validate the state) one year at a time: `closed` looks years up singly, so
+    # caching per year means series spanning different year ranges share the same entries.
+    for year in _normalise_years(years) or (date.today().year,):
+        holiday_calendar(code, (year,))
 
     def closed(day: date) -> str | None:
         if day in own:

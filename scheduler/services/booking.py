@@ -156,6 +156,8 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
         raise Invalid({"therapist_id": f"{therapist.name} does not work at {location.name}"})
     _validate(ctx, req, location)
     series_plan = plan(ctx, req, location)
+    if series_plan.sessions[0].starts_at <= ctx.clock():
+        raise Invalid({"start_time": "the first session would start in the past"})
     slots = _slots(series_plan.sessions)
     conflicts = hours_problems(location, slots) + find_conflicts(
         db, location, therapist_id=therapist.id, room=req.room, slots=slots

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..db.models import Series, TherapySession
 
@@ -43,4 +43,7 @@ def sessions_between(
         query = query.where(TherapySession.office_id == office_id)
     if therapist_id is not None:
         query = query.where(TherapySession.therapist_id == therapist_id)
-    return list(db.scalars(query.order_by(TherapySession.starts_at, TherapySession.id)).unique())
+    query = query.options(joinedload(TherapySession.series)).order_by(
+        TherapySession.starts_at, TherapySession.id
+    )
+    return list(db.scalars(query).unique())

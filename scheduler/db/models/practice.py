@@ -41,7 +41,7 @@ class Therapist(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    offices: Mapped[list[Office]] = relationship(secondary=therapist_offices, lazy="selectin")
+    offices: Mapped[list[Office]] = relationship(secondary=therapist_offices)
 
 
 class Client(Base):
@@ -64,7 +64,7 @@ class Client(Base):
     phone_undeliverable_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    home_office: Mapped[Office] = relationship(lazy="joined")
+    home_office: Mapped[Office] = relationship()
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="client", order_by="ConsentEvent.id", lazy="selectin"
     )

@@ -43,13 +43,12 @@ class Series(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
-    client: Mapped[Client] = relationship(lazy="joined")
-    therapist: Mapped[Therapist] = relationship(lazy="joined")
-    office: Mapped[Office] = relationship(lazy="joined")
+    client: Mapped[Client] = relationship()
+    therapist: Mapped[Therapist] = relationship()
+    office: Mapped[Office] = relationship()
     sessions: Mapped[list[TherapySession]] = relationship(
         back_populates="series",
         order_by="TherapySession.starts_at",
-        lazy="selectin",
     )
 
 
@@ -89,11 +88,13 @@ class TherapySession(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    series: Mapped[Series] = relationship(back_populates="sessions", lazy="joined")
+    series: Mapped[Series] = relationship(back_populates="sessions")
 
     @property
     def phase(self) -> str:
-        return phase_for(self.number, self.series.session_count)
+        # A session cancelled when N was lowered may carry a number above the new N.
+        total = self.series.session_count
+        return phase_for(min(self.number, total), total)
 
     @property
     def active(self) -> bool:
