@@ -9,6 +9,8 @@ from .feeds import StoredFeed as StoredFeed
 from .inbound import InboundMessage as InboundMessage  # two-way SMS
 from .inbound import InboxItem as InboxItem
 from .inbound import ProgressRating as ProgressRating
+from .messaging import OutboundMessage as OutboundMessage  # texts we send
+from .messaging import SmsSender as SmsSender
 from .practice import Client, ConsentEvent, Office, Therapist, therapist_offices
 from .schedule import SESSION_STATUSES, Series, TherapySession
 from .web import SignInFailure as SignInFailure  # the front desk's sign-in throttle
