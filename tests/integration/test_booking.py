@@ -97,3 +97,25 @@ def test_statements_per_booking_are_constant(db, ctx, engine):
         counts.append(len(seen))
     assert counts[0] == counts[1] <= 10, counts
     assert db.scalar(select(func.count()).select_from(AuditEntry)) >= 2
+
+
+def test_removing_an_office_with_future_sessions_is_refused(db, ctx, locations):
+    from dataclasses import replace as dc_replace
+
+    from scheduler.db.models import Office
+    from scheduler.services.directory import sync_offices
+
+    factories.series(db, ctx, office="seattle")
+    without_seattle = dc_replace(
+        locations, locations=tuple(loc for loc in locations.locations if loc.id != "seattle")
+    )
+    with pytest.raises(Invalid) as caught:
+        sync_offices(db, without_seattle)
+    assert "seattle" in caught.value.fields["locations"]
+    without_tucson = dc_replace(
+        locations, locations=tuple(loc for loc in locations.locations if loc.id != "tucson")
+    )
+    sync_offices(db, without_tucson)
+    assert db.get(Office, "tucson").active is False
+    sync_offices(db, locations)
+    assert db.get(Office, "tucson").active is True
