@@ -34,10 +34,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if db is not None:
             db.close()
 
-    from . import errors, health
+    from . import errors, frontdesk, health
     from .api import blueprint as api_blueprint
 
     errors.register(app)
+    frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
     app.register_blueprint(health.bp)
     app.register_blueprint(api_blueprint)
     return app

@@ -1,0 +1,94 @@
+"""What every front-desk blueprint shares: CSRF, sign-in, security headers, error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.wrappers import Response
+
+from ...services.errors import Forbidden, NotFound
+from . import access
+
+# Scripts and styles come only from this app (no inline code, no CDN), so injected markup
+# could not run even if something slipped past autoescaping.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+
+csrf = CSRFProtect()
+
+
+def _protect() -> Response | None:
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+    if request.blueprint != "auth":
+        return access.require_sign_in()
+    return None
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Pages carry client names and feed links: keep them out of shared caches and referrers.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _page_error(status: int, message: str) -> tuple[str, int] | Response:
+    if access.wants_json():
+        from ..errors import json_error
+
+        return json_error(status, "forbidden" if status == 403 else "not_found", message=message)
+    return render_template("pages/error.html", status=status, message=message), status
+
+
+def _not_found(exc: NotFound) -> Any:
+    return _page_error(404, f"Not found: {exc.what}.")
+
+
+def _forbidden(exc: Forbidden) -> Any:
+    return _page_error(403, str(exc) or "You may not open this page.")
+
+
+def _csrf_failed(exc: CSRFError) -> Any:
+    message = "This form has expired or was not sent from this site. Reload the page and retry."
+    if access.wants_json():
+        from ..errors import json_error
+
+        return json_error(400, "csrf", message=exc.description or message)
+    return render_template("pages/error.html", status=400, message=message), 400
+
+
+def _template_globals() -> dict[str, Any]:
+    from ..context import container
+    from . import integrations
+
+    u = access.load_user()
+    offices = access.visible_locations(u) if u else []
+    remembered = session.get("office")
+    return {
+        "me": u,
+        "practice": container().locations.practice,
+        "nav_offices": offices,
+        "office": next((o for o in offices if o.id == remembered), offices[0] if offices else None),
+        "inbox_available": integrations.inbox_available(),
+        "texts_available": integrations.texts_available(),
+    }
+
+
+def page_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint whose views need a signed-in user (except `auth`) and a CSRF token on POST."""
+    bp = Blueprint(name, import_name)
+    bp.before_request(_protect)
+    bp.after_request(_headers)
+    bp.context_processor(_template_globals)
+    bp.register_error_handler(NotFound, _not_found)
+    bp.register_error_handler(Forbidden, _forbidden)
+    bp.register_error_handler(CSRFError, _csrf_failed)
+    return bp

@@ -1,0 +1,231 @@
+"""Booking a series: the form, its live preview, and finding or creating the client."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ...db.models import Client
+from ...locations import Location
+from ...services import booking, directory
+from ...services.errors import Conflict, Invalid, NotFound
+from ..context import ctx, db, unit_of_work
+from . import access, present, reads
+from .base import page_blueprint
+from .forms import BookingForm
+
+bp = page_blueprint("booking", __name__)
+
+# Service field names -> the form field that shows the problem.
+_FIELD_FOR = {
+    "location_id": "location_id",
+    "home_location_id": "location_id",
+    "timezone": "client_timezone",
+    "client_id": "client_id",
+    "first_session_date": "first_session_date",
+    "start_time": "start_time",
+    "session_count": "session_count",
+    "duration_minutes": "duration_minutes",
+    "problem_area": "problem_area",
+    "room": "room",
+    "therapist_id": "therapist_id",
+    "phone": "phone",
+    "goal_prompt_consent": "goal_prompt_consent",
+    "goal_detail_consent": "goal_detail_consent",
+}
+
+
+def _setup(form: BookingForm, offices: list[Location]) -> None:
+    form.location_id.choices = [(o.id, f"{o.name} ({o.state})") for o in offices]
+    people = reads.therapists(db(), [o.id for o in offices])
+    # data-offices lets the page's script offer only who and what is at the chosen office.
+    form.therapist_id.choices = [(0, "Choose a therapist", {})] + [
+        (t.id, t.name, {"data-offices": " ".join(o.id for o in t.offices)}) for t in people
+    ]
+    rooms: dict[str, list[str]] = {}
+    for o in offices:
+        for r in o.rooms:
+            rooms.setdefault(r, []).append(o.id)
+    form.room.choices = [("", "No particular room", {})] + [
+        (r, r, {"data-offices": " ".join(ids)}) for r, ids in sorted(rooms.items())
+    ]
+    form.session_count.render_kw = {
+        "min": ctx().settings.session_count_min,
+        "max": ctx().settings.session_count_max,
+    }
+
+
+def _request_from(form: BookingForm, client_id: int) -> booking.SeriesRequest:
+    return booking.SeriesRequest(
+        client_id=client_id,
+        therapist_id=form.therapist_id.data or 0,
+        location_id=form.location_id.data or "",
+        first_session_date=form.first_session_date.data or date.min,
+        start_time=(form.start_time.data or time(0)).replace(second=0, microsecond=0),
+        session_count=form.session_count.data or 0,
+        problem_area=form.problem_area.data or "",
+        duration_minutes=form.duration_minutes.data or 50,
+        room=form.room.data or None,
+    )
+
+
+def _chosen_client(form: BookingForm) -> Client | None:
+    if not form.client_id.data:
+        return None
+    client = db().get(Client, form.client_id.data)
+    if client is None:
+        return None
+    access.check_client(client)
+    return client
+
+
+def _new_client(form: BookingForm) -> directory.NewClient:
+    missing = {
+        name: "is required for a new client"
+        for name in ("first_name", "last_name", "phone")
+        if not (getattr(form, name).data or "").strip()
+    }
+    if missing:
+        raise Invalid(missing)
+    return directory.NewClient(
+        first_name=form.first_name.data.strip(),
+        last_name=form.last_name.data.strip(),
+        phone=form.phone.data.strip(),
+        home_location_id=form.location_id.data or "",
+        timezone=form.client_timezone.data or None,
+        sms_consent=form.sms_consent.data,
+        goal_prompt_consent=form.goal_prompt_consent.data,
+        goal_detail_consent=form.goal_detail_consent.data,
+    )
+
+
+def _show_errors(form: BookingForm, fields: dict[str, str]) -> None:
+    for key, message in fields.items():
+        target = getattr(form, _FIELD_FOR.get(key, ""), None)
+        if target is None:
+            form.form_errors.append(f"{key.replace('_', ' ')}: {message}")
+        else:
+            target.errors = [*target.errors, message]
+
+
+@bp.route("/book", methods=["GET", "POST"])
+def book() -> ResponseReturnValue:
+    u = access.require_desk()
+    offices = access.visible_locations(u)
+    form = BookingForm()
+    _setup(form, offices)
+    if request.method == "GET":
+        form.location_id.data = request.args.get("office") or (offices[0].id if offices else "")
+        if request.args.get("client_id", "").isdigit():
+            form.client_id.data = int(request.args["client_id"])
+    client = None
+    status = 200
+    conflicts: list[dict[str, Any]] = []
+    try:
+        client = _chosen_client(form)
+    except NotFound:
+        form.client_id.errors = ["no such client"]
+    wants_preview = request.form.get("action") == "preview"
+    if request.method == "POST" and not wants_preview and form.validate():
+        try:
+            access.location(form.location_id.data or "")
+            if not form.therapist_id.data:
+                raise Invalid({"therapist_id": "choose a therapist"})
+            with unit_of_work() as session:
+                if form.client_mode.data == "new":
+                    client = directory.create_client(
+                        session, ctx(), _new_client(form), actor=u.email, source="web"
+                    )
+                elif client is None:
+                    raise Invalid({"client_id": "choose a client, or enter a new one"})
+                result = booking.book_series(
+                    session, ctx(), _request_from(form, client.id), actor=u.email
+                )
+                series_id = result.series.id
+        except Invalid as exc:
+            _show_errors(form, exc.fields)
+        except NotFound as exc:
+            if not exc.field:
+                raise
+            _show_errors(form, {exc.field: f"{exc.what} not found"})
+        except Conflict as exc:
+            conflicts = exc.conflicts
+            form.form_errors.append(str(exc))
+        else:
+            flash(f"Booked {form.session_count.data} sessions.")
+            return redirect(url_for("series.page", series_id=series_id))
+    if request.method == "POST" and not wants_preview:
+        status = 422
+    elif wants_preview:
+        form.validate()  # show what is missing next to the fields
+    preview = _preview(form) if request.method == "POST" else None
+    return (
+        render_template(
+            "pages/book.html",
+            form=form,
+            client=client,
+            preview=preview,
+            conflicts=conflicts,
+        ),
+        status,
+    )
+
+
+def _preview(form: BookingForm) -> present.PreviewView | None:
+    """The preview of what the form asks for, or None until enough is filled in."""
+    if not (form.location_id.data and form.first_session_date.data and form.start_time.data):
+        return None
+    if ctx().locations.get(form.location_id.data) is None:
+        return None
+    access.location(form.location_id.data)
+    result = booking.preview(db(), ctx(), _request_from(form, 0))
+    return present.preview_view(result)
+
+
+@bp.post("/book/preview")
+def preview() -> ResponseReturnValue:
+    """JSON: the dates, DST changes, holidays and conflicts of the series being typed in."""
+    access.require_desk()
+    offices = access.visible_locations()
+    form = BookingForm(meta={"csrf": False})  # the blueprint already checked the header token
+    _setup(form, offices)
+    form.validate()  # fills .data and errors; a partial form still gets a partial preview
+    view = _preview(form)
+    if view is None:
+        return jsonify(ok=False, error="Choose an office, a first date and a time.", html="")
+    html = render_template("pages/_preview.html", preview=view)
+    return jsonify(view.as_json() | {"html": html})
+
+
+@bp.get("/book/clients")
+def find_clients() -> ResponseReturnValue:
+    """JSON: clients matching the search box, limited to the offices this user serves."""
+    u = access.require_desk()
+    offices = None if u.role == "admin" or not u.offices else [o.id for o in u.offices]
+    found = reads.search_clients(db(), request.args.get("q", ""), office_ids=offices)
+    return jsonify(
+        [
+            {
+                "id": c.id,
+                "name": present.client_name(c.first_name, c.last_name),
+                "phone": c.phone,
+                "home": c.home_office_id,
+            }
+            for c in found
+        ]
+    )
+
+
+@bp.get("/book/phone")
+def check_phone() -> ResponseReturnValue:
+    """JSON: is this a mobile number texts can reach? (checked as it is typed)"""
+    access.require_desk()
+    raw = request.args.get("phone", "")[:40]
+    try:
+        e164 = directory.normalise_phone(raw)
+    except Invalid as exc:
+        return jsonify(ok=False, message=exc.fields.get("phone", "is not valid"))
+    return jsonify(ok=True, e164=e164, message=f"OK: {e164}")

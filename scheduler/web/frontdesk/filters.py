@@ -1,0 +1,19 @@
+"""Jinja filters for showing times in an office's or client's own zone."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import present
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(present.fmt_when, "when")
+    app.add_template_filter(present.fmt_time, "hm")
+    app.add_template_filter(present.fmt_day, "long_day")
+    app.add_template_filter(present.fmt_short_day, "short_day")
+    app.add_template_filter(present.zone_label, "zone_label")
+    app.add_template_filter(present.session_phase, "phase")
+    app.add_template_filter(present.session_position, "position")
+    app.add_template_filter(present.status_label, "status_label")
+    app.add_template_filter(lambda a: present.PROBLEM_AREA_LABELS.get(a, a), "problem_area")

@@ -1,0 +1,126 @@
+"""The front desk's forms. Each carries a CSRF token; the services do the real validation."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ...domain.phases import PROBLEM_AREAS
+from .present import PROBLEM_AREA_LABELS, US_ZONES, ZONE_NAMES
+
+CANCELLED_BY = [("client", "The client"), ("practice", "The practice")]
+
+
+class SignInForm(FlaskForm):
+    email = StringField(
+        "Email",
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token: sign-out, feed-link rotation and other one-button actions."""
+
+
+class BookingForm(FlaskForm):
+    client_mode = RadioField(
+        "Client",
+        choices=[("existing", "An existing client"), ("new", "A new client")],
+        default="existing",
+    )
+    client_id = IntegerField("Client", validators=[Optional()])
+    first_name = StringField("First name", validators=[Optional(), Length(max=100)])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=100)])
+    phone = StringField(
+        "Mobile phone",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+    client_timezone = SelectField(
+        "Client's time zone",
+        choices=[("", "Same as the office")] + [(z, ZONE_NAMES[z]) for z in US_ZONES],
+        default="",
+    )
+    sms_consent = BooleanField("Agrees to text reminders")
+    goal_prompt_consent = BooleanField("Agrees to weekly goal prompts by text")
+    goal_detail_consent = BooleanField("Agrees that prompts may quote their own goal")
+    location_id = SelectField("Office", validators=[DataRequired()])
+    therapist_id = SelectField("Therapist", coerce=int, validators=[InputRequired()])
+    room = SelectField("Room", validate_choice=False, default="")
+    first_session_date = DateField("First session date", validators=[InputRequired()])
+    start_time = TimeField("Start time (office local time)", validators=[InputRequired()])
+    session_count = IntegerField(
+        "Number of sessions (N)", default=16, validators=[InputRequired(), NumberRange(1, 99)]
+    )
+    duration_minutes = IntegerField(
+        "Length in minutes", default=50, validators=[InputRequired(), NumberRange(15, 240)]
+    )
+    problem_area = SelectField(
+        "IPT problem area",
+        choices=[(a, PROBLEM_AREA_LABELS[a]) for a in PROBLEM_AREAS],
+        validators=[DataRequired()],
+    )
+
+
+class RescheduleForm(FlaskForm):
+    new_date = DateField("New date", validators=[InputRequired()])
+    new_time = TimeField("New start time (office local time)", validators=[InputRequired()])
+
+
+class CancelForm(FlaskForm):
+    cancelled_by = RadioField("Who cancelled?", choices=CANCELLED_BY, validators=[InputRequired()])
+    make_up = SelectField(
+        "Make-up week",
+        choices=[
+            ("", "The usual rule (practice: yes; client: no)"),
+            ("yes", "Yes, add a make-up week"),
+            ("no", "No make-up week"),
+        ],
+        default="",
+    )
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
+
+
+class AttendanceForm(FlaskForm):
+    status = RadioField(
+        "Attendance",
+        choices=[("attended", "Attended"), ("no_show", "Did not attend")],
+        validators=[InputRequired()],
+    )
+
+
+class RenegotiateForm(FlaskForm):
+    session_count = IntegerField(
+        "New number of sessions (N)", validators=[InputRequired(), NumberRange(1, 99)]
+    )
+
+
+class CancelRestForm(FlaskForm):
+    cancelled_by = RadioField("Who ended it?", choices=CANCELLED_BY, validators=[InputRequired()])
+    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
+    confirm = BooleanField(
+        "Yes, cancel every future session of this series", validators=[DataRequired()]
+    )
+
+
+class ResolveForm(FlaskForm):
+    note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])

@@ -1,0 +1,118 @@
+"""Clients and therapists: contact, consents, series, this week's sessions, feed links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ...db.models import Client
+from ...services import directory
+from ...services.errors import Forbidden, NotFound
+from ..context import ctx, db, unit_of_work
+from . import access, integrations, reads
+from .base import page_blueprint
+from .forms import EmptyForm
+
+bp = page_blueprint("people", __name__)
+
+
+@bp.get("/clients")
+def clients() -> ResponseReturnValue:
+    u = access.require_desk()
+    q = request.args.get("q", "")
+    offices = None if u.role == "admin" or not u.offices else [o.id for o in u.offices]
+    found = reads.search_clients(db(), q, office_ids=offices) if q.strip() else []
+    return render_template("pages/clients.html", q=q, found=found)
+
+
+@bp.get("/clients/<int:client_id>")
+def client(client_id: int) -> ResponseReturnValue:
+    found = db().get(Client, client_id)
+    if found is None:
+        raise NotFound("client", client_id)
+    access.check_client(found)
+    u = access.user()
+    series = reads.series_of_client(db(), found.id)
+    if u.role == "therapist":
+        series = [s for s in series if s.therapist_id == u.therapist_id]
+    return render_template(
+        "pages/client.html",
+        c=found,
+        series=series,
+        feeds_available=integrations.feeds_available(),
+        feed_url=integrations.feed_url(db(), ctx(), "client", found.id)
+        if access.is_desk()
+        else None,
+        rotate_form=EmptyForm(),
+    )
+
+
+@bp.get("/therapists")
+def therapists() -> ResponseReturnValue:
+    u = access.require_desk()
+    offices = None if u.role == "admin" or not u.offices else [o.id for o in u.offices]
+    return render_template("pages/therapists.html", therapists=reads.therapists(db(), offices))
+
+
+@bp.get("/therapists/<int:therapist_id>")
+def therapist(therapist_id: int) -> ResponseReturnValue:
+    access.check_therapist(therapist_id)
+    t = directory.get_therapist(db(), therapist_id)
+    # The week is the one in the therapist's (first) office's zone; each session is still
+    # shown in its own office's time.
+    zone = t.offices[0].timezone if t.offices else "UTC"
+    today = ctx().clock().astimezone(ZoneInfo(zone)).date()
+    monday = today - timedelta(days=today.weekday())
+    sessions = reads.therapist_days(db(), t.id, zone, monday, 7)
+    u = access.user()
+    if u.role == "front_desk":
+        sessions = [s for s in sessions if u.may_see_office(s.office_id)]
+    ids = [s.id for s in sessions]
+    return render_template(
+        "pages/therapist.html",
+        t=t,
+        monday=monday,
+        sessions=sessions,
+        texts=integrations.texts_for(db(), ids),
+        reviews=integrations.weekly_reviews(db(), ctx(), ids),
+        reviews_available=integrations.reviews_available(),
+        feeds_available=integrations.feeds_available(),
+        feed_url=integrations.feed_url(db(), ctx(), "therapist", t.id),
+        rotate_form=EmptyForm(),
+        series=reads.series_of_therapist(db(), t.id),
+    )
+
+
+def _may_rotate(kind: str, owner_id: int) -> None:
+    u = access.user()
+    if kind == "therapist" and u.role == "therapist" and u.therapist_id == owner_id:
+        return
+    if not access.is_desk(u):
+        raise Forbidden("only front-desk staff may issue this feed link")
+
+
+@bp.post("/<any(therapists, clients):kind>/<int:owner_id>/feed")
+def rotate_feed(kind: str, owner_id: int) -> ResponseReturnValue:
+    """Issue a new feed URL; the old one stops working at once."""
+    owner_kind = "therapist" if kind == "therapists" else "client"
+    if owner_kind == "therapist":
+        access.check_therapist(owner_id)
+        directory.get_therapist(db(), owner_id)
+    else:
+        found = db().get(Client, owner_id)
+        if found is None:
+            raise NotFound("client", owner_id)
+        access.check_client(found)
+    _may_rotate(owner_kind, owner_id)
+    if not integrations.feeds_available():
+        raise NotFound("feed", owner_id)
+    u = access.user()
+    with unit_of_work() as s:
+        integrations.rotate_feed(s, ctx(), owner_kind, owner_id, actor=u.email)
+    flash("A new calendar link was issued; the old link no longer works.")
+    endpoint = "people.therapist" if owner_kind == "therapist" else "people.client"
+    key = "therapist_id" if owner_kind == "therapist" else "client_id"
+    return redirect(url_for(endpoint, **{key: owner_id}))

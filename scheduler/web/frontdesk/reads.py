@@ -1,0 +1,90 @@
+"""Read-only look-ups the pages need beyond `services.queries` (no writes, no rules)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession, User
+from ...locations import Location
+from ...services.queries import local_day_bounds, sessions_between
+
+SEARCH_LIMIT = 25
+
+
+def office_days(
+    db: Session, loc: Location, first: date, days: int, *, therapist_id: int | None = None
+) -> list[TherapySession]:
+    """Sessions at the office over `days` whole local days from `first`."""
+    start, end = local_day_bounds(loc.timezone, first, first + timedelta(days=days - 1))
+    return sessions_between(db, start=start, end=end, office_id=loc.id, therapist_id=therapist_id)
+
+
+def therapist_days(
+    db: Session, therapist_id: int, zone: str, first: date, days: int
+) -> list[TherapySession]:
+    start, end = local_day_bounds(zone, first, first + timedelta(days=days - 1))
+    return sessions_between(db, start=start, end=end, therapist_id=therapist_id)
+
+
+def therapists(db: Session, office_ids: Iterable[str] | None = None) -> list[Therapist]:
+    """Active therapists, by name; only those working at one of `office_ids` when given."""
+    found = db.scalars(select(Therapist).where(Therapist.active).order_by(Therapist.name))
+    wanted = None if office_ids is None else set(office_ids)
+    return [t for t in found if wanted is None or any(o.id in wanted for o in t.offices)]
+
+
+def search_clients(
+    db: Session, text: str, *, office_ids: Sequence[str] | None = None, limit: int = SEARCH_LIMIT
+) -> list[Client]:
+    """Clients whose name or phone matches `text`; limited to clients of `office_ids`."""
+    text = text.strip()[:100]
+    query = select(Client).order_by(Client.last_name, Client.first_name, Client.id)
+    if text:
+        like = f"%{_escape_like(text.lower())}%"
+        full = func.lower(Client.first_name + " " + Client.last_name)
+        terms = [full.like(like, escape="\\"), func.lower(Client.last_name).like(like, escape="\\")]
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 3:
+            terms.append(Client.phone.like(f"%{digits}%"))
+        query = query.where(or_(*terms))
+    if office_ids is not None:
+        treated_here = select(Series.client_id).where(Series.office_id.in_(office_ids))
+        query = query.where(or_(Client.home_office_id.in_(office_ids), Client.id.in_(treated_here)))
+    return list(db.scalars(query.limit(limit)).unique())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def series_of_client(db: Session, client_id: int) -> list[Series]:
+    query = select(Series).where(Series.client_id == client_id).order_by(Series.created_at.desc())
+    return list(db.scalars(query).unique())
+
+
+def series_of_therapist(db: Session, therapist_id: int) -> list[Series]:
+    query = (
+        select(Series)
+        .where(Series.therapist_id == therapist_id, Series.status == "active")
+        .order_by(Series.first_session_date)
+    )
+    return list(db.scalars(query).unique())
+
+
+def audit_trail(db: Session, series_id: int, limit: int = 200) -> list[AuditEntry]:
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.series_id == series_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return list(db.scalars(query))
+
+
+def user_for_therapist(db: Session, therapist_id: int) -> User | None:
+    return db.scalar(select(User).where(User.therapist_id == therapist_id))

@@ -1,0 +1,208 @@
+"""A series and its sessions: reschedule, cancel, attendance, cancel the rest, renegotiate N."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+
+from ...db.models import Series, TherapySession
+from ...services import session_changes
+from ...services.errors import Conflict, Forbidden, Invalid, NotFound
+from ..context import ctx, db, unit_of_work
+from . import access, integrations, reads
+from .base import page_blueprint
+from .forms import AttendanceForm, CancelForm, CancelRestForm, RenegotiateForm, RescheduleForm
+
+bp = page_blueprint("series", __name__)
+
+
+def _series(series_id: int) -> Series:
+    found = db().get(Series, series_id)
+    if found is None:
+        raise NotFound("series", series_id)
+    access.check_series(found)
+    return found
+
+
+def _session(session_id: int) -> TherapySession:
+    found = db().get(TherapySession, session_id)
+    if found is None:
+        raise NotFound("session", session_id)
+    access.check_session(found)
+    return found
+
+
+def _refusal(form: FlaskForm, exc: Exception) -> int:
+    """Put a service refusal on the form; the HTTP status to answer with."""
+    if isinstance(exc, Invalid):
+        for key, message in exc.fields.items():
+            field = getattr(form, key, None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*field.errors, message]
+            else:
+                form.form_errors.append(message)
+        return 422
+    assert isinstance(exc, Conflict)
+    form.form_errors.append(str(exc))
+    form.form_errors.extend(str(c.get("message", c.get("reason", ""))) for c in exc.conflicts)
+    return 409
+
+
+def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    sessions = list(series.sessions)
+    renegotiate = forms.get("renegotiate") or RenegotiateForm(
+        formdata=None, session_count=series.session_count
+    )
+    return (
+        render_template(
+            "pages/series.html",
+            series=series,
+            sessions=sessions,
+            texts=integrations.texts_for(db(), [s.id for s in sessions]),
+            texts_available=integrations.texts_available(),
+            audit=reads.audit_trail(db(), series.id),
+            renegotiate=renegotiate,
+            cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
+            may_change=access.may_change_schedule(),
+            now=ctx().clock(),
+        ),
+        status,
+    )
+
+
+@bp.get("/series/<int:series_id>")
+def page(series_id: int) -> ResponseReturnValue:
+    return _series_page(_series(series_id))
+
+
+@bp.post("/series/<int:series_id>/renegotiate")
+def renegotiate(series_id: int) -> ResponseReturnValue:
+    u = access.require_desk()
+    series = _series(series_id)
+    form = RenegotiateForm()
+    if form.validate():
+        try:
+            with unit_of_work() as s:
+                session_changes.renegotiate(
+                    s, ctx(), series_id, form.session_count.data, actor=u.email
+                )
+        except (Invalid, Conflict) as exc:
+            return _series_page(series, _refusal(form, exc), renegotiate=form)
+        flash(f"The series now has {form.session_count.data} sessions.")
+        return redirect(url_for("series.page", series_id=series_id))
+    return _series_page(series, 422, renegotiate=form)
+
+
+@bp.post("/series/<int:series_id>/cancel-rest")
+def cancel_rest(series_id: int) -> ResponseReturnValue:
+    u = access.require_desk()
+    series = _series(series_id)
+    form = CancelRestForm()
+    if form.validate():
+        try:
+            with unit_of_work() as s:
+                session_changes.cancel_rest(
+                    s,
+                    ctx(),
+                    series_id,
+                    cancelled_by=form.cancelled_by.data,
+                    reason=form.reason.data or None,
+                    actor=u.email,
+                )
+        except (Invalid, Conflict) as exc:
+            return _series_page(series, _refusal(form, exc), cancel_rest=form)
+        flash("Every future session of this series is cancelled.")
+        return redirect(url_for("series.page", series_id=series_id))
+    return _series_page(series, 422, cancel_rest=form)
+
+
+def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> ResponseReturnValue:
+    reschedule = forms.get("reschedule") or RescheduleForm(
+        formdata=None, new_date=s.local_date, new_time=s.local_time
+    )
+    return (
+        render_template(
+            "pages/session.html",
+            s=s,
+            series=s.series,
+            texts=integrations.texts_for(db(), [s.id]).get(s.id, []),
+            texts_available=integrations.texts_available(),
+            reschedule=reschedule,
+            cancel=forms.get("cancel") or CancelForm(formdata=None),
+            attendance=forms.get("attendance") or AttendanceForm(formdata=None),
+            may_change=access.may_change_schedule(),
+            started=s.starts_at <= ctx().clock(),
+        ),
+        status,
+    )
+
+
+@bp.get("/sessions/<int:session_id>")
+def session_page(session_id: int) -> ResponseReturnValue:
+    return _session_page(_session(session_id))
+
+
+@bp.post("/sessions/<int:session_id>/reschedule")
+def reschedule(session_id: int) -> ResponseReturnValue:
+    u = access.require_desk()
+    s = _session(session_id)
+    form = RescheduleForm()
+    if form.validate():
+        when = datetime.combine(form.new_date.data, form.new_time.data.replace(second=0))
+        try:
+            with unit_of_work() as tx:
+                session_changes.reschedule(tx, ctx(), session_id, when, actor=u.email)
+        except (Invalid, Conflict) as exc:
+            if isinstance(exc, Invalid) and "starts_at_local" in exc.fields:
+                exc = Invalid({"new_time": exc.fields["starts_at_local"]})
+            return _session_page(s, _refusal(form, exc), reschedule=form)
+        flash("Session moved.")
+        return redirect(url_for("series.page", series_id=s.series_id))
+    return _session_page(s, 422, reschedule=form)
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+def cancel(session_id: int) -> ResponseReturnValue:
+    u = access.require_desk()
+    s = _session(session_id)
+    form = CancelForm()
+    if form.validate():
+        make_up = {"yes": True, "no": False}.get(form.make_up.data or "")
+        try:
+            with unit_of_work() as tx:
+                session_changes.cancel(
+                    tx,
+                    ctx(),
+                    session_id,
+                    cancelled_by=form.cancelled_by.data,
+                    make_up=make_up,
+                    reason=form.reason.data or None,
+                    actor=u.email,
+                )
+        except (Invalid, Conflict) as exc:
+            return _session_page(s, _refusal(form, exc), cancel=form)
+        flash("Session cancelled.")
+        return redirect(url_for("series.page", series_id=s.series_id))
+    return _session_page(s, 422, cancel=form)
+
+
+@bp.post("/sessions/<int:session_id>/attendance")
+def attendance(session_id: int) -> ResponseReturnValue:
+    u = access.user()
+    s = _session(session_id)
+    if u.role == "therapist" and u.therapist_id != s.therapist_id:
+        raise Forbidden("only the session's therapist may record attendance")
+    form = AttendanceForm()
+    if form.validate():
+        try:
+            with unit_of_work() as tx:
+                session_changes.mark(tx, ctx(), session_id, form.status.data, actor=u.email)
+        except (Invalid, Conflict) as exc:
+            return _session_page(s, _refusal(form, exc), attendance=form)
+        flash("Attendance recorded.")
+        return redirect(url_for("series.page", series_id=s.series_id))
+    return _session_page(s, 422, attendance=form)
