@@ -131,6 +131,39 @@ def tokens_create(email: str, label: str) -> None:
     click.echo(f"API token for {email} (shown once): {token}")
 
 
+@main.group()
+def feeds() -> None:
+    """Calendar feed URLs."""
+
+
+@feeds.command("rotate")
+@click.option("--therapist", "therapist_id", type=int, default=None)
+@click.option("--location", "location_id", default=None)
+@click.option("--client", "client_id", type=int, default=None)
+@edge
+def feeds_rotate(therapist_id: int | None, location_id: str | None, client_id: int | None) -> None:
+    """Issue a new feed URL for one owner; the old URL stops working at once."""
+    from .services import feeds as feed_service
+
+    chosen = [
+        (kind, owner)
+        for kind, owner in (
+            ("therapist", therapist_id),
+            ("location", location_id),
+            ("client", client_id),
+        )
+        if owner is not None
+    ]
+    if len(chosen) != 1:
+        _fail("give exactly one of --therapist ID, --location ID, --client ID")
+        return
+    kind, owner = chosen[0]
+    container = _container(migrate=True)
+    with container.sessions.begin() as session:
+        token = feed_service.rotate_token(session, container.ctx, kind, owner, actor="cli")
+    click.echo(f"new {kind} feed URL: {feed_service.feed_url(container.settings, kind, token)}")
+
+
 @main.command()
 @click.option("--port", default=5000, type=click.IntRange(1, 65535))
 @click.option("--host", default="127.0.0.1")

@@ -36,11 +36,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     from . import errors, frontdesk, health
     from .api import blueprint as api_blueprint
+    from .feeds import bp as feeds_bp
 
     errors.register(app)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
     app.register_blueprint(health.bp)
     app.register_blueprint(api_blueprint)
+    app.register_blueprint(feeds_bp)
     return app
 
 

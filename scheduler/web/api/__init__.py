@@ -19,4 +19,4 @@ def _authenticate() -> None:
 
 
 # Route modules attach themselves to the blueprint; imported here so wiring stays in one place.
-from . import openapi, practice, schedule  # noqa: E402, F401
+from . import feeds, openapi, practice, schedule  # noqa: E402, F401

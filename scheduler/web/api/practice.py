@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from ...services import directory
+from ...services import directory, feeds
 from ...services.errors import Forbidden, NotFound
 from ...services.queries import therapist_sees_client
 from ..context import ctx, db, unit_of_work
 from . import blueprint, serialize
 from .auth import current_user, require
+from .feeds import feed_url_for
 from .schemas import ClientIn, TherapistIn, parse
 
 
@@ -26,7 +27,7 @@ def get_location(location_id: str) -> ResponseReturnValue:
     loc = book.get(location_id)
     if loc is None:
         raise NotFound("location", location_id)
-    return jsonify(serialize.location(loc, book))
+    return jsonify({**serialize.location(loc, book), "feed_url": feed_url_for("location", loc.id)})
 
 
 @blueprint.post("/therapists")
@@ -43,6 +44,8 @@ def create_therapist() -> ResponseReturnValue:
             actor=user.email,
         )
         out = serialize.therapist(therapist)
+        token = feeds.rotate_token(session, ctx(), "therapist", therapist.id, actor=user.email)
+        out["feed_url"] = feeds.feed_url(ctx().settings, "therapist", token)
     return jsonify(out), 201
 
 
@@ -51,7 +54,8 @@ def get_therapist(therapist_id: int) -> ResponseReturnValue:
     user = current_user()
     if user.role == "therapist" and user.therapist_id != therapist_id:
         raise Forbidden("therapists see only themselves")
-    return jsonify(serialize.therapist(directory.get_therapist(db(), therapist_id)))
+    out = serialize.therapist(directory.get_therapist(db(), therapist_id))
+    return jsonify({**out, "feed_url": feed_url_for("therapist", therapist_id)})
 
 
 @blueprint.post("/clients")
@@ -77,4 +81,4 @@ def get_client(client_id: int) -> ResponseReturnValue:
     if user.role == "therapist":
         if not therapist_sees_client(db(), user.therapist_id, client.id):
             raise Forbidden("not this therapist's client")
-    return jsonify(serialize.client(client))
+    return jsonify({**serialize.client(client), "feed_url": feed_url_for("client", client.id)})
