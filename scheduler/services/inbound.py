@@ -1,0 +1,385 @@
+"""What a client's text means and does: opt-out/in, help, confirm, reschedule, ratings, inbox.
+
+`receive` is called by the webhook after the signature was checked. It writes the text and all
+of its effects in the caller's transaction, so either everything happens or nothing does, and
+it is idempotent per MessageSid: a retried delivery gets the first answer and changes nothing.
+
+Replies never name anyone and never depend on whether the sending number is known, except for
+a confirmation, which goes to the phone on file and says only what its reminder already said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import phonenumbers
+from sqlalchemy import case, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, Series, TherapySession
+from ..db.models.inbound import InboundMessage, ProgressRating
+from ..db.models.messaging import OutboundMessage
+from ..domain.sms import Parsed, format_when, parse_reply
+from ..locations import Location
+from . import audit, consent, inbox
+from .context import ServiceContext
+
+# A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
+RATING_WINDOW = timedelta(days=7)
+_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "sms"
+
+# Replies are plain GSM-7 and fit one segment with the longest office name and phone.
+# None of them suggests replying CANCEL (an opt-out word at Twilio).
+REPLY_CONFIRMED = "Thanks, your visit {when} at {office} is confirmed. Reply R to reschedule."
+REPLY_NOTHING_TO_CONFIRM = (
+    "We could not find a visit to confirm; our staff will follow up. Questions? Call {phone}."
+)
+REPLY_RESCHEDULE = "Thanks, our staff will contact you to find a new time. Questions? Call {phone}."
+REPLY_RATING = "Thanks, we noted your answer for this week."
+REPLY_RECEIVED = (
+    "Thanks, our staff will read your message. Texts are not watched 24/7. "
+    "Urgent? Call {phone}. Emergency: call 911."
+)
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """The fields of Twilio's incoming-message webhook that we use."""
+
+    message_sid: str
+    from_number: str
+    to_number: str
+    body: str = ""
+    account_sid: str | None = None
+    num_media: int = 0
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What happened; `reply` is the text to answer with (None: an empty TwiML response)."""
+
+    message_id: int
+    outcome: str
+    reply: str | None
+    routed: bool
+    duplicate: bool
+
+
+def receive(db: Session, ctx: ServiceContext, sms: InboundSms) -> Receipt:
+    """Record one inbound text and act on it, once per MessageSid."""
+    existing = _by_sid(db, sms.message_sid)
+    if existing is not None:
+        return _receipt(existing, duplicate=True)
+    now = ctx.clock()
+    location = ctx.locations.by_sms_number(sms.to_number)
+    parsed = parse_reply(sms.body)
+    row = InboundMessage(
+        message_sid=sms.message_sid,
+        account_sid=sms.account_sid,
+        from_number=sms.from_number,
+        to_number=sms.to_number,
+        office_id=location.id if location else None,
+        body=sms.body,
+        num_media=sms.num_media,
+        keyword=parsed.keyword,
+        rating=parsed.rating,
+        outcome="received",
+        received_at=now,
+    )
+    try:
+        # The unique MessageSid is the lock: a concurrent duplicate fails here and replays.
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        existing = _by_sid(db, sms.message_sid)
+        if existing is None:
+            raise
+        return _receipt(existing, duplicate=True)
+    if location is None:
+        _to_inbox(db, row, None, "unrouted", now, f"Sent to {sms.to_number}, no office's number")
+        row.outcome = "unrouted"
+    else:
+        _Handler(db, ctx, location, row, parsed, now).run()
+    db.flush()
+    return _receipt(row, duplicate=False)
+
+
+def _by_sid(db: Session, sid: str) -> InboundMessage | None:
+    return db.scalar(select(InboundMessage).where(InboundMessage.message_sid == sid))
+
+
+def _receipt(row: InboundMessage, *, duplicate: bool) -> Receipt:
+    return Receipt(row.id, row.outcome, row.reply_body, row.office_id is not None, duplicate)
+
+
+def _to_inbox(
+    db: Session,
+    row: InboundMessage,
+    office_id: str | None,
+    kind: str,
+    at: datetime,
+    summary: str | None = None,
+) -> None:
+    text = summary if summary is not None else _summary(row)
+    inbox.open_item(
+        db,
+        office_id=office_id,
+        kind=kind,
+        summary=text,
+        at=at,
+        client_id=row.client_id,
+        session_id=row.session_id,
+        inbound_message_id=row.id,
+    )
+
+
+def _summary(row: InboundMessage) -> str:
+    text = row.body if row.body.strip() else "(no text)"
+    if row.num_media:
+        text += f" [+{row.num_media} attachment(s), not stored here]"
+    return text
+
+
+def _same_phone(raw: str) -> list[str]:
+    """The forms of `raw` a client's phone may be stored in (E.164 from Twilio, normally)."""
+    forms = {raw.strip()}
+    try:
+        parsed = phonenumbers.parse(raw, "US")
+        forms.add(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    except phonenumbers.NumberParseException:
+        pass
+    return sorted(f for f in forms if f)
+
+
+@cache
+def _jinja() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # SMS text, not HTML; the TwiML layer escapes for XML
+    )
+
+
+def help_text(ctx: ServiceContext, location: Location) -> str:
+    """The HELP reply: the practice, the office's phone, and how to opt out."""
+    template = _jinja().get_template("help.txt")
+    return template.render(practice_name=ctx.locations.practice.name, office_phone=location.phone)
+
+
+class _Handler:
+    """One routed text: who sent it, what it means, and its effects."""
+
+    def __init__(
+        self,
+        db: Session,
+        ctx: ServiceContext,
+        location: Location,
+        row: InboundMessage,
+        parsed: Parsed,
+        now: datetime,
+    ) -> None:
+        self.db, self.ctx, self.location = db, ctx, location
+        self.row, self.parsed, self.now = row, parsed, now
+        self.phone = location.phone
+
+    def run(self) -> None:
+        clients = self._clients()
+        keyword = self.parsed.keyword
+        word = self.parsed.text.strip().upper()
+        if keyword == "stop":
+            for client in clients:
+                consent.opt_out_by_text(
+                    self.db, client, word=word, at=self.now, message_sid=self.row.message_sid
+                )
+            # No reply: Twilio answers opt-out words itself and blocks anything we would send.
+            self._finish("opted_out" if clients else "unknown_sender", None, clients)
+            return
+        if keyword == "start":
+            self._start(clients, word)
+            return
+        if keyword == "help":
+            self._finish("help", help_text(self.ctx, self.location), clients)
+            return
+        client = self._one(clients)
+        if client is None:
+            self._finish(
+                "ambiguous_sender" if clients else "unknown_sender", self._generic(), clients
+            )
+            return
+        self.row.client_id = client.id
+        if keyword == "confirm":
+            self._confirm(client)
+        elif keyword == "reschedule":
+            self._reschedule(client)
+        elif keyword == "rating" and self._rate(client):
+            return
+        else:
+            self._free_text(client)
+
+    def _generic(self) -> str:
+        """The reply a known client would get, so it reveals nothing about the number."""
+        keyword = self.parsed.keyword
+        if keyword == "confirm":
+            return REPLY_NOTHING_TO_CONFIRM.format(phone=self.phone)
+        if keyword == "reschedule":
+            return REPLY_RESCHEDULE.format(phone=self.phone)
+        return REPLY_RECEIVED.format(phone=self.phone)
+
+    def _finish(self, outcome: str, reply: str | None, clients: list[Client]) -> None:
+        self.row.outcome = outcome
+        self.row.reply_body = reply
+        if not clients:
+            # Anything from a number we do not know reaches a person; nothing is dropped.
+            _to_inbox(self.db, self.row, self.location.id, "unknown_sender", self.now)
+        elif outcome == "ambiguous_sender":
+            summary = f"{_summary(self.row)} [phone shared by {len(clients)} clients]"
+            _to_inbox(self.db, self.row, self.location.id, "ambiguous_sender", self.now, summary)
+
+    def _clients(self) -> list[Client]:
+        query = (
+            select(Client)
+            .where(Client.phone.in_(_same_phone(self.row.from_number)))
+            .order_by(Client.id)
+        )
+        return list(self.db.scalars(query))
+
+    def _one(self, clients: list[Client]) -> Client | None:
+        """The single client this text is from, preferring one with a series at this office."""
+        if len(clients) <= 1:
+            return clients[0] if clients else None
+        here = set(
+            self.db.scalars(
+                select(Series.client_id).where(
+                    Series.client_id.in_([c.id for c in clients]),
+                    Series.office_id == self.location.id,
+                    Series.status == "active",
+                )
+            )
+        )
+        matches = [c for c in clients if c.id in here]
+        return matches[0] if len(matches) == 1 else None
+
+    def _start(self, clients: list[Client], word: str) -> None:
+        changed = [c for c in clients if consent.wants_opt_in(c)]
+        for client in changed:
+            consent.opt_in_by_text(
+                self.db, self.ctx, client, word=word, message_sid=self.row.message_sid
+            )
+        if changed or not clients:
+            # No reply: Twilio confirms opt-in words itself.
+            self._finish("opted_in" if changed else "unknown_sender", None, clients)
+            return
+        # "Yes" from someone already opted in is most likely an answer to a prompt: keep it.
+        client = self._one(clients)
+        if client is None:
+            self._finish("ambiguous_sender", None, clients)
+            return
+        self.row.client_id = client.id
+        self._free_text(client, reply=False)
+
+    def _next_session(self, client: Client) -> TherapySession | None:
+        """The client's next scheduled session, preferring this office's."""
+        query = (
+            select(TherapySession)
+            .join(Series, Series.id == TherapySession.series_id)
+            .where(
+                Series.client_id == client.id,
+                TherapySession.status == "scheduled",
+                TherapySession.starts_at > self.now,
+            )
+            .order_by(
+                case((TherapySession.office_id == self.location.id, 0), else_=1),
+                TherapySession.starts_at,
+            )
+            .limit(1)
+        )
+        return self.db.scalar(query)
+
+    def _confirm(self, client: Client) -> None:
+        session = self._next_session(client)
+        if session is None:
+            self.row.outcome = "nothing_to_confirm"
+            self.row.reply_body = REPLY_NOTHING_TO_CONFIRM.format(phone=self.phone)
+            _to_inbox(self.db, self.row, self.location.id, "confirm_unmatched", self.now)
+            return
+        self.row.session_id = session.id
+        if session.confirmed_at is None:
+            # Not a revision bump: confirming changes nothing a reminder or feed shows.
+            session.confirmed_at = self.now
+            audit.record(
+                self.db,
+                actor=f"sms:{client.phone}",
+                action="session.confirmed",
+                entity="session",
+                entity_id=session.id,
+                series_id=session.series_id,
+                message_sid=self.row.message_sid,
+            )
+        office = self.ctx.locations.get(session.office_id)
+        self.row.outcome = "confirmed"
+        self.row.reply_body = REPLY_CONFIRMED.format(
+            when=format_when(session.starts_at, client.timezone),
+            office=office.name if office else self.location.name,
+        )
+
+    def _reschedule(self, client: Client) -> None:
+        session = self._next_session(client)
+        self.row.session_id = session.id if session else None
+        self.row.outcome = "reschedule_request"
+        self.row.reply_body = REPLY_RESCHEDULE.format(phone=self.phone)
+        office_id = session.office_id if session else self.location.id
+        _to_inbox(self.db, self.row, office_id, "reschedule_request", self.now)
+
+    def _recent_prompt(self, client: Client) -> OutboundMessage | None:
+        sent_at = OutboundMessage.sent_at
+        query = (
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.client_id == client.id,
+                OutboundMessage.kind == "goal_prompt",
+                OutboundMessage.status.in_(("sent", "delivered")),
+                sent_at.is_not(None),
+                sent_at <= self.now,
+                sent_at > self.now - RATING_WINDOW,
+            )
+            .order_by(sent_at.desc(), OutboundMessage.id.desc())
+            .limit(1)
+        )
+        return self.db.scalar(query)
+
+    def _rate(self, client: Client) -> bool:
+        """Record a 1-5 as the week's rating; False when no goal prompt is waiting for one."""
+        prompt = self._recent_prompt(client)
+        if prompt is None or self.parsed.rating is None:
+            return False
+        self.row.session_id = prompt.session_id
+        self.db.add(
+            ProgressRating(
+                client_id=client.id,
+                session_id=prompt.session_id,
+                prompt_message_id=prompt.id,
+                inbound_message_id=self.row.id,
+                rating=self.parsed.rating,
+                received_at=self.now,
+            )
+        )
+        self.row.outcome = "rating"
+        self.row.reply_body = REPLY_RATING
+        return True
+
+    def _free_text(self, client: Client, *, reply: bool = True) -> None:
+        prompt = self._recent_prompt(client)
+        if prompt is not None:
+            self.row.session_id = prompt.session_id  # an answer to that week's prompt
+        else:
+            session = self._next_session(client)
+            self.row.session_id = session.id if session else None
+        self.row.outcome = "inbox"
+        self.row.reply_body = REPLY_RECEIVED.format(phone=self.phone) if reply else None
+        _to_inbox(self.db, self.row, self.location.id, "free_text", self.now)

@@ -1,0 +1,147 @@
+"""Each office's inbox: texts and problems that need a person, resolved with a note, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from ..db.models import Client
+from ..db.models.inbound import INBOX_KINDS, InboxItem
+from . import audit
+from .errors import Invalid, NotFound
+
+InboxStatus = Literal["open", "resolved"]
+MAX_LIST = 500
+
+
+def open_item(
+    db: Session,
+    *,
+    office_id: str | None,
+    kind: str,
+    summary: str,
+    at: datetime,
+    client_id: int | None = None,
+    session_id: int | None = None,
+    inbound_message_id: int | None = None,
+) -> InboxItem:
+    """Put one item in an office's inbox (office None: the admins' unrouted pile)."""
+    if kind not in INBOX_KINDS:
+        raise ValueError(f"unknown inbox kind {kind!r}")
+    item = InboxItem(
+        office_id=office_id,
+        kind=kind,
+        status="open",
+        summary=summary,
+        client_id=client_id,
+        session_id=session_id,
+        inbound_message_id=inbound_message_id,
+        created_at=at,
+    )
+    db.add(item)
+    db.flush()
+    return item
+
+
+def report_undeliverable_phone(
+    db: Session, client: Client, reason: str, *, at: datetime, office_id: str | None = None
+) -> InboxItem:
+    """Ask the front desk to fix a phone texts cannot reach; one open item per client.
+
+    For the dispatcher (Twilio 21211/21614/30006): repeated failures must not flood the inbox.
+    """
+    existing = db.scalar(
+        select(InboxItem).where(
+            InboxItem.client_id == client.id,
+            InboxItem.kind == "undeliverable_phone",
+            InboxItem.status == "open",
+        )
+    )
+    if existing is not None:
+        return existing
+    return open_item(
+        db,
+        office_id=office_id or client.home_office_id,
+        kind="undeliverable_phone",
+        summary=f"Texts to this client's phone cannot be delivered: {reason}",
+        at=at,
+        client_id=client.id,
+    )
+
+
+def list_items(
+    db: Session,
+    *,
+    office_ids: Sequence[str] | None,
+    include_unrouted: bool,
+    status: InboxStatus | None,
+    limit: int = MAX_LIST,
+) -> list[InboxItem]:
+    """Items of the given offices (None: every office), oldest open first."""
+    query = select(InboxItem).options(
+        joinedload(InboxItem.client), joinedload(InboxItem.inbound_message)
+    )
+    places = []
+    if office_ids is None:
+        places.append(InboxItem.office_id.is_not(None))
+    elif office_ids:
+        places.append(InboxItem.office_id.in_(list(office_ids)))
+    if include_unrouted:
+        places.append(InboxItem.office_id.is_(None))
+    if not places:
+        return []
+    query = query.where(or_(*places))
+    if status is not None:
+        query = query.where(InboxItem.status == status)
+    query = query.order_by(InboxItem.created_at, InboxItem.id).limit(limit)
+    return list(db.scalars(query).unique())
+
+
+def get_item(db: Session, item_id: int) -> InboxItem:
+    item = db.get(InboxItem, item_id)
+    if item is None:
+        raise NotFound("inbox item", item_id)
+    return item
+
+
+def update_item(
+    db: Session,
+    item_id: int,
+    *,
+    status: InboxStatus | None,
+    note: str | None,
+    actor: str,
+    at: datetime,
+) -> InboxItem:
+    """Resolve, reopen or annotate an item. Resolving keeps who and when; reopening clears it."""
+    if status is None and note is None:
+        raise Invalid({"body": "give status and/or note"})
+    item = get_item(db, item_id)
+    changes: dict[str, object] = {}
+    if status is not None and status != item.status:
+        changes["status"] = [item.status, status]
+        item.status = status
+        if status == "resolved":
+            item.resolved_at, item.resolved_by = at, actor
+        else:
+            item.resolved_at, item.resolved_by = None, None
+    if note is not None and note != item.note:
+        changes["note"] = note
+        item.note = note
+    if changes:
+        audit.record(
+            db,
+            actor=actor,
+            action="inbox.updated",
+            entity="inbox_item",
+            entity_id=item.id,
+            office_id=item.office_id,
+            kind=item.kind,
+            **changes,
+        )
+    db.flush()
+    return item

@@ -1,0 +1,66 @@
+"""PATCH /clients/{id}: consents (with history) and the phone number.
+
+A client who opted out by text can be opted back in by staff only with a new recorded consent:
+`sms_consent: true` together with `consent_source` (how it was obtained) and `consent_note`
+(when and by whom). Without them the answer is 422 naming the missing fields. The response's
+`notices` remind staff that Twilio keeps blocking texts until the client texts START.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import StringConstraints
+
+from ...services import consent, directory
+from ...services.consent import ConsentSource
+from ...services.errors import Forbidden, Invalid
+from ..context import ctx, db, unit_of_work
+from . import blueprint, openapi, serialize
+from .auth import require
+from .schemas import Body, parse
+
+
+class ClientPatch(Body):
+    """Change consents or the phone; consent_source and consent_note record how consent came."""
+
+    sms_consent: bool | None = None
+    goal_prompt_consent: bool | None = None
+    goal_detail_consent: bool | None = None
+    consent_source: ConsentSource | None = None
+    consent_note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+        | None
+    ) = None
+    phone: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
+
+
+@blueprint.patch("/clients/<int:client_id>")
+def update_client(client_id: int) -> ResponseReturnValue:
+    user = require("admin", "front_desk")
+    body = parse(ClientPatch)
+    if not body.model_dump(exclude_none=True):
+        raise Invalid({"body": "nothing to change"})
+    client = directory.get_client(db(), client_id)
+    if not user.may_see_office(client.home_office_id):
+        raise Forbidden(f"no access to office {client.home_office_id}")
+    with unit_of_work() as session:
+        client, notices = consent.update_client(
+            session, ctx(), client_id, consent.ClientChange(**body.model_dump()), actor=user.email
+        )
+        out = {**serialize.client(client), "notices": notices}
+    return jsonify(out)
+
+
+openapi.OPERATIONS.append(
+    (
+        "patch",
+        "/clients/{client_id}",
+        "Change consents (history kept; re-consent after a text opt-out needs consent_source "
+        "and consent_note) or the phone",
+        ClientPatch,
+        200,
+    )
+)
