@@ -66,6 +66,12 @@ class Settings:
     twilio_api_base_url: str | None = None
     sms_max_per_second: float = 1.0
     dispatch_interval_seconds: int = 5
+    dispatch_batch_size: int = 50
+    dispatch_concurrency: int = 4
+    # A claim older than this is presumed dead (its worker crashed) and is reconciled.
+    dispatch_claim_timeout_seconds: int = 120
+    sms_max_per_client_day: int = 2
+    sms_max_per_client_week: int = 4
     session_count_min: int = 8
     session_count_max: int = 20
     feed_past_days: int = 90
@@ -124,6 +130,11 @@ class Settings:
             twilio_api_base_url=_url(env, "TWILIO_API_BASE_URL", None),
             sms_max_per_second=_float(env, "SMS_MAX_PER_SECOND", 1.0),
             dispatch_interval_seconds=_int(env, "DISPATCH_INTERVAL_SECONDS", 5),
+            dispatch_batch_size=_int(env, "DISPATCH_BATCH_SIZE", 50),
+            dispatch_concurrency=_int(env, "DISPATCH_CONCURRENCY", 4),
+            dispatch_claim_timeout_seconds=_int(env, "DISPATCH_CLAIM_TIMEOUT_SECONDS", 120),
+            sms_max_per_client_day=_int(env, "SMS_MAX_PER_CLIENT_DAY", 2),
+            sms_max_per_client_week=_int(env, "SMS_MAX_PER_CLIENT_WEEK", 4),
             session_count_min=smin,
             session_count_max=smax,
             feed_past_days=_int(env, "FEED_PAST_DAYS", 90),

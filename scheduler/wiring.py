@@ -15,6 +15,8 @@ from .config import Settings
 from .db.session import make_engine, make_session_factory
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext
+from .services.messaging import MessagePlanner
+from .sms.gateway import SmsGateway, build_gateway
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Container:
     engine: Engine
     sessions: sessionmaker[Session]
     observers: list[ScheduleObserver] = field(default_factory=list)
+    # The SMS backend; None in tests that send nothing (the dispatcher is given one there).
+    gateway: SmsGateway | None = None
 
     @property
     def ctx(self) -> ServiceContext:
@@ -31,6 +35,11 @@ class Container:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def default_observers(settings: Settings, locations: LocationBook) -> list[ScheduleObserver]:
+    """What reacts, inside the same transaction, to every booking and calendar change."""
+    return [MessagePlanner(settings, locations)]
 
 
 def build(
@@ -47,4 +56,6 @@ def build(
         locations=book,
         engine=engine,
         sessions=make_session_factory(engine),
+        observers=default_observers(settings, book),
+        gateway=build_gateway(settings),
     )

@@ -25,7 +25,7 @@ from scheduler.db.migrate import upgrade
 from scheduler.db.session import make_engine
 from scheduler.locations import LocationBook, load_locations
 from scheduler.services.directory import sync_offices
-from scheduler.wiring import Container
+from scheduler.wiring import Container, default_observers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,7 +125,11 @@ def container(
     session_factory: sessionmaker[Session],
 ) -> Container:
     return Container(
-        settings=settings, locations=locations, engine=engine, sessions=session_factory
+        settings=settings,
+        locations=locations,
+        engine=engine,
+        sessions=session_factory,
+        observers=default_observers(settings, locations),
     )
 
 

@@ -1,0 +1,137 @@
+"""Texting policy per office and the words of each text, rendered from templates/sms at send time.
+
+Everything here works on plain values the dispatcher has already read, so rendering a batch
+costs no queries. Texts carry no diagnosis, problem area or clinical words: the templates and
+the prompt library are checked for that by their own tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+
+from ..config import Settings
+from ..domain.ipt import GENERAL_AREA, PromptLibrary, load_prompt_library, phase_for
+from ..domain.reminders import TextingPolicy
+from ..domain.sms import format_when, sms_first_name
+from ..locations import Location, Practice
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "sms"
+# A therapist's goal is quoted verbatim but kept short: the prompt must stay a text, not a letter.
+MAX_GOAL_CHARS = 80
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@cache
+def _environment() -> Environment:
+    # Built on first use, not at import: no import-time side effects.
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=False,  # plain text, not HTML
+        undefined=StrictUndefined,  # a missing variable is a bug, never an empty gap in a text
+        keep_trailing_newline=False,
+    )
+
+
+@cache
+def template(kind: str) -> Template:
+    return _environment().get_template(f"{kind}.txt")
+
+
+@cache
+def prompt_library() -> PromptLibrary:
+    return load_prompt_library()
+
+
+def policy_for(settings: Settings, office: Location, home: Location | None = None) -> TextingPolicy:
+    """The texting rules for a client of `office` who lives near `home`.
+
+    The allowed window is the stricter of the two offices' (a state's law binds where the
+    recipient is, and the home office is our best knowledge of that).
+    """
+    start, end = office.quiet_start, office.quiet_end
+    if home is not None and home.id != office.id:
+        start, end = max(start, home.quiet_start), min(end, home.quiet_end)
+        if start >= end:  # disjoint windows: fall back to the session's office
+            start, end = office.quiet_start, office.quiet_end
+    leads = sorted(office.reminder_leads_hours, reverse=True)
+    if len(leads) > 2:  # the planner sends at most two reminders: the earliest and the last
+        leads = [leads[0], leads[-1]]
+    return TextingPolicy(
+        quiet_start=start,
+        quiet_end=end,
+        max_per_day=settings.sms_max_per_client_day,
+        max_per_week=settings.sms_max_per_client_week,
+        reminder_leads=tuple(timedelta(hours=h) for h in leads),
+    )
+
+
+def office_phone(office: Location) -> str:
+    """The office's voice line as people write it, e.g. "(520) 555-0110"."""
+    number = phonenumbers.parse(office.phone, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def short_goal(goal: str | None) -> str | None:
+    """The therapist's weekly goal on one line, cut at a word boundary if long."""
+    if not goal:
+        return None
+    text = " ".join(goal.split())
+    if len(text) > MAX_GOAL_CHARS:
+        text = text[: MAX_GOAL_CHARS - 3].rsplit(" ", 1)[0].rstrip(",;:") + "..."
+    return text or None
+
+
+@dataclass(frozen=True)
+class TextFacts:
+    """What one text needs to know, read by the dispatcher's claim query."""
+
+    kind: str
+    first_name: str | None
+    client_zone: str
+    office: Location
+    practice: Practice
+    number: int | None = None
+    session_count: int | None = None
+    starts_at: datetime | None = None
+    prompt_text: str | None = None
+    weekly_goal: str | None = None
+
+
+def render(facts: TextFacts) -> str:
+    """The text's body; every template gets the same variables and uses what it needs."""
+    when = weekday = ""
+    if facts.starts_at is not None:
+        when = format_when(facts.starts_at, facts.client_zone)
+        weekday = _WEEKDAYS[facts.starts_at.astimezone(ZoneInfo(facts.client_zone)).weekday()]
+    context = {
+        "first_name": sms_first_name(facts.first_name),
+        "office_name": facts.office.name,
+        "office_phone": office_phone(facts.office),
+        "practice_name": facts.practice.name,
+        "when": when,
+        "first_when": when,
+        "weekday": weekday,
+        "number": facts.number,
+        "session_count": facts.session_count,
+        "prompt_text": facts.prompt_text or "",
+        "weekly_goal": short_goal(facts.weekly_goal),
+    }
+    return template(facts.kind).render(**context).strip()
+
+
+def choose_prompt(
+    problem_area: str, number: int, session_count: int, used_ids: list[str], seed: int
+) -> tuple[str, str]:
+    """(prompt id, text) for the week after session `number`, not repeating `used_ids`."""
+    library = prompt_library()
+    area = problem_area if problem_area in library.areas else GENERAL_AREA
+    number = min(max(number, 1), session_count)  # a make-up past a shortened course stays valid
+    prompt = library.choose(area, phase_for(number, session_count), used_ids, seed)
+    return prompt.id, prompt.text
