@@ -22,7 +22,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from ..db.models import Client
-from . import audit
+from . import audit, messaging
 from .context import ServiceContext
 from .directory import _set_consent, get_client, normalise_phone
 from .errors import Invalid
@@ -35,13 +35,6 @@ CARRIER_BLOCK_NOTICE = (
     "This client opted out by text. Twilio keeps blocking texts from the practice's numbers to "
     "this phone until the client texts START (or UNSTOP or YES); ask them to do so."
 )
-
-
-def _outbox():  # type: ignore[no-untyped-def]
-    # TRANSITIONAL: issue 3's planner, imported late until it is committed.
-    from . import messaging
-
-    return messaging
 
 
 def _sms_actor(client: Client) -> str:
@@ -65,7 +58,7 @@ def opt_out_by_text(
         note=f"texted {word!r} ({message_sid})",
         force=True,
     )
-    suppressed = _outbox().suppress_pending_for_client(db, client.id, "opted_out")
+    suppressed = messaging.suppress_pending_for_client(db, client.id, "opted_out")
     audit.record(
         db,
         actor=_sms_actor(client),
@@ -103,7 +96,7 @@ def opt_in_by_text(
         force=True,
     )
     db.flush()
-    planned = _outbox().replan_client(db, ctx, client.id)
+    planned = messaging.replan_client(db, ctx, client.id)
     audit.record(
         db,
         actor=_sms_actor(client),
@@ -159,9 +152,11 @@ def _check(client: Client, change: ClientChange) -> dict[str, bool]:
             problems["consent_note"] = (
                 "is required after a text opt-out: when and by whom the new consent was given"
             )
-    if after["goal_prompt_consent"] and not after["sms_consent"] and "sms_consent" not in problems:
+    # Only grants are checked: withdrawing is always allowed, and a withdrawn sms_consent
+    # already stops goal prompts, so the others may stay as the client left them.
+    if change.goal_prompt_consent and not after["sms_consent"] and "sms_consent" not in problems:
         problems["goal_prompt_consent"] = "needs sms_consent too"
-    if after["goal_detail_consent"] and not after["goal_prompt_consent"]:
+    if change.goal_detail_consent and not after["goal_prompt_consent"]:
         problems["goal_detail_consent"] = "needs goal_prompt_consent too"
     if (change.consent_source or change.consent_note) and not wanted:
         problems.setdefault("consent_source", "is only accepted together with a consent change")
@@ -209,9 +204,11 @@ def update_client(
         return client, notices
     db.flush()
     if change.sms_consent is False:
-        _outbox().suppress_pending_for_client(db, client.id, "consent_withdrawn")
+        messaging.suppress_pending_for_client(db, client.id, "consent_withdrawn")
     if phone_changed or any(f in details for f in _KIND):
-        _outbox().replan_client(db, ctx, client.id)
+        messaging.replan_client(db, ctx, client.id)
+    # The events were added as rows; reload the collection so the caller sees them.
+    db.refresh(client, ["consent_events"])
     audit.record(
         db,
         actor=actor,
