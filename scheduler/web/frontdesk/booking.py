@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from wtforms.fields.choices import SelectChoice
 
 from ...db.models import Client
 from ...locations import Location
@@ -39,18 +40,19 @@ _FIELD_FOR = {
 
 
 def _setup(form: BookingForm, offices: list[Location]) -> None:
-    form.location_id.choices = [(o.id, f"{o.name} ({o.state})") for o in offices]
+    form.location_id.choices = [SelectChoice(o.id, f"{o.name} ({o.state})") for o in offices]
     people = reads.therapists(db(), [o.id for o in offices])
     # data-offices lets the page's script offer only who and what is at the chosen office.
-    form.therapist_id.choices = [(0, "Choose a therapist", {})] + [
-        (t.id, t.name, {"data-offices": " ".join(o.id for o in t.offices)}) for t in people
+    form.therapist_id.choices = [SelectChoice("0", "Choose a therapist")] + [
+        SelectChoice(str(t.id), t.name, {"data-offices": " ".join(o.id for o in t.offices)})
+        for t in people
     ]
     rooms: dict[str, list[str]] = {}
     for o in offices:
         for r in o.rooms:
             rooms.setdefault(r, []).append(o.id)
-    form.room.choices = [("", "No particular room", {})] + [
-        (r, r, {"data-offices": " ".join(ids)}) for r, ids in sorted(rooms.items())
+    form.room.choices = [SelectChoice("", "No particular room")] + [
+        SelectChoice(r, r, {"data-offices": " ".join(ids)}) for r, ids in sorted(rooms.items())
     ]
     form.session_count.render_kw = {
         "min": ctx().settings.session_count_min,

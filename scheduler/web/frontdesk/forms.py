@@ -15,12 +15,18 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ...domain.phases import PROBLEM_AREAS
 from .present import PROBLEM_AREA_LABELS, US_ZONES, ZONE_NAMES
 
-CANCELLED_BY = [("client", "The client"), ("practice", "The practice")]
+
+def options(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+CANCELLED_BY = options(("client", "The client"), ("practice", "The practice"))
 
 
 class SignInForm(FlaskForm):
@@ -44,7 +50,7 @@ class EmptyForm(FlaskForm):
 class BookingForm(FlaskForm):
     client_mode = RadioField(
         "Client",
-        choices=[("existing", "An existing client"), ("new", "A new client")],
+        choices=options(("existing", "An existing client"), ("new", "A new client")),
         default="existing",
     )
     client_id = IntegerField("Client", validators=[Optional()])
@@ -57,7 +63,7 @@ class BookingForm(FlaskForm):
     )
     client_timezone = SelectField(
         "Client's time zone",
-        choices=[("", "Same as the office")] + [(z, ZONE_NAMES[z]) for z in US_ZONES],
+        choices=options(("", "Same as the office"), *((z, ZONE_NAMES[z]) for z in US_ZONES)),
         default="",
     )
     sms_consent = BooleanField("Agrees to text reminders")
@@ -76,7 +82,7 @@ class BookingForm(FlaskForm):
     )
     problem_area = SelectField(
         "IPT problem area",
-        choices=[(a, PROBLEM_AREA_LABELS[a]) for a in PROBLEM_AREAS],
+        choices=options(*((a, PROBLEM_AREA_LABELS[a]) for a in PROBLEM_AREAS)),
         validators=[DataRequired()],
     )
 
@@ -90,11 +96,11 @@ class CancelForm(FlaskForm):
     cancelled_by = RadioField("Who cancelled?", choices=CANCELLED_BY, validators=[InputRequired()])
     make_up = SelectField(
         "Make-up week",
-        choices=[
+        choices=options(
             ("", "The usual rule (practice: yes; client: no)"),
             ("yes", "Yes, add a make-up week"),
             ("no", "No make-up week"),
-        ],
+        ),
         default="",
     )
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
@@ -103,7 +109,7 @@ class CancelForm(FlaskForm):
 class AttendanceForm(FlaskForm):
     status = RadioField(
         "Attendance",
-        choices=[("attended", "Attended"), ("no_show", "Did not attend")],
+        choices=options(("attended", "Attended"), ("no_show", "Did not attend")),
         validators=[InputRequired()],
     )
 

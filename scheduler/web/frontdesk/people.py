@@ -77,7 +77,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         monday=monday,
         sessions=sessions,
         texts=integrations.texts_for(db(), ids),
-        reviews=integrations.weekly_reviews(db(), ctx(), ids),
+        reviews=integrations.weekly_reviews(db(), ids),
         reviews_available=integrations.reviews_available(),
         feeds_available=integrations.feeds_available(),
         feed_url=integrations.feed_url(db(), ctx(), "therapist", t.id),
