@@ -1,0 +1,395 @@
+"""How a series' texts are planned: the desired set, consents, caps, and the row diff.
+
+`plan_series` computes what the series should have planned and brings the stored rows in
+line with it in at most two statements (one executemany insert, one executemany update).
+Used by `scheduler.services.messaging`, which owns the transaction and the locks.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, OutboundMessage, Series, TherapySession
+from ..db.models.messaging import OPEN_STATUSES
+from ..db.types import utcnow
+from ..domain.reminders import (
+    PlannedMessage,
+    SessionSlot,
+    TextingPolicy,
+    apply_caps,
+    immediate,
+    plan_session_messages,
+)
+from .context import ServiceContext
+from .render import policy_for
+
+PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing")
+# Only the newest of these survives for one session: the text is rendered at send time
+# from the current session, so two would say the same thing twice.
+NOTICE_KINDS = ("session_changed", "session_cancelled")
+DONE_STATUSES = ("sending", "sent", "delivered")
+# Caps look back this far at what the client already got (a rolling week).
+CAP_WINDOW = timedelta(days=7)
+# An attended session still gets its follow-ups (goal prompt, closing); the planner only
+# knows "scheduled" as a session that happens.
+_PLANNING_STATUS = {"attended": "scheduled"}
+
+Key = tuple[int | None, str]  # (session_id, kind)
+_M = OutboundMessage
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    id: int
+    zone: str
+    home_office_id: str
+    sms_consent: bool
+    goal_prompt_consent: bool
+    opted_out: bool
+    undeliverable: bool
+    # (series_id, kind, status, instant) of the client's texts inside the cap window.
+    recent: tuple[tuple[int | None, str, str, datetime], ...]
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    session_id: int | None
+    kind: str
+    status: str
+    send_at: datetime | None
+    expires_at: datetime | None
+    reason: str | None
+    session_starts_at: datetime | None
+
+
+def client_facts(db: Session, client_id: int, now: datetime) -> ClientFacts:
+    """The client and their recent and upcoming texts, in one query."""
+    since = now - CAP_WINDOW
+    recent = and_(
+        _M.client_id == Client.id,
+        _M.status.in_(("pending", *DONE_STATUSES)),
+        or_(_M.sent_at >= since, and_(_M.sent_at.is_(None), _M.send_at >= since)),
+    )
+    rows = db.execute(
+        select(
+            Client.id,
+            Client.timezone,
+            Client.home_office_id,
+            Client.sms_consent,
+            Client.goal_prompt_consent,
+            Client.opted_out_at,
+            Client.phone_undeliverable_at,
+            _M.series_id,
+            _M.kind,
+            _M.status,
+            _M.send_at,
+            _M.sent_at,
+        )
+        .outerjoin(_M, recent)
+        .where(Client.id == client_id)
+    ).all()
+    first = rows[0]
+    texts = tuple(
+        (r.series_id, r.kind, r.status, r.sent_at or r.send_at)
+        for r in rows
+        if r.kind is not None and (r.sent_at or r.send_at) is not None
+    )
+    return ClientFacts(
+        id=first.id,
+        zone=first.timezone,
+        home_office_id=first.home_office_id,
+        sms_consent=bool(first.sms_consent),
+        goal_prompt_consent=bool(first.goal_prompt_consent),
+        opted_out=first.opted_out_at is not None,
+        undeliverable=first.phone_undeliverable_at is not None,
+        recent=texts,
+    )
+
+
+def _series_rows(db: Session, series_id: int) -> list[_Row]:
+    rows = db.execute(
+        select(
+            _M.id,
+            _M.session_id,
+            _M.kind,
+            _M.status,
+            _M.send_at,
+            _M.expires_at,
+            _M.reason,
+            _M.session_starts_at,
+        )
+        .where(_M.series_id == series_id, _M.status.in_((*OPEN_STATUSES, *DONE_STATUSES)))
+        .order_by(_M.id)
+    ).all()
+    return [_Row(*r) for r in rows]
+
+
+def desired_plans(
+    sessions: Sequence[TherapySession],
+    session_count: int,
+    *,
+    client_zone: str,
+    policy: TextingPolicy,
+    now: datetime,
+) -> dict[Key, PlannedMessage]:
+    """What the series should have planned, before consents and caps."""
+    ordered = sorted(sessions, key=lambda s: s.starts_at)
+    active = [s for s in ordered if s.status != "cancelled"]
+    following = {a.id: b.starts_at for a, b in itertools.pairwise(active)}
+    plans: dict[Key, PlannedMessage] = {}
+    for s in ordered:
+        slot = SessionSlot(
+            session_id=s.id,
+            number=s.number,
+            session_count=session_count,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            status=_PLANNING_STATUS.get(s.status, s.status),
+        )
+        for p in plan_session_messages(
+            slot,
+            client_zone=client_zone,
+            policy=policy,
+            now=now,
+            is_last=bool(active) and s is active[-1],
+            goal_prompts=True,  # consent is applied afterwards, so the reason is recorded
+            next_starts_at=following.get(s.id),
+        ):
+            plans[(s.id, p.kind)] = p
+    return plans
+
+
+def gate(plan: PlannedMessage, client: ClientFacts) -> PlannedMessage:
+    """Suppress what the client has not agreed to receive, naming why."""
+    reason = None
+    if not client.sms_consent:
+        reason = "no sms_reminders consent"
+    elif client.opted_out:
+        reason = "client opted out"
+    elif client.undeliverable:
+        reason = "phone number undeliverable"
+    elif plan.kind == "goal_prompt" and not client.goal_prompt_consent:
+        reason = "no goal_prompts consent"
+    if reason is None:
+        return plan
+    return replace(plan, send_at=None, suppressed_reason=reason)
+
+
+def plan_series(
+    db: Session,
+    ctx: ServiceContext,
+    series: Series,
+    now: datetime,
+    *,
+    notices: list[tuple[str, TherapySession]],
+    fresh: bool,
+) -> int:
+    office = ctx.locations.get(series.office_id)
+    if office is None:  # the office left locations.yaml; its sessions are read-only now
+        return 0
+    client = client_facts(db, series.client_id, now)
+    policy = policy_for(ctx.settings, office, ctx.locations.get(client.home_office_id))
+    rows = [] if fresh else _series_rows(db, series.id)
+    sessions = {s.id: s for s in series.sessions}
+    desired = desired_plans(
+        list(sessions.values()),
+        series.session_count,
+        client_zone=client.zone,
+        policy=policy,
+        now=now,
+    )
+
+    def session_of(key: Key) -> TherapySession:
+        assert key[0] is not None  # planned kinds always belong to a session
+        return sessions[key[0]]
+
+    by_key: dict[Key, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_key[(row.session_id, row.kind)].append(row)
+    covered = {
+        key
+        for key in desired
+        if any(
+            r.status in DONE_STATUSES and r.session_starts_at == session_of(key).starts_at
+            for r in by_key.get(key, ())
+        )
+    }
+    wanted_keys = [k for k in desired if k not in covered]
+    new_notices = [
+        immediate(
+            kind,  # type: ignore[arg-type]  # notices are MessageKinds by construction
+            s.id,
+            now=now,
+            client_zone=client.zone,
+            policy=policy,
+            starts_at=s.starts_at,
+        )
+        for kind, s in notices
+    ]
+    capped = apply_caps(
+        [gate(desired[k], client) for k in wanted_keys] + [gate(n, client) for n in new_notices],
+        already_sent=[
+            instant
+            for series_id, kind, status, instant in client.recent
+            if not (series_id == series.id and kind in PLANNED_KINDS and status == "pending")
+        ],
+        client_zone=client.zone,
+        policy=policy,
+    )
+    plans = dict(zip(wanted_keys, capped, strict=False))
+
+    writes = _Writes(series, now)
+    for key, row_list in by_key.items():
+        if key[1] not in PLANNED_KINDS:
+            continue
+        open_rows = [r for r in row_list if r.status in OPEN_STATUSES]
+        for extra in open_rows[1:]:
+            writes.cancel(extra, "replaced by a newer plan")
+        keep = open_rows[0] if open_rows else None
+        if keep is None:
+            continue
+        if key in covered:
+            writes.cancel(keep, "already sent")
+        elif key not in plans:
+            writes.cancel(keep, "no longer planned")
+        else:
+            writes.change(keep, plans[key], session_of(key))
+    for key, plan in plans.items():
+        if any(r.status in OPEN_STATUSES for r in by_key.get(key, ())):
+            continue
+        session = session_of(key)
+        if plan.suppressed and session.starts_at <= now:
+            continue  # no new history rows about the past
+        writes.add(plan, session)
+
+    _supersede_notices(writes, rows, notices, series)
+    for plan, (_kind, session) in zip(capped[len(wanted_keys) :], notices, strict=True):
+        writes.add(plan, session)
+    return writes.flush(db, client.id)
+
+
+def _supersede_notices(
+    writes: _Writes,
+    rows: list[_Row],
+    notices: list[tuple[str, TherapySession]],
+    series: Series,
+) -> None:
+    """Cancel open notices that a newer one (or the end of the series) makes redundant."""
+    noticed = {s.id for _kind, s in notices}
+    newest: dict[int | None, _Row] = {}
+    for row in rows:
+        if row.status not in OPEN_STATUSES:
+            continue
+        if row.kind in NOTICE_KINDS:
+            if row.session_id in noticed:
+                writes.cancel(row, "replaced by a newer notice")
+                continue
+            older = newest.get(row.session_id)
+            if older is not None:
+                writes.cancel(older, "replaced by a newer notice")
+            newest[row.session_id] = row
+        elif row.kind == "booking_confirmation" and series.status != "active":
+            writes.cancel(row, "the series has ended")
+
+
+class _Writes:
+    """Collects the plan's inserts and updates and runs each kind as one statement."""
+
+    def __init__(self, series: Series, now: datetime) -> None:
+        self.series = series
+        self.now = now
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: dict[int, dict[str, Any]] = {}
+
+    def add(self, plan: PlannedMessage, session: TherapySession) -> None:
+        stamp = utcnow()
+        self.inserts.append(
+            {
+                "client_id": self.series.client_id,
+                "session_id": session.id,
+                "series_id": self.series.id,
+                "office_id": self.series.office_id,
+                "kind": plan.kind,
+                "send_at": plan.send_at,
+                "expires_at": plan.expires_at,
+                "status": "suppressed" if plan.suppressed else "pending",
+                "reason": plan.suppressed_reason,
+                "attempts": 0,
+                "session_revision": session.revision,
+                "session_starts_at": session.starts_at,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+
+    def _update(self, row: _Row, **values: Any) -> None:
+        current = {
+            "send_at": row.send_at,
+            "expires_at": row.expires_at,
+            "status": row.status,
+            "reason": row.reason,
+            "session_starts_at": row.session_starts_at,
+        }
+        merged = {**current, **values}
+        if merged != current:
+            self.updates[row.id] = merged
+
+    def cancel(self, row: _Row, reason: str) -> None:
+        self._update(row, status="cancelled", reason=reason)
+
+    def change(self, row: _Row, plan: PlannedMessage, session: TherapySession) -> None:
+        self._update(
+            row,
+            send_at=plan.send_at,
+            expires_at=plan.expires_at,
+            status="suppressed" if plan.suppressed else "pending",
+            reason=plan.suppressed_reason,
+            session_starts_at=session.starts_at,
+        )
+
+    def flush(self, db: Session, client_id: int) -> int:
+        if self.inserts:
+            db.execute(insert(_M), self.inserts)
+        if self.updates:
+            table = _M.__table__
+            stamp = utcnow()
+            db.execute(
+                update(table)
+                # Only rows still open: one a dispatcher claimed meanwhile is left to it (the
+                # send-time checks stop it if its session moved on).
+                .where(
+                    table.c.id == bindparam("b_id"),
+                    # Spelled out: executemany cannot take an expanding IN.
+                    or_(*(table.c.status == status for status in OPEN_STATUSES)),
+                )
+                .values(
+                    send_at=bindparam("b_send_at"),
+                    expires_at=bindparam("b_expires_at"),
+                    status=bindparam("b_status"),
+                    reason=bindparam("b_reason"),
+                    session_starts_at=bindparam("b_starts"),
+                    next_attempt_at=None,
+                    updated_at=stamp,
+                ),
+                [
+                    {
+                        "b_id": row_id,
+                        "b_send_at": v["send_at"],
+                        "b_expires_at": v["expires_at"],
+                        "b_status": v["status"],
+                        "b_reason": v["reason"],
+                        "b_starts": v["session_starts_at"],
+                    }
+                    for row_id, v in self.updates.items()
+                ],
+            )
+        return len(self.inserts) + len(self.updates)
