@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 
-import jinja2
 import phonenumbers
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
@@ -26,12 +23,11 @@ from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
 from ..domain.sms import Parsed, format_when, parse_reply
 from ..locations import Location
-from . import audit, consent, inbox
+from . import audit, consent, inbox, render
 from .context import ServiceContext
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
 RATING_WINDOW = timedelta(days=7)
-_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "sms"
 
 # Replies are plain GSM-7 and fit one segment with the longest office name and phone.
 # None of them suggests replying CANCEL (an opt-out word at Twilio).
@@ -157,19 +153,11 @@ def _same_phone(raw: str) -> list[str]:
     return sorted(f for f in forms if f)
 
 
-@cache
-def _jinja() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # SMS text, not HTML; the TwiML layer escapes for XML
-    )
-
-
 def help_text(ctx: ServiceContext, location: Location) -> str:
     """The HELP reply: the practice, the office's phone, and how to opt out."""
-    template = _jinja().get_template("help.txt")
-    return template.render(practice_name=ctx.locations.practice.name, office_phone=location.phone)
+    return render.template("help").render(
+        practice_name=ctx.locations.practice.name, office_phone=render.office_phone(location)
+    )
 
 
 class _Handler:
@@ -186,7 +174,7 @@ class _Handler:
     ) -> None:
         self.db, self.ctx, self.location = db, ctx, location
         self.row, self.parsed, self.now = row, parsed, now
-        self.phone = location.phone
+        self.phone = render.office_phone(location)
 
     def run(self) -> None:
         clients = self._clients()

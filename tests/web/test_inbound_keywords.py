@@ -115,7 +115,7 @@ def test_help_names_the_practice_the_office_phone_and_how_to_opt_out(twilio, boo
     text = reply_text(twilio.text(body, frm=booked.client.phone, to=DALLAS_SMS))
     assert text is not None
     assert "Interpersonal Therapy Associates" in text
-    assert "+12145550180" in text  # Dallas's phone, because the text went to Dallas
+    assert "(214) 555-0180" in text  # Dallas's phone, because the text went to Dallas
     assert "STOP" in text
 
 
@@ -139,7 +139,7 @@ def test_c_with_nothing_upcoming_goes_to_the_inbox(twilio, db, ctx):
     client = factories.client(db, ctx)
     db.commit()
     text = reply_text(twilio.text("C", frm=client.phone))
-    assert text == inbound.REPLY_NOTHING_TO_CONFIRM.format(phone="+12065550190")
+    assert text == inbound.REPLY_NOTHING_TO_CONFIRM.format(phone="(206) 555-0190")
     [item] = items(db, kind="confirm_unmatched")
     assert item.client_id == client.id and item.office_id == "seattle"
 
@@ -147,7 +147,7 @@ def test_c_with_nothing_upcoming_goes_to_the_inbox(twilio, db, ctx):
 @pytest.mark.parametrize("body", ["R", "r", " R. ", "reschedule", "Reschedule!"])
 def test_r_is_a_reschedule_request_in_the_office_inbox(twilio, db, booked, body):
     text = reply_text(twilio.text(body, frm=booked.client.phone))
-    assert text == inbound.REPLY_RESCHEDULE.format(phone="+12065550190")
+    assert text == inbound.REPLY_RESCHEDULE.format(phone="(206) 555-0190")
     [item] = items(db, kind="reschedule_request")
     assert item.office_id == "seattle" and item.status == "open"
     assert item.session_id == _next_session(booked).id
@@ -199,7 +199,7 @@ def test_numbers_outside_one_to_five_are_free_text(twilio, db, booked, body):
 
 def test_free_text_goes_to_the_inbox_linked_to_the_client(twilio, db, booked):
     text = reply_text(twilio.text("I talked to my sister!", frm=booked.client.phone))
-    assert text == inbound.REPLY_RECEIVED.format(phone="+12065550190")
+    assert text == inbound.REPLY_RECEIVED.format(phone="(206) 555-0190")
     [item] = items(db, kind="free_text")
     assert (item.office_id, item.client_id, item.status) == ("seattle", booked.client.id, "open")
 
@@ -251,10 +251,10 @@ def test_replies_fit_one_sms_segment(locations):
     longest_office = max((loc.name for loc in locations.locations), key=len)
     texts = [
         inbound.REPLY_CONFIRMED.format(when="Wed Sep 30, 12:00 PM AKDT", office=longest_office),
-        inbound.REPLY_NOTHING_TO_CONFIRM.format(phone="+15205550110"),
-        inbound.REPLY_RESCHEDULE.format(phone="+15205550110"),
+        inbound.REPLY_NOTHING_TO_CONFIRM.format(phone="(520) 555-0110"),
+        inbound.REPLY_RESCHEDULE.format(phone="(520) 555-0110"),
         inbound.REPLY_RATING,
-        inbound.REPLY_RECEIVED.format(phone="+15205550110"),
+        inbound.REPLY_RECEIVED.format(phone="(520) 555-0110"),
     ]
     assert [segment_count(t) for t in texts] == [1] * len(texts)
 
