@@ -50,6 +50,13 @@ class OutboundMessage(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # Reconciliation looks only at claimed rows, by claim age.
+        Index(
+            "ix_outbound_messages_sending",
+            "claimed_at",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
         Index("ix_outbound_messages_client_status", "client_id", "status"),
     )
 

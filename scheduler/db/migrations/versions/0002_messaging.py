@@ -75,6 +75,13 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'pending'"),
         )
         batch_op.create_index(
+            "ix_outbound_messages_sending",
+            ["claimed_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'sending'"),
+            sqlite_where=sa.text("status = 'sending'"),
+        )
+        batch_op.create_index(
             "ix_outbound_messages_client_status", ["client_id", "status"], unique=False
         )
         batch_op.create_index(
@@ -98,5 +105,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbound_messages_session_id"))
         batch_op.drop_index(batch_op.f("ix_outbound_messages_series_id"))
         batch_op.drop_index("ix_outbound_messages_client_status")
+        batch_op.drop_index("ix_outbound_messages_sending")
         batch_op.drop_index("ix_outbound_messages_due")
     op.drop_table("outbound_messages")

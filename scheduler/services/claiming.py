@@ -1,0 +1,378 @@
+"""Claiming due texts: the send-time checks, rendering, and each sender's rate-limit slots.
+
+One claim is one short transaction. Due rows are locked with FOR UPDATE SKIP LOCKED
+(PostgreSQL; SQLite has one writer at a time), checked against the current session, client
+and clock, rendered, given a send slot on their sender's shared clock, and marked "sending"
+with the exact body and number, so that a crash after sending can be reconciled by asking
+the provider for that body.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, OutboundMessage, Series, SmsSender, TherapySession
+from ..db.types import utcnow
+from ..domain.reminders import is_allowed, next_allowed_at_or_after
+from ..locations import Location
+from .context import ServiceContext
+from .render import TextFacts, choose_prompt, policy_for, render
+
+_M = OutboundMessage
+# Answers to the client's own text go out at once: they asked (and HELP must be answered).
+RESPONSE_KINDS = ("help", "reply")
+# Texts about an upcoming session: pointless, or wrong, once it has begun.
+BEFORE_START_KINDS = ("reminder_24h", "reminder_2h", "session_changed", "session_cancelled")
+# Follow-ups are about a session that happened.
+FOLLOW_UP_KINDS = ("goal_prompt", "closing")
+TIMED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A text this dispatcher now owns, ready to go out at `slot`."""
+
+    id: int
+    client_id: int
+    series_id: int | None
+    session_id: int | None
+    kind: str
+    to: str
+    body: str
+    sender: str
+    from_number: str | None
+    slot: datetime
+    interval: float  # seconds between two sends from this sender
+    revision: int | None
+    starts_at: datetime | None
+    expires_at: datetime | None
+    attempts: int
+
+
+@dataclass
+class ClaimResult:
+    claimed: list[Claimed] = field(default_factory=list)
+    # Series whose rows no longer match their sessions' times: re-plan before sending.
+    replan: set[int] = field(default_factory=set)
+    suppressed: int = 0
+    deferred: int = 0
+    seen: int = 0
+
+
+def claim_batch(
+    db: Session,
+    ctx: ServiceContext,
+    *,
+    worker: str,
+    limit: int,
+    horizon: float,
+    known_senders: set[str],
+) -> ClaimResult:
+    """Claim up to `limit` due texts whose send slot falls within `horizon` seconds."""
+    now = ctx.clock()
+    real_now = utcnow()  # slots pace real sends, whatever clock the planner is given
+    rows = db.execute(_due_query(ctx, now, limit, horizon)).all()
+    result = ClaimResult(seen=len(rows))
+    if not rows:
+        return result
+    updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    ready: list[tuple[Row[Any], Location, str]] = []
+    used = _used_prompts(db, [r.series_id for r in rows if r.kind == "goal_prompt"])
+    for row in rows:
+        office = ctx.locations.get(row.office_id)
+        verdict = _check(ctx, row, office, now)
+        if verdict == "replan":
+            assert row.series_id is not None
+            result.replan.add(row.series_id)
+            continue
+        if isinstance(verdict, datetime):
+            updates["defer"].append({"b_id": row.id, "b_next": verdict})
+            result.deferred += 1
+            continue
+        if verdict is not None or office is None:
+            reason = verdict or "office no longer configured"
+            updates["suppress"].append({"b_id": row.id, "b_reason": reason})
+            result.suppressed += 1
+            continue
+        try:
+            body, prompt_id = _render(ctx, row, office, used)
+        except Exception as exc:  # a text we cannot word must not block the queue
+            updates["fail"].append({"b_id": row.id, "b_error": f"could not render: {exc}"[:500]})
+            continue
+        ready.append((row, office, body))
+        updates["_bodies"].append({"b_id": row.id, "body": body, "prompt_id": prompt_id})
+
+    slots = _reserve_slots(
+        db, ctx, [(r.id, o) for r, o, _ in ready], real_now, horizon, known_senders
+    )
+    bodies = {u["b_id"]: u for u in updates.pop("_bodies", [])}
+    for row, office, body in ready:
+        slot = slots.get(row.id)
+        if slot is None:
+            continue  # beyond this claim's horizon: stays pending for the next one
+        updates["claim"].append(
+            {
+                "b_id": row.id,
+                "b_body": body,
+                "b_to": row.phone,
+                "b_revision": row.revision,
+                "b_prompt": bodies[row.id]["prompt_id"],
+                "b_attempts": row.attempts + 1,
+            }
+        )
+        result.claimed.append(
+            Claimed(
+                id=row.id,
+                client_id=row.client_id,
+                series_id=row.series_id,
+                session_id=row.session_id,
+                kind=row.kind,
+                to=row.phone,
+                body=body,
+                sender=office.sms_number,
+                from_number=None
+                if ctx.settings.twilio_messaging_service_sid
+                else office.sms_number,
+                slot=slot,
+                interval=1 / (office.sms_max_per_second or ctx.settings.sms_max_per_second),
+                revision=row.revision,
+                starts_at=row.starts_at,
+                expires_at=row.expires_at,
+                attempts=row.attempts + 1,
+            )
+        )
+    _write(db, updates, worker, real_now)
+    return result
+
+
+def _due_query(ctx: ServiceContext, now: datetime, limit: int, horizon: float) -> Any:
+    s, se = TherapySession, Series
+    due = (
+        _M.status == "pending",
+        _M.send_at <= now,
+        or_(_M.next_attempt_at.is_(None), _M.next_attempt_at <= now),
+    )
+    # At most a horizon's worth per sender, so one office's backlog cannot starve the others.
+    fastest = max(
+        [ctx.settings.sms_max_per_second]
+        + [loc.sms_max_per_second or 0 for loc in ctx.locations.locations]
+    )
+    per_office = max(1, math.ceil(fastest * horizon) + 1)
+    ranked = (
+        select(
+            _M.id,
+            func.row_number()
+            .over(partition_by=_M.office_id, order_by=(_M.send_at, _M.id))
+            .label("rank"),
+        )
+        .where(*due)
+        .subquery()
+    )
+    return (
+        select(
+            _M.id,
+            _M.kind,
+            _M.client_id,
+            _M.session_id,
+            _M.series_id,
+            _M.office_id,
+            _M.expires_at,
+            _M.session_starts_at,
+            _M.body,
+            _M.attempts,
+            Client.first_name,
+            Client.phone,
+            Client.timezone,
+            Client.home_office_id,
+            Client.sms_consent,
+            Client.goal_prompt_consent,
+            Client.goal_detail_consent,
+            Client.opted_out_at,
+            Client.phone_undeliverable_at,
+            s.number,
+            s.starts_at,
+            s.status.label("session_status"),
+            s.revision,
+            s.weekly_goal,
+            se.session_count,
+            se.problem_area,
+        )
+        .join(Client, Client.id == _M.client_id)
+        .outerjoin(s, s.id == _M.session_id)
+        .outerjoin(se, se.id == _M.series_id)
+        .where(*due, _M.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_office)))
+        .order_by(_M.send_at, _M.id)
+        .limit(limit)
+        .with_for_update(of=_M, skip_locked=True)
+    )
+
+
+def _check(
+    ctx: ServiceContext, row: Row[Any], office: Location | None, now: datetime
+) -> str | datetime | None:
+    """None to send now; a reason to suppress; a later instant to wait for; or "replan"."""
+    if row.expires_at is not None and now >= row.expires_at:
+        return "expired before it could be sent"
+    if row.opted_out_at is not None:
+        return "client opted out"
+    if row.phone_undeliverable_at is not None:
+        return "phone number undeliverable"
+    if row.kind in RESPONSE_KINDS:
+        return None
+    if not row.sms_consent:
+        return "no sms_reminders consent"
+    if row.kind == "goal_prompt" and not row.goal_prompt_consent:
+        return "no goal_prompts consent"
+    if row.session_id is not None:
+        if row.kind in TIMED_KINDS and row.session_starts_at != row.starts_at:
+            return "replan"  # the session moved after planning; its timing is stale
+        if row.kind in BEFORE_START_KINDS and now >= row.starts_at:
+            return "the session has started"
+        if row.kind in BEFORE_START_KINDS[:3] and row.session_status != "scheduled":
+            return f"session is {row.session_status}"
+        if row.kind in FOLLOW_UP_KINDS and row.session_status not in ("scheduled", "attended"):
+            return f"session is {row.session_status}"
+    if office is None:
+        return None
+    policy = policy_for(ctx.settings, office, ctx.locations.get(row.home_office_id))
+    if is_allowed(now, row.timezone, policy):
+        return None
+    later = next_allowed_at_or_after(now, row.timezone, policy)
+    if row.expires_at is not None and later >= row.expires_at:
+        return "quiet hours lasted until it expired"
+    return later
+
+
+def _render(
+    ctx: ServiceContext, row: Row[Any], office: Location, used: dict[int, list[str]]
+) -> tuple[str, str | None]:
+    if row.kind == "reply":
+        if not row.body:
+            raise ValueError("a reply needs its body written by whoever queued it")
+        return row.body, None
+    prompt_id = prompt_text = None
+    if row.kind == "goal_prompt":
+        seen = used.setdefault(row.series_id, [])
+        prompt_id, prompt_text = choose_prompt(
+            row.problem_area, row.number, row.session_count, seen, seed=row.series_id
+        )
+        seen.append(prompt_id)  # two prompts of one series in one batch still differ
+    facts = TextFacts(
+        kind=row.kind,
+        first_name=row.first_name,
+        client_zone=row.timezone,
+        office=office,
+        practice=ctx.locations.practice,
+        number=row.number,
+        session_count=row.session_count,
+        starts_at=row.starts_at,
+        prompt_text=prompt_text,
+        weekly_goal=row.weekly_goal if row.goal_detail_consent else None,
+    )
+    return render(facts), prompt_id
+
+
+def _used_prompts(db: Session, series_ids: list[int | None]) -> dict[int, list[str]]:
+    ids = sorted({i for i in series_ids if i is not None})
+    if not ids:
+        return {}
+    found: dict[int, list[str]] = defaultdict(list)
+    for series_id, prompt_id in db.execute(
+        select(_M.series_id, _M.prompt_id).where(
+            _M.series_id.in_(ids),
+            _M.kind == "goal_prompt",
+            _M.prompt_id.is_not(None),
+            _M.status.in_(("sending", "sent", "delivered")),
+        )
+    ):
+        found[series_id].append(prompt_id)
+    return found
+
+
+def _reserve_slots(
+    db: Session,
+    ctx: ServiceContext,
+    wanted: list[tuple[int, Location]],
+    real_now: datetime,
+    horizon: float,
+    known_senders: set[str],
+) -> dict[int, datetime]:
+    """Give each text a send time on its sender's clock, at most `horizon` seconds ahead."""
+    if not wanted:
+        return {}
+    rates = {
+        o.sms_number: o.sms_max_per_second or ctx.settings.sms_max_per_second for _, o in wanted
+    }
+    senders = sorted(rates)
+    if not known_senders.issuperset(senders):
+        _ensure_senders(db, senders, real_now)
+        known_senders.update(senders)
+    # Locked in a fixed order, so two dispatchers never wait on each other in a cycle.
+    clocks = dict(
+        db.execute(
+            select(SmsSender.sender, SmsSender.next_slot_at)
+            .where(SmsSender.sender.in_(senders))
+            .order_by(SmsSender.sender)
+            .with_for_update()
+        ).all()
+    )
+    limit = real_now + timedelta(seconds=horizon)
+    slots: dict[int, datetime] = {}
+    for message_id, office in wanted:
+        key = office.sms_number
+        slot = max(real_now, clocks[key])
+        if slot > limit:
+            continue
+        slots[message_id] = slot
+        clocks[key] = slot + timedelta(seconds=1 / rates[key])
+    senders_table = SmsSender.__table__
+    db.execute(
+        update(senders_table)
+        .where(senders_table.c.sender == bindparam("b_sender"))
+        .values(next_slot_at=bindparam("b_next")),
+        [{"b_sender": k, "b_next": v} for k, v in clocks.items()],
+    )
+    return slots
+
+
+def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None:
+    values = [{"sender": s, "next_slot_at": real_now} for s in senders]
+    dialect = db.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.execute(insert(SmsSender).values(values).on_conflict_do_nothing(index_elements=["sender"]))
+
+
+def _write(
+    db: Session, updates: dict[str, list[dict[str, Any]]], worker: str, real_now: datetime
+) -> None:
+    t = _M.__table__
+    stamp = {"updated_at": real_now}
+    statements = {
+        "claim": dict(
+            status="sending",
+            claimed_by=worker,
+            claimed_at=real_now,
+            attempts=bindparam("b_attempts"),
+            body=bindparam("b_body"),
+            to_number=bindparam("b_to"),
+            session_revision=bindparam("b_revision"),
+            prompt_id=bindparam("b_prompt"),
+            **stamp,
+        ),
+        "suppress": dict(status="suppressed", reason=bindparam("b_reason"), **stamp),
+        "defer": dict(next_attempt_at=bindparam("b_next"), **stamp),
+        "fail": dict(status="failed", error=bindparam("b_error"), **stamp),
+    }
+    for name, values in statements.items():
+        params = updates.get(name)
+        if params:
+            db.execute(update(t).where(t.c.id == bindparam("b_id")).values(**values), params)

@@ -1,0 +1,394 @@
+"""The dispatcher: claim due texts, check them again under lock, send at their slots, record.
+
+One batch goes through three steps:
+
+1. claim (`claiming.claim_batch`, one short transaction): rows become "sending", with the
+   rendered body, the number and the session revision they were rendered from.
+2. send, per cluster of close slots, in one transaction that first locks the texts' sessions
+   FOR SHARE (SKIP LOCKED) and the rows FOR UPDATE (SKIP LOCKED), compares each session's
+   revision with the one rendered, sends what still matches (bounded concurrency, each at
+   its slot), and records the outcome. A session change (which updates the session row)
+   therefore waits until these sends are recorded, or, if it came first, makes the check
+   fail: a stale text never leaves. On SQLite the transaction holds the single write lock,
+   which gives the same guarantee.
+3. afterwards: texts that failed the check go back to "pending" (re-rendered, or re-planned
+   if their timing moved, on the next claim), and client-level outcomes (opt-out,
+   undeliverable number) are recorded.
+
+A crash between sending and recording leaves the row "sending"; `reconcile` asks the
+provider about it before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from ..db.models import Client, OutboundMessage, TherapySession
+from ..db.types import utcnow
+from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
+from . import claiming, outcomes
+from .claiming import BEFORE_START_KINDS, Claimed
+from .context import ServiceContext
+from .messaging import DONE_STATUSES, NOTICE_KINDS, replan_series
+
+log = logging.getLogger(__name__)
+_M = OutboundMessage
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
+
+@dataclass
+class PassStats:
+    batches: int = 0
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unknown: int = 0
+    released: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    replanned: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    """Sends due texts. Safe to run in any number of threads and processes at once."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        ctx: ServiceContext,
+        gateway: SmsGateway,
+        *,
+        worker_id: str | None = None,
+        batch_size: int | None = None,
+        concurrency: int | None = None,
+        horizon: float = 3.0,
+        cluster_gap: float = 0.25,
+        stop: threading.Event | None = None,
+        before_send: Callable[[list[Claimed]], None] | None = None,
+    ) -> None:
+        settings = ctx.settings
+        self.sessions = sessions
+        self.ctx = ctx
+        self.gateway = gateway
+        self.worker = worker_id or default_worker_id()
+        self.batch_size = batch_size or settings.dispatch_batch_size
+        self.horizon = horizon  # seconds of send slots one claim may reserve
+        self.cluster_gap = cluster_gap  # slots further apart are sent in separate transactions
+        self.stop = stop or threading.Event()
+        self.before_send = before_send  # a test seam: runs between claim and send
+        self.status_callback = settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+        # A reply lost to a timeout is looked for at the provider after this long.
+        self.unknown_grace = timedelta(seconds=max(1, settings.dispatch_claim_timeout_seconds // 4))
+        self._pool = ThreadPoolExecutor(
+            max_workers=concurrency or settings.dispatch_concurrency,
+            thread_name_prefix="sms-send",
+        )
+        self._known_senders: set[str] = set()
+        # When each sender's last send in this process started: a send that starts late
+        # must not bring the next one closer than the sender's interval.
+        self._pace_lock = threading.Lock()
+        self._last_start: dict[str, datetime] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    # --- the pass -----------------------------------------------------------------------
+
+    def run_pass(self, max_batches: int | None = None) -> PassStats:
+        """Claim and send until nothing is due (or `stop` is set)."""
+        stats = PassStats()
+        idle = 0
+        while not self.stop.is_set() and (max_batches is None or stats.batches < max_batches):
+            with self.sessions.begin() as db:
+                result = claiming.claim_batch(
+                    db,
+                    self.ctx,
+                    worker=self.worker,
+                    limit=self.batch_size,
+                    horizon=self.horizon,
+                    known_senders=self._known_senders,
+                )
+            stats.batches += 1
+            stats.claimed += len(result.claimed)
+            stats.suppressed += result.suppressed
+            stats.deferred += result.deferred
+            for series_id in sorted(result.replan):
+                with self.sessions.begin() as db:
+                    replan_series(db, self.ctx, series_id)
+                stats.replanned += 1
+            if result.claimed:
+                idle = 0
+                self._send(result.claimed, stats)
+                continue
+            # Nothing claimed: stop unless this batch changed rows that may uncover others.
+            idle += 1
+            if not (result.replan or result.deferred or result.suppressed) or idle > 3:
+                break
+        return stats
+
+    def _send(self, claimed: list[Claimed], stats: PassStats) -> None:
+        if self.before_send is not None:
+            self.before_send(claimed)
+        ordered = sorted(claimed, key=lambda c: c.slot)
+        clusters: list[list[Claimed]] = []
+        for c in ordered:
+            gap = (c.slot - clusters[-1][-1].slot).total_seconds() if clusters else None
+            if gap is None or gap > self.cluster_gap:
+                clusters.append([])
+            clusters[-1].append(c)
+        for index, cluster in enumerate(clusters):
+            wait = (cluster[0].slot - utcnow()).total_seconds()
+            if self.stop.is_set() or (wait > 0 and self.stop.wait(wait)):
+                rest = [c for later in clusters[index:] for c in later]
+                self._release(rest, stats)
+                return
+            self._send_cluster(cluster, stats)
+
+    def _send_cluster(self, cluster: list[Claimed], stats: PassStats) -> None:
+        now = self.ctx.clock()
+        with self.sessions.begin() as db:
+            sendable, release, suppress = self._verify(db, cluster, now)
+            futures = [(c, self._pool.submit(self._deliver, c, now)) for c in sendable]
+            outcomes_: list[tuple[Claimed, Any]] = [(c, f.result()) for c, f in futures]
+            effects = self._record(db, outcomes_, suppress, stats)
+        self._release(release, stats)
+        for client_id, effect, code, error in effects:
+            with self.sessions.begin() as db:
+                outcomes.apply_effect(db, client_id, effect, code=code, error=error)
+
+    def _verify(
+        self, db: Session, cluster: list[Claimed], now: datetime
+    ) -> tuple[list[Claimed], list[Claimed], list[tuple[Claimed, str]]]:
+        """Split the cluster into (send, give back, suppress), holding the locks that matter."""
+        session_ids = sorted({c.session_id for c in cluster if c.session_id is not None})
+        current: dict[int, Any] = {}
+        if session_ids:
+            # Sessions first, then messages, both without waiting: a dispatcher never holds
+            # up a front-desk change for longer than its own sends take.
+            current = {
+                r.id: r
+                for r in db.execute(
+                    select(TherapySession.id, TherapySession.revision, TherapySession.starts_at)
+                    .where(TherapySession.id.in_(session_ids))
+                    .with_for_update(read=True, skip_locked=True)
+                )
+            }
+        mine = dict(
+            db.execute(
+                select(_M.id, Client.opted_out_at)
+                .join(Client, Client.id == _M.client_id)
+                .where(
+                    _M.id.in_([c.id for c in cluster]),
+                    _M.status == "sending",
+                    _M.claimed_by == self.worker,
+                )
+                .with_for_update(of=_M, skip_locked=True)
+            ).all()
+        )
+        send: list[Claimed] = []
+        give_back: list[Claimed] = []
+        suppress: list[tuple[Claimed, str]] = []
+        for c in cluster:
+            if c.id not in mine:
+                continue  # no longer ours (taken over after a long stall): leave it alone
+            if mine[c.id] is not None:
+                suppress.append((c, "client opted out"))
+                continue
+            if c.expires_at is not None and now >= c.expires_at:
+                suppress.append((c, "expired before it could be sent"))
+                continue
+            if c.session_id is not None:
+                session = current.get(c.session_id)
+                if session is None or session.revision != c.revision:
+                    give_back.append(c)  # the session is changing or changed: re-render
+                    continue
+                if c.kind in BEFORE_START_KINDS and now >= session.starts_at:
+                    suppress.append((c, "the session has started"))
+                    continue
+            send.append(c)
+        return send, give_back, suppress
+
+    def _deliver(self, c: Claimed, now: datetime) -> SendResult | BaseException | None:
+        """Runs in the send pool: wait for the slot, then send. None: stopped before sending."""
+        with self._pace_lock:
+            previous = self._last_start.get(c.sender)
+            start = (
+                c.slot
+                if previous is None
+                else max(c.slot, previous + timedelta(seconds=c.interval))
+            )
+            start = max(start, utcnow())
+            self._last_start[c.sender] = start
+        wait = (start - utcnow()).total_seconds()
+        if wait > 0 and self.stop.wait(wait):
+            return None
+        try:
+            validity = None
+            if c.expires_at is not None:
+                validity = int((c.expires_at - now).total_seconds())
+            message = OutboundSms(
+                to=c.to,
+                body=c.body,
+                from_number=c.from_number,
+                messaging_service_sid=None
+                if c.from_number
+                else self.ctx.settings.twilio_messaging_service_sid,
+                status_callback=self.status_callback,
+                validity_period_s=validity,
+            )
+        except ValueError as exc:
+            return SmsError(f"cannot send: {exc}", retryable=False)
+        try:
+            return self.gateway.send(message)
+        except Exception as exc:  # SmsError, SmsOutcomeUnknown, or a backend bug
+            return exc
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _record(
+        self,
+        db: Session,
+        results: list[tuple[Claimed, Any]],
+        suppress: list[tuple[Claimed, str]],
+        stats: PassStats,
+    ) -> list[tuple[int, outcomes.ClientEffect, int | None, str]]:
+        real_now = utcnow()
+        groups: dict[str, list[dict[str, Any]]] = {
+            "sent": [],
+            "refused": [],
+            "unknown": [],
+            "halted": [],
+            "suppressed": [],
+        }
+        effects: list[tuple[int, outcomes.ClientEffect, int | None, str]] = []
+        for c, reason in suppress:
+            groups["suppressed"].append({"b_id": c.id, "b_reason": reason})
+            stats.suppressed += 1
+        for c, result in results:
+            if isinstance(result, SendResult):
+                groups["sent"].append(
+                    {"b_id": c.id, "b_sid": result.sid, "b_pstatus": result.status}
+                )
+                stats.sent += 1
+            elif result is None:
+                groups["halted"].append({"b_id": c.id})
+                stats.released += 1
+            elif isinstance(result, SmsError):
+                fate = outcomes.failure(
+                    result, attempts=c.attempts, expires_at=c.expires_at, now=self.ctx.clock()
+                )
+                values = fate.values
+                groups["refused"].append(
+                    {
+                        "b_id": c.id,
+                        "b_status": values["status"],
+                        "b_next": values.get("next_attempt_at"),
+                        "b_code": values.get("error_code"),
+                        "b_error": values.get("error"),
+                    }
+                )
+                if values["status"] == "pending":
+                    stats.retried += 1
+                else:
+                    stats.failed += 1
+                if fate.effect is not None:
+                    effects.append((c.client_id, fate.effect, result.code, result.message))
+            else:
+                log.warning("outcome unknown for message %s: %r", c.id, result)
+                groups["unknown"].append(
+                    {
+                        "b_id": c.id,
+                        "b_next": real_now + self.unknown_grace,
+                        "b_error": f"outcome unknown: {result}"[:500],
+                    }
+                )
+                stats.unknown += 1
+        t = _M.__table__
+        values: dict[str, dict[str, Any]] = {
+            "sent": dict(
+                status="sent",
+                provider_sid=bindparam("b_sid"),
+                provider_status=bindparam("b_pstatus"),
+                sent_at=real_now,
+                error=None,
+                error_code=None,
+            ),
+            "refused": dict(
+                status=bindparam("b_status"),
+                next_attempt_at=bindparam("b_next"),
+                error_code=bindparam("b_code"),
+                error=bindparam("b_error"),
+                claimed_by=None,
+            ),
+            # Still "sending", but nobody's: reconciliation asks the provider after a grace.
+            "unknown": dict(
+                claimed_by=None, next_attempt_at=bindparam("b_next"), error=bindparam("b_error")
+            ),
+            "halted": dict(status="pending", claimed_by=None, attempts=t.c.attempts - 1),
+            "suppressed": dict(status="suppressed", reason=bindparam("b_reason")),
+        }
+        for name, params in groups.items():
+            if params:
+                db.execute(
+                    update(t)
+                    .where(t.c.id == bindparam("b_id"))
+                    .values(updated_at=real_now, **values[name]),
+                    params,
+                )
+        return effects
+
+    def _release(self, claimed: list[Claimed], stats: PassStats) -> None:
+        """Give unsent claims back; a notice that a newer one replaced is cancelled instead."""
+        if not claimed:
+            return
+        ids = [c.id for c in claimed]
+        newer = aliased(_M)
+        replaced = exists().where(
+            and_(
+                newer.session_id == _M.session_id,
+                newer.kind.in_(NOTICE_KINDS),
+                newer.id > _M.id,
+                newer.status.in_(("pending", *DONE_STATUSES)),
+            )
+        )
+        mine = and_(_M.id.in_(ids), _M.status == "sending", _M.claimed_by == self.worker)
+        stamp = utcnow()
+        with self.sessions.begin() as db:
+            db.execute(
+                update(_M)
+                .where(mine, _M.kind.in_(NOTICE_KINDS), replaced)
+                .values(status="cancelled", reason="replaced by a newer notice", updated_at=stamp)
+                .execution_options(synchronize_session=False)
+            )
+            db.execute(
+                update(_M)
+                .where(mine)
+                .values(
+                    status="pending",
+                    claimed_by=None,
+                    attempts=_M.attempts - 1,  # it was never tried
+                    updated_at=stamp,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        stats.released += len(ids)

@@ -1,0 +1,156 @@
+"""What a send attempt or a delivery report means for the message row and for the client.
+
+Twilio errors (see `scheduler.sms.gateway.classify_twilio_error`): 20429, 5xx and timeouts
+retry with backoff; 21610 means the client opted out (Twilio blocks the number) and stops
+everything pending; 21211, 21614 and 30006 mark the phone undeliverable for the front desk;
+30003 (handset unreachable) retries a few times.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, OutboundMessage
+from ..db.types import utcnow
+from ..sms.gateway import SmsError
+from . import audit
+from .directory import _set_consent
+from .messaging import suppress_pending_for_client
+
+MAX_ATTEMPTS = 6  # transient failures (rate limits, 5xx, timeouts before sending)
+MAX_UNREACHABLE_ATTEMPTS = 3  # 30003: the handset is off or out of coverage
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(minutes=30)
+
+ClientEffect = Literal["opted_out", "undeliverable"]
+# Twilio's message statuses in the order they can only move forward.
+PROVIDER_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "receiving": 2,
+    "received": 3,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "canceled": 3,
+    "read": 4,
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A refusal to record: new row values, and what it means for the client, if anything."""
+
+    values: dict[str, Any]
+    effect: ClientEffect | None = None
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential with jitter, so a burst of retries does not come back as one burst."""
+    delay = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    return delay * random.uniform(0.8, 1.2)
+
+
+def failure(
+    error: SmsError, *, attempts: int, expires_at: datetime | None, now: datetime
+) -> Failure:
+    """The row's fate after the provider refused it."""
+    kind = error.kind
+    base: dict[str, Any] = {"error_code": error.code, "error": error.message[:500]}
+    if kind == "opted_out":
+        return Failure({**base, "status": "failed"}, "opted_out")
+    if kind == "undeliverable":
+        return Failure({**base, "status": "failed"}, "undeliverable")
+    limit = MAX_UNREACHABLE_ATTEMPTS if kind == "retry_limited" else MAX_ATTEMPTS
+    retryable = kind == "retry_limited" or error.retryable
+    later = now + backoff(attempts)
+    if retryable and attempts < limit and (expires_at is None or later < expires_at):
+        return Failure({**base, "status": "pending", "next_attempt_at": later})
+    return Failure({**base, "status": "failed"})
+
+
+def apply_effect(
+    db: Session, client_id: int, effect: ClientEffect, *, code: int | None, error: str
+) -> None:
+    """Record on the client what the provider told us, and stop what would fail the same way."""
+    client = db.get(Client, client_id, with_for_update=True)
+    if client is None:
+        return
+    now = utcnow()
+    if effect == "opted_out":
+        if client.opted_out_at is None:
+            client.opted_out_at = now
+            _set_consent(
+                db,
+                client,
+                "sms_reminders",
+                False,
+                source="twilio",
+                actor="twilio",
+                note=f"Twilio error {code}: the number has opted out",
+                force=True,
+            )
+        suppress_pending_for_client(db, client_id, "client opted out")
+    else:
+        if client.phone_undeliverable_at is None:
+            client.phone_undeliverable_at = now
+            client.phone_undeliverable_reason = f"Twilio error {code}: {error}"[:200]
+        suppress_pending_for_client(db, client_id, "phone number undeliverable")
+    audit.record(
+        db,
+        actor="twilio",
+        action=f"client.{effect}",
+        entity="client",
+        entity_id=client_id,
+        error_code=code,
+    )
+
+
+def apply_status(
+    db: Session, *, sid: str, status: str, error_code: int | None, error: str | None = None
+) -> str:
+    """Apply a delivery report; statuses only move forward. Returns what was done."""
+    status = status.strip().lower()
+    if status not in PROVIDER_RANK:
+        return "unknown status"
+    row = db.execute(
+        select(OutboundMessage).where(OutboundMessage.provider_sid == sid).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        return "unknown message"
+    if PROVIDER_RANK[status] <= PROVIDER_RANK.get(row.provider_status or "", -1):
+        return "ignored: not newer"
+    if row.status not in ("sent", "delivered"):
+        return "ignored: message is " + row.status
+    now = utcnow()
+    row.provider_status = status
+    row.updated_at = now
+    if status == "delivered":
+        row.status = "delivered"
+        return "delivered"
+    if status not in ("undelivered", "failed"):
+        return "recorded"
+    text = error or f"Twilio reported {status}"
+    # Only 30003 (unreachable) is worth another attempt once the carrier has given up.
+    outcome = failure(
+        SmsError(text, code=error_code, status=None, retryable=False),
+        attempts=row.attempts,
+        expires_at=row.expires_at,
+        now=now,
+    )
+    for key, value in outcome.values.items():
+        setattr(row, key, value)
+    if row.status == "pending":
+        row.claimed_by = None  # a fresh attempt; the new send records its own SID
+    if outcome.effect is not None:
+        apply_effect(db, row.client_id, outcome.effect, code=error_code, error=text)
+    return row.status

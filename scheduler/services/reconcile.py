@@ -1,0 +1,128 @@
+"""Texts whose fate we do not know, resolved by asking the provider before any resend.
+
+A row stays "sending" when the reply to a send was lost (timeout, unreadable answer: the
+dispatcher then clears `claimed_by` and sets `next_attempt_at` as the earliest time to ask)
+or when its dispatcher died after claiming it (its claim grows older than the claim
+timeout). For each, we list the messages the provider holds for that number since shortly
+before the claim and look for the exact body: found means sent (we record its SID); not
+found means it never left, and it is due again.
+
+Housekeeping: pending texts whose useful life has ended are marked so the front desk sees
+why they never went.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db.models import OutboundMessage
+from ..db.types import utcnow
+from ..sms.gateway import SmsError, SmsGateway
+
+log = logging.getLogger(__name__)
+_M = OutboundMessage
+# How far before the claim to look: allows for clock skew between us and the provider.
+LIST_MARGIN = timedelta(minutes=5)
+RECONCILE_BATCH = 20
+
+
+@dataclass
+class ReconcileStats:
+    found_sent: int = 0
+    requeued: int = 0
+    still_unknown: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def reconcile(
+    db: Session,
+    gateway: SmsGateway,
+    *,
+    claim_timeout: timedelta,
+    worker: str,
+    now: datetime | None = None,
+) -> ReconcileStats:
+    """Settle up to one batch of texts stuck in "sending"; call it inside a transaction."""
+    now = now or utcnow()
+    stats = ReconcileStats()
+    rows = (
+        db.execute(
+            select(_M)
+            .where(
+                _M.status == "sending",
+                or_(
+                    and_(_M.claimed_by.is_(None), _M.next_attempt_at <= now),
+                    _M.claimed_at < now - claim_timeout,
+                ),
+            )
+            .order_by(_M.claimed_at, _M.id)
+            .limit(RECONCILE_BATCH)
+            # Another reconciler (or a dispatcher still sending it) holds it: skip.
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    for row in rows:
+        if not row.to_number or not row.body or row.claimed_at is None:
+            _requeue(row, now, "claimed but never rendered")
+            stats.requeued += 1
+            continue
+        try:
+            records = gateway.list_sent(to=row.to_number, since=row.claimed_at - LIST_MARGIN)
+        except SmsError as exc:
+            log.warning("cannot reconcile message %s yet: %s", row.id, exc)
+            row.claimed_by = None
+            row.claimed_at = now  # ask again after another claim timeout
+            stats.still_unknown += 1
+            continue
+        candidates = [r for r in records if r.body == row.body]
+        taken = set()
+        if candidates:
+            taken = set(
+                db.scalars(
+                    select(_M.provider_sid).where(
+                        _M.provider_sid.in_([r.sid for r in candidates]), _M.id != row.id
+                    )
+                )
+            )
+        match = next((r for r in candidates if r.sid not in taken), None)
+        if match is not None:
+            row.status = "sent"
+            row.provider_sid = match.sid
+            row.provider_status = match.status or "queued"
+            row.sent_at = match.date_created or now
+            row.error = None
+            row.claimed_by = worker
+            row.updated_at = now
+            stats.found_sent += 1
+        else:
+            _requeue(row, now, "not found at the provider; sending again")
+            stats.requeued += 1
+    return stats
+
+
+def _requeue(row: OutboundMessage, now: datetime, note: str) -> None:
+    row.status = "pending"
+    row.claimed_by = None
+    row.next_attempt_at = None
+    row.error = note
+    row.updated_at = now
+
+
+def expire_pending(db: Session, now: datetime) -> int:
+    """Mark pending texts whose useful life has ended; returns how many."""
+    result = db.execute(
+        update(_M)
+        .where(_M.status == "pending", _M.expires_at.is_not(None), _M.expires_at <= now)
+        .values(status="suppressed", reason="expired before it could be sent", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

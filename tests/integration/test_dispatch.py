@@ -1,0 +1,348 @@
+"""The dispatcher against a real database: claims, send-time checks, outcomes, reconciliation."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from scheduler.db.models import Client, OutboundMessage
+from scheduler.services import session_changes
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.reconcile import reconcile
+from scheduler.sms.fake import FakeGateway
+from scheduler.sms.gateway import SmsError, SmsOutcomeUnknown
+from tests import factories
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    # A Monday morning in Seattle, well inside the allowed window.
+    return Clock(datetime(2027, 2, 15, 18, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def tctx(ctx, clock):
+    fast = replace(ctx.settings, sms_max_per_second=1000.0)
+    return replace(ctx, settings=fast, clock=clock)
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+def dispatcher(container, tctx, gateway):
+    d = Dispatcher(container.sessions, tctx, gateway, worker_id="test-worker")
+    yield d
+    d.close()
+
+
+def rows(db, **where) -> list[OutboundMessage]:
+    db.expire_all()
+    query = select(OutboundMessage).order_by(OutboundMessage.id)
+    for key, value in where.items():
+        query = query.where(getattr(OutboundMessage, key) == value)
+    return list(db.scalars(query))
+
+
+def book(db, tctx, **kw):
+    series = factories.series(db, tctx, first=date(2027, 2, 24), at=time(17), count=12, **kw)
+    db.commit()
+    return series
+
+
+def test_booking_confirmation_goes_out_once(db, tctx, dispatcher, gateway):
+    series = book(db, tctx)
+    stats = dispatcher.run_pass()
+    assert stats.sent == 1, stats
+    (message,) = gateway.messages
+    assert message.body.startswith("Hi Casey, you're booked at Seattle: 12 weekly visits on ")
+    assert "Wednesdays from Wed Feb 24, 5:00 PM PST" in message.body
+    assert message.from_number == "+12065550191"  # Seattle's sender
+    assert message.status_callback == "https://ipt.example.test/webhooks/twilio/status"
+    assert message.validity_period_s == 36000  # useful until the first visit; Twilio's max
+    (row,) = rows(db, kind="booking_confirmation")
+    assert row.status == "sent" and row.provider_sid == gateway.sent[0].sid
+    assert row.series_id == series.id
+    assert dispatcher.run_pass().sent == 0
+    assert len(gateway.messages) == 1
+
+
+def at_local(day: date, hh: int, mm: int = 0) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time(hh, mm), tzinfo=ZoneInfo("America/Los_Angeles")).astimezone(
+        UTC
+    )
+
+
+def test_reminder_renders_at_send_time_and_is_sent_once(db, tctx, clock, dispatcher, gateway):
+    series = book(db, tctx)
+    dispatcher.run_pass()  # the confirmation
+    first = series.sessions[0]
+    (reminder,) = rows(db, session_id=first.id, kind="reminder_24h")
+    # Seattle reminds 48 hours ahead.
+    assert reminder.send_at == at_local(date(2027, 2, 22), 17)
+    assert reminder.status == "pending" and reminder.body is None
+    clock.now = reminder.send_at
+    assert dispatcher.run_pass().sent == 1
+    assert gateway.messages[-1].body == (
+        "Hi Casey, visit 1 of 12 is Wed Feb 24, 5:00 PM PST at Seattle. "
+        "Reply C to confirm, R to reschedule. Reply STOP to opt out."
+    )
+    (reminder,) = rows(db, session_id=first.id, kind="reminder_24h")
+    assert reminder.status == "sent" and reminder.body == gateway.messages[-1].body
+    assert reminder.to_number == gateway.messages[-1].to and reminder.attempts == 1
+    clock.now += timedelta(minutes=5)
+    assert dispatcher.run_pass().sent == 0
+
+
+def test_reschedule_racing_a_dispatch_pass_never_sends_the_stale_text(
+    db, container, tctx, clock, gateway
+):
+    series = book(db, tctx)
+    first = series.sessions[0]
+    clock.now = at_local(date(2027, 2, 22), 17)  # the 48-hour reminder is due
+    raced: list[int] = []
+
+    def reschedule_meanwhile(claimed):
+        # The desk moves the visit after the reminder was claimed and rendered.
+        if any(c.kind == "reminder_24h" for c in claimed) and not raced:
+            with container.sessions.begin() as other:
+                session_changes.reschedule(
+                    other, tctx, first.id, datetime(2027, 2, 25, 18, 0), actor="desk"
+                )
+            raced.append(1)
+
+    d = Dispatcher(
+        container.sessions, tctx, gateway, worker_id="w", before_send=reschedule_meanwhile
+    )
+    try:
+        d.run_pass()
+    finally:
+        d.close()
+    assert raced
+    bodies = [m.body for m in gateway.messages]
+    assert not [b for b in bodies if "Wed Feb 24" in b and "visit 1 of 12 is" in b], bodies
+    changed = [b for b in bodies if "is now" in b]
+    assert changed == [
+        "Hi Casey, your visit 1 of 12 is now Thu Feb 25, 6:00 PM PST, Seattle. "
+        "Questions? (206) 555-0190. Reply STOP to opt out."
+    ]
+    live = [r for r in rows(db, session_id=first.id, kind="reminder_24h") if r.status == "pending"]
+    assert [r.send_at for r in live] == [at_local(date(2027, 2, 23), 18)]
+    # And when its new time comes, the reminder carries the new time.
+    clock.now = live[0].send_at
+    d = Dispatcher(container.sessions, tctx, gateway, worker_id="w2")
+    try:
+        assert d.run_pass().sent >= 1
+    finally:
+        d.close()
+    assert "visit 1 of 12 is Thu Feb 25, 6:00 PM PST" in gateway.messages[-1].body
+
+
+def test_no_sms_consent_plans_nothing_and_says_why(db, tctx, dispatcher, gateway):
+    c = factories.client(db, tctx, sms_consent=False, goal_prompt_consent=False)
+    book(db, tctx, client_obj=c)
+    planned = rows(db, client_id=c.id)
+    assert planned and {r.status for r in planned} == {"suppressed"}
+    assert {r.reason for r in planned} == {"no sms_reminders consent"}
+    assert dispatcher.run_pass().sent == 0 and gateway.messages == []
+
+
+def test_goal_prompts_need_their_own_consent(db, tctx):
+    c = factories.client(db, tctx, goal_prompt_consent=False)
+    series = book(db, tctx, client_obj=c)
+    prompts = rows(db, series_id=series.id, kind="goal_prompt")
+    assert len(prompts) == 11  # one after every visit but the last
+    assert {(r.status, r.reason) for r in prompts} == {("suppressed", "no goal_prompts consent")}
+    reminders = rows(db, series_id=series.id, kind="reminder_2h")
+    assert {r.status for r in reminders} == {"pending"}
+
+
+def test_opted_out_by_twilio_stops_the_rest(db, tctx, dispatcher, gateway):
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    gateway.fail_for(c.phone, SmsError("unsubscribed", code=21610, status=400))
+    stats = dispatcher.run_pass()
+    assert stats.failed == 1 and stats.sent == 0
+    (confirmation,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    assert (confirmation.status, confirmation.error_code) == ("failed", 21610)
+    db.expire_all()
+    assert db.get(Client, c.id).opted_out_at is not None
+    assert {r.status for r in rows(db, client_id=c.id, kind="reminder_2h")} == {"suppressed"}
+    assert {r.reason for r in rows(db, client_id=c.id, kind="reminder_2h")} == {"client opted out"}
+
+
+@pytest.mark.parametrize("code", [21211, 21614, 30006])
+def test_undeliverable_number_is_flagged_for_the_desk(db, tctx, dispatcher, gateway, code):
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    gateway.fail_for(c.phone, SmsError("bad number", code=code, status=400))
+    dispatcher.run_pass()
+    db.expire_all()
+    client = db.get(Client, c.id)
+    assert client.phone_undeliverable_at is not None
+    assert str(code) in (client.phone_undeliverable_reason or "")
+    assert {r.status for r in rows(db, client_id=c.id, kind="reminder_2h")} == {"suppressed"}
+
+
+def test_rate_limited_send_retries_with_backoff(db, tctx, clock, dispatcher, gateway):
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    gateway.fail_next(SmsError("too many requests", code=20429, status=429))
+    assert dispatcher.run_pass().retried == 1
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    assert row.status == "pending" and row.error_code == 20429 and row.attempts == 1
+    assert row.next_attempt_at is not None and row.next_attempt_at > clock.now
+    assert dispatcher.run_pass().sent == 0  # not before its time
+    clock.now = row.next_attempt_at
+    assert dispatcher.run_pass().sent == 1
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    assert row.status == "sent" and row.attempts == 2 and row.error is None
+
+
+def test_unreachable_handset_is_retried_a_limited_number_of_times(
+    db, tctx, clock, dispatcher, gateway
+):
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    gateway.fail_for(c.phone, SmsError("unreachable", code=30003, status=400))
+    for _ in range(5):
+        dispatcher.run_pass()
+        (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+        if row.next_attempt_at is not None:
+            clock.now = max(clock.now, row.next_attempt_at)
+    assert (row.status, row.attempts, row.error_code) == ("failed", 3, 30003)
+    assert gateway.attempts == 3
+
+
+def test_lost_reply_is_reconciled_not_resent(db, tctx, container, dispatcher, gateway):
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    gateway.fail_next(SmsOutcomeUnknown("read timeout"), delivered=True)
+    assert dispatcher.run_pass().unknown == 1
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    assert row.status == "sending" and row.claimed_by is None
+    assert dispatcher.run_pass().sent == 0  # nothing is resent while the outcome is unknown
+    with container.sessions.begin() as other:
+        stats = reconcile(
+            other,
+            gateway,
+            claim_timeout=timedelta(minutes=2),
+            worker="r",
+            now=row.next_attempt_at,
+        )
+    assert stats.found_sent == 1
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    assert row.status == "sent" and row.provider_sid == gateway.sent[0].sid
+    assert len(gateway.sent) == 1
+    assert dispatcher.run_pass().sent == 0
+
+
+def test_request_that_never_arrived_is_sent_again_after_reconciling(
+    db, tctx, container, dispatcher, gateway
+):
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    gateway.fail_next(SmsOutcomeUnknown("connection reset"), delivered=False)
+    dispatcher.run_pass()
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    with container.sessions.begin() as other:
+        stats = reconcile(
+            other, gateway, claim_timeout=timedelta(minutes=2), worker="r", now=row.next_attempt_at
+        )
+    assert stats.requeued == 1
+    assert dispatcher.run_pass().sent == 1
+    assert len(gateway.sent) == 1
+
+
+def test_dead_workers_claims_are_settled_by_asking_the_provider(
+    db, tctx, container, clock, gateway
+):
+    from scheduler.services import claiming
+    from scheduler.sms.gateway import OutboundSms
+
+    c1 = factories.client(db, tctx)
+    c2 = factories.client(db, tctx)
+    book(db, tctx, client_obj=c1)
+    book(db, tctx, client_obj=c2)
+    with container.sessions.begin() as other:
+        result = claiming.claim_batch(
+            other, tctx, worker="dead", limit=10, horizon=5, known_senders=set()
+        )
+    assert len(result.claimed) == 2
+    # The dead worker got one text out before it died, and never recorded it.
+    sent_one = result.claimed[0]
+    gateway.send(OutboundSms(to=sent_one.to, body=sent_one.body))
+    with container.sessions.begin() as other:
+        early = reconcile(other, gateway, claim_timeout=timedelta(minutes=2), worker="r")
+    assert early.found_sent == early.requeued == 0  # the claim is still young
+    with container.sessions.begin() as other:
+        stats = reconcile(
+            other,
+            gateway,
+            claim_timeout=timedelta(minutes=2),
+            worker="r",
+            now=datetime.now(UTC) + timedelta(minutes=3),
+        )
+    assert (stats.found_sent, stats.requeued) == (1, 1)
+    d = Dispatcher(container.sessions, tctx, gateway, worker_id="alive")
+    try:
+        assert d.run_pass().sent == 1
+    finally:
+        d.close()
+    counts = {c1.phone: 0, c2.phone: 0}
+    for record in gateway.sent:
+        counts[record.to] += 1
+    assert counts == {c1.phone: 1, c2.phone: 1}
+
+
+def test_quiet_hours_hold_a_notice_until_morning_in_the_clients_zone(db, tctx, clock):
+    # 21:30 in Seattle; the client lives in New York, where it is 00:30.
+    clock.now = at_local(date(2027, 2, 15), 21, 30)
+    c = factories.client(db, tctx, timezone="America/New_York")
+    book(db, tctx, client_obj=c)
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    assert row.send_at == datetime(2027, 2, 16, 13, 0, tzinfo=UTC)  # 08:00 EST
+
+
+def test_a_late_dispatch_waits_out_quiet_hours(db, tctx, clock, dispatcher, gateway):
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    # The worker was down: by the time it runs it is 22:00 at the client's.
+    clock.now = at_local(date(2027, 2, 15), 22)
+    stats = dispatcher.run_pass()
+    assert stats.sent == 0 and stats.deferred == 1
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    assert row.next_attempt_at == at_local(date(2027, 2, 16), 8)
+    clock.now = row.next_attempt_at
+    assert dispatcher.run_pass().sent == 1
+
+
+def test_sends_keep_to_the_senders_rate(db, ctx, container, clock):
+    capped = replace(ctx, settings=replace(ctx.settings, sms_max_per_second=20.0), clock=clock)
+    for _ in range(8):
+        book(db, capped, client_obj=factories.client(db, capped))
+    gateway = FakeGateway()
+    d = Dispatcher(container.sessions, capped, gateway, worker_id="rate")
+    try:
+        assert d.run_pass().sent == 8
+    finally:
+        d.close()
+    times = sorted(r.date_created for r in gateway.sent)
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.05 - 0.005, gaps  # 20 a second: 50 ms apart
