@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ...domain.phases import PROBLEM_AREAS
+from ...services.consent import CONSENT_SOURCES
 from .present import PROBLEM_AREA_LABELS, US_ZONES, ZONE_NAMES
 
 
@@ -82,7 +83,10 @@ class BookingForm(FlaskForm):
     )
     problem_area = SelectField(
         "IPT problem area",
-        choices=options(*((a, PROBLEM_AREA_LABELS[a]) for a in PROBLEM_AREAS)),
+        choices=options(
+            ("", "Choose a problem area"), *((a, PROBLEM_AREA_LABELS[a]) for a in PROBLEM_AREAS)
+        ),
+        default="",
         validators=[DataRequired()],
     )
 
@@ -125,6 +129,36 @@ class CancelRestForm(FlaskForm):
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
     confirm = BooleanField(
         "Yes, cancel every future session of this series", validators=[DataRequired()]
+    )
+
+
+class WeeklyGoalForm(FlaskForm):
+    weekly_goal = TextAreaField(
+        "Goal for the coming week",
+        validators=[Optional(), Length(max=500)],
+        description="Agreed in session; goal prompts quote it only with the client's consent.",
+    )
+
+
+class ClientForm(FlaskForm):
+    """Contact and consents; only what differs from the record is sent to the service."""
+
+    phone = StringField(
+        "Mobile phone", validators=[DataRequired(), Length(max=40)], render_kw={"type": "tel"}
+    )
+    sms_consent = BooleanField("Agrees to text reminders")
+    goal_prompt_consent = BooleanField("Agrees to weekly goal prompts by text")
+    goal_detail_consent = BooleanField("Agrees that prompts may quote their own goal")
+    consent_source = SelectField(
+        "How was a new consent given?",
+        choices=options(
+            ("", "Not needed / not given"),
+            *((source, source.replace("_", " ").capitalize()) for source in CONSENT_SOURCES),
+        ),
+        default="",
+    )
+    consent_note = StringField(
+        "Consent note (when, and who witnessed it)", validators=[Optional(), Length(max=500)]
     )
 
 
