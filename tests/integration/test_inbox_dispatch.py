@@ -1,0 +1,90 @@
+"""Opt-out and opt-in by text, seen from the dispatcher: what it sends afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from scheduler.services import inbound
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.inbound import InboundSms
+from scheduler.sms.fake import FakeGateway
+from tests import factories
+
+SEATTLE_SMS = "+12065550191"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2027, 2, 15, 18, 0, tzinfo=UTC))  # Monday 10:00 in Seattle
+
+
+@pytest.fixture
+def tctx(ctx, clock):
+    return replace(ctx, settings=replace(ctx.settings, sms_max_per_second=1000.0), clock=clock)
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+def dispatcher(container, tctx, gateway):
+    d = Dispatcher(container.sessions, tctx, gateway, worker_id="inbox-test")
+    yield d
+    d.close()
+
+
+def _text(db, tctx, body: str, phone: str, sid: str) -> inbound.Receipt:
+    receipt = inbound.receive(db, tctx, InboundSms(sid, phone, SEATTLE_SMS, body))
+    db.commit()
+    return receipt
+
+
+def _to(gateway: FakeGateway, phone: str) -> list[str]:
+    return [m.body for m in gateway.messages if m.to == phone]
+
+
+@pytest.mark.parametrize("word", ["STOP", " stop. ", "Unsubscribe", "cancel", "quit", "end"])
+def test_after_an_opt_out_a_dispatch_pass_sends_that_client_nothing(
+    db, tctx, clock, dispatcher, gateway, word
+):
+    quiet = factories.series(db, tctx, first=date(2027, 2, 24), at=time(17), count=12)
+    other = factories.series(db, tctx, first=date(2027, 2, 24), at=time(18), count=12)
+    db.commit()
+    assert _text(db, tctx, word, quiet.client.phone, "SM" + "1" * 32).outcome == "opted_out"
+    dispatcher.run_pass()
+    assert _to(gateway, quiet.client.phone) == []
+    assert len(_to(gateway, other.client.phone)) == 1  # the dispatcher did run: a control
+    clock.now = datetime(2027, 2, 24, 1, 30, tzinfo=UTC)  # after the 24-hour reminders are due
+    dispatcher.run_pass()
+    assert _to(gateway, quiet.client.phone) == []
+    assert any("visit 1 of 12" in b for b in _to(gateway, other.client.phone))
+
+
+@pytest.mark.parametrize("word", ["START", "unstop", "Yes."])
+def test_after_opting_back_in_the_next_reminders_go_out(db, tctx, clock, dispatcher, gateway, word):
+    series = factories.series(db, tctx, first=date(2027, 2, 24), at=time(17), count=12)
+    db.commit()
+    phone = series.client.phone
+    _text(db, tctx, "STOP", phone, "SM" + "2" * 32)
+    dispatcher.run_pass()
+    assert _to(gateway, phone) == []
+    clock.now = datetime(2027, 2, 16, 18, 0, tzinfo=UTC)
+    assert _text(db, tctx, word, phone, "SM" + "3" * 32).outcome == "opted_in"
+    clock.now = datetime(2027, 2, 24, 1, 30, tzinfo=UTC)
+    dispatcher.run_pass()
+    sent = _to(gateway, phone)
+    assert len(sent) == 1 and "visit 1 of 12" in sent[0]
+    assert "CANCEL" not in sent[0].upper()
