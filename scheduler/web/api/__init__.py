@@ -19,5 +19,5 @@ def _authenticate() -> None:
 
 
 # Route modules attach themselves to the blueprint; imported here so wiring stays in one place.
-from . import feeds, openapi, practice, schedule  # noqa: E402, F401
+from . import feeds, messages, openapi, practice, schedule  # noqa: E402, F401
 from . import consent, inbox, review  # noqa: E402, F401  (two-way SMS)

@@ -1,0 +1,61 @@
+"""GET /api/v1/sessions/{id}/messages: the texts planned and sent about one session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from ...db.models import OutboundMessage, TherapySession
+from ...services.errors import Forbidden, NotFound
+from ...services.messaging import messages_for_sessions
+from ..context import db
+from . import blueprint, openapi
+from .auth import current_user
+
+openapi.OPERATIONS.append(
+    (
+        "get",
+        "/sessions/{session_id}/messages",
+        "The texts planned or sent about a session",
+        None,
+        200,
+    )
+)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def message(m: OutboundMessage) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "kind": m.kind,
+        "send_at": _iso(m.send_at),
+        "status": m.status,
+        "reason": m.reason,
+        "provider_sid": m.provider_sid,
+        "provider_status": m.provider_status,
+        "error": m.error,
+        "error_code": m.error_code,
+        "attempts": m.attempts,
+        "sent_at": _iso(m.sent_at),
+    }
+
+
+@blueprint.get("/sessions/<int:session_id>/messages")
+def session_messages(session_id: int) -> ResponseReturnValue:
+    session = db().get(TherapySession, session_id)
+    if session is None:
+        raise NotFound("session", session_id)
+    user = current_user()
+    # Same visibility as the session itself: therapists their own, desks their offices.
+    if user.role == "therapist":
+        if user.therapist_id != session.therapist_id:
+            raise Forbidden("therapists see only their own sessions")
+    elif not user.may_see_office(session.office_id):
+        raise Forbidden(f"no access to office {session.office_id}")
+    found = messages_for_sessions(db(), [session_id]).get(session_id, [])
+    return jsonify([message(m) for m in found])
