@@ -13,6 +13,7 @@ differs, or the copy is a day old (sessions leave the window as time passes), is
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -20,32 +21,44 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
-from urllib.parse import urlparse
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
-from ..db.models import Client, FeedToken, Office, Series, StoredFeed, Therapist, TherapySession
+from ..db.models import Client, FeedToken, Office, StoredFeed, Therapist, TherapySession
 from ..db.session import transaction
-from ..ical import FeedEvent, FeedMeta, Status, build_calendar
+from ..ical import build_calendar
 from . import audit
 from .context import ServiceContext
-from .errors import Invalid, NotFound
+from .errors import NotFound
+from .feed_content import FeedKind, feed_content, owner_filter, owner_key
+
+__all__ = [
+    "MAX_AGE",
+    "FeedHead",
+    "FeedKind",
+    "current_feed_url",
+    "feed_url",
+    "issue_token",
+    "load_body",
+    "lookup",
+    "refresh",
+    "refresh_stale_feeds",
+    "resolve_token",
+    "rotate_token",
+    "source_version",
+]
 
 log = logging.getLogger(__name__)
 
-FeedKind = Literal["therapist", "location", "client"]
-FEED_KINDS: tuple[FeedKind, ...] = get_args(FeedKind)
 # The path segment of each kind under /feeds/.
 URL_SEGMENTS: dict[FeedKind, str] = {
     "therapist": "therapists",
     "location": "locations",
     "client": "clients",
 }
-# How often calendar apps are asked to poll (REFRESH-INTERVAL, X-PUBLISHED-TTL).
-REFRESH = timedelta(hours=1)
 # A stored feed older than this is rebuilt even if no session changed, because sessions leave
 # the window as time passes and names or addresses may have changed.
 MAX_AGE = timedelta(days=1)
@@ -97,14 +110,9 @@ def rotate_token(
     """
     owner = _lock_owner(db, kind, owner_id)
     now = ctx.clock()
+    mine = (FeedToken.owner_kind == kind, FeedToken.owner_id == owner)
     db.execute(
-        update(FeedToken)
-        .where(
-            FeedToken.owner_kind == kind,
-            FeedToken.owner_id == owner,
-            FeedToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
+        update(FeedToken).where(*mine, FeedToken.revoked_at.is_(None)).values(revoked_at=now)
     )
     nonce = secrets.token_hex(32)
     token = _derive(ctx.settings, nonce)
@@ -155,12 +163,17 @@ def resolve_token(db: Session, kind: FeedKind, token: str) -> FeedToken | None:
         return None
     wanted = _hash(token)
     row = db.scalar(select(FeedToken).where(FeedToken.token_hash == wanted))
-    stored = row.token_hash if row is not None else _NO_HASH
-    if not hmac.compare_digest(stored, wanted) or row is None:
-        return None
-    if row.revoked_at is not None or row.owner_kind != kind:
-        return None
-    return row
+    return row if _is_live(row, wanted, kind) else None
+
+
+def _is_live(row: Any, wanted: str, kind: FeedKind) -> bool:
+    """Constant-time check of the found hash; then unknown, revoked and wrong kind all fail."""
+    found = _NO_HASH if row is None else row.token_hash
+    return (
+        hmac.compare_digest(found, wanted)
+        and row is not None
+        and (row.revoked_at is None and row.owner_kind == kind)
+    )
 
 
 def _lock_owner(db: Session, kind: FeedKind, owner_id: object) -> str:
@@ -181,26 +194,54 @@ def _lock_owner(db: Session, kind: FeedKind, owner_id: object) -> str:
 
 
 def lookup(db: Session, ctx: ServiceContext, kind: FeedKind, token: str) -> FeedHead | None:
-    """Resolve a feed URL to its fresh stored feed's validators (rebuilding it if stale)."""
-    live = resolve_token(db, kind, token)
-    if live is None:
+    """Resolve a feed URL to its fresh stored feed's validators (rebuilding it if stale).
+
+    The usual path is one query for the token joined to its stored feed's validators (plain
+    columns: no ORM object, no body) and one fingerprint query.
+    """
+    if not _TOKEN_SHAPE.fullmatch(token):
         return None
-    feed = _stored(db, kind, live.owner_id)
+    wanted = _hash(token)
+    row = db.execute(_lookup_query(), {"token_hash": wanted}).first()
+    if not _is_live(row, wanted, kind):
+        return None
+    assert row is not None
+    now = ctx.clock()
+    if row.id is not None and not _is_stale(db, row, now):
+        return FeedHead(row.id, kind, row.owner_id, row.etag, row.last_modified)
+    feed = _stored(db, kind, row.owner_id, lock=True)
     if feed is None:  # a token made before stored feeds existed; create the row now
-        feed = StoredFeed(owner_kind=kind, owner_id=live.owner_id, event_count=0)
+        feed = StoredFeed(owner_kind=kind, owner_id=row.owner_id, event_count=0)
         db.add(feed)
         db.flush()
-    now = ctx.clock()
-    if _is_stale(db, feed, now):
-        feed = db.scalars(
-            select(StoredFeed)
-            .where(StoredFeed.id == feed.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-        refresh(db, ctx, feed, now=now)  # re-checks under the lock; another may have built it
+    refresh(db, ctx, feed, now=now)  # re-checks under the lock: another may have built it
     assert feed.etag is not None and feed.last_modified is not None
     return FeedHead(feed.id, kind, feed.owner_id, feed.etag, feed.last_modified)
+
+
+# Polls run these two statements over and over: built once, SQLAlchemy also reuses their
+# cache keys, which otherwise cost as much as running them.
+@functools.cache
+def _lookup_query() -> Select[Any]:
+    feed = StoredFeed
+    same_owner = and_(feed.owner_kind == FeedToken.owner_kind, feed.owner_id == FeedToken.owner_id)
+    return (
+        select(FeedToken.token_hash, FeedToken.revoked_at, FeedToken.owner_kind)
+        .add_columns(FeedToken.owner_id, feed.id, feed.etag, feed.last_modified)
+        .add_columns(feed.built_at, feed.source_version)
+        .outerjoin(feed, same_owner)
+        .where(FeedToken.token_hash == bindparam("token_hash"))
+    )
+
+
+@functools.cache
+def _fingerprint_query(kind: FeedKind) -> Select[Any]:
+    # Two scalar subqueries rather than one aggregate: each is then a single index seek.
+    s = TherapySession
+    owner = owner_filter(kind, bindparam("owner"))
+    count = select(func.count()).select_from(s).where(owner).scalar_subquery()
+    newest = select(func.max(s.updated_at)).where(owner).scalar_subquery()
+    return select(count, newest)
 
 
 def load_body(db: Session, feed_id: int) -> tuple[bytes, str, datetime]:
@@ -213,22 +254,33 @@ def load_body(db: Session, feed_id: int) -> tuple[bytes, str, datetime]:
     return row.body, row.etag, row.last_modified
 
 
-def _stored(db: Session, kind: FeedKind, owner_id: str) -> StoredFeed | None:
-    return db.scalar(
-        select(StoredFeed).where(StoredFeed.owner_kind == kind, StoredFeed.owner_id == owner_id)
-    )
+def _stored(db: Session, kind: FeedKind, owner_id: str, *, lock: bool = False) -> StoredFeed | None:
+    query = select(StoredFeed).where(StoredFeed.owner_kind == kind, StoredFeed.owner_id == owner_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.scalar(query)
 
 
 # --- freshness ------------------------------------------------------------------------------
 
 
-def _is_stale(db: Session, feed: StoredFeed, now: datetime) -> bool:
-    if feed.etag is None or feed.built_at is None or feed.window_start is None:
+class _FeedState(Protocol):
+    """What staleness is judged on: a StoredFeed, or the row of columns lookup() reads."""
+
+    etag: str | None
+    built_at: datetime | None
+    owner_kind: str
+    owner_id: str
+    source_version: str | None
+
+
+def _is_stale(db: Session, feed: _FeedState, now: datetime) -> bool:
+    if feed.etag is None or feed.built_at is None:
         return True
     if now - feed.built_at >= MAX_AGE or now < feed.built_at:
         return True  # a clock that went backwards also gets a fresh build
     kind: FeedKind = feed.owner_kind  # type: ignore[assignment]
-    return source_version(db, kind, feed.owner_id, feed.window_start) != feed.source_version
+    return source_version(db, kind, feed.owner_id) != feed.source_version
 
 
 def refresh(
@@ -246,7 +298,7 @@ def refresh(
     window_start = now - timedelta(days=ctx.settings.feed_past_days)
     # Fingerprint first: a change committed while the events are read then shows up as stale
     # at the next check instead of being hidden behind a fingerprint newer than the body.
-    version = source_version(db, kind, feed.owner_id, window_start)
+    version = source_version(db, kind, feed.owner_id)
     meta, events = feed_content(db, ctx, kind, feed.owner_id, window_start)
     body = build_calendar(meta, events, dtstamp=now)
     etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
@@ -256,7 +308,6 @@ def refresh(
             stamp = feed.last_modified + timedelta(seconds=1)
         feed.body, feed.etag, feed.last_modified = body, etag, stamp
     feed.built_at = now
-    feed.window_start = window_start
     feed.source_version = version
     feed.event_count = len(events)
     db.flush()
@@ -290,109 +341,17 @@ def refresh_stale_feeds(session_factory: sessionmaker[Session], ctx: ServiceCont
     return rebuilt
 
 
-def _owner_filter(kind: FeedKind, owner_id: str) -> ColumnElement[bool]:
-    if kind == "therapist":
-        return TherapySession.therapist_id == int(owner_id)
-    if kind == "location":
-        return TherapySession.office_id == owner_id
-    if kind == "client":
-        return Series.client_id == int(owner_id)
-    raise Invalid({"kind": f"must be one of {', '.join(FEED_KINDS)}"})
+def source_version(db: Session, kind: FeedKind, owner_id: str) -> str:
+    """Fingerprint of the owner's sessions: their number and the newest updated_at.
 
-
-def source_version(db: Session, kind: FeedKind, owner_id: str, window_start: datetime) -> str:
-    """Fingerprint of the sessions a feed covers: any change, addition or removal alters it."""
-    query = select(
-        func.count(TherapySession.id),
-        func.max(TherapySession.updated_at),
-        func.coalesce(func.sum(TherapySession.revision), 0),
-    ).where(_owner_filter(kind, owner_id), TherapySession.starts_at >= window_start)
-    if kind == "client":
-        query = query.join(Series, Series.id == TherapySession.series_id)
-    count, newest, revisions = db.execute(query).one()
-    newest_text = newest.isoformat() if isinstance(newest, datetime) else str(newest)
-    return f"{FORMAT_VERSION}:{count}:{newest_text}:{revisions}"
-
-
-# --- content --------------------------------------------------------------------------------
-
-
-def feed_content(
-    db: Session, ctx: ServiceContext, kind: FeedKind, owner_id: str, window_start: datetime
-) -> tuple[FeedMeta, list[FeedEvent]]:
-    """The calendar name and events of one feed: sessions starting at or after window_start.
-
-    Therapist and office feeds read only initials (the first letter of each name, cut in SQL),
-    never the client's last name, phone, problem area or goals.
+    Every change of a session stamps updated_at (and a new or removed session changes the
+    number), so the pair moves whenever a feed's content may have. It covers all the owner's
+    sessions, not just the window: a change to an old one costs a needless rebuild at most,
+    while each half is a single seek on an (owner, updated_at) index, whatever the feed's size.
+    Sessions that leave the window as time passes change neither; MAX_AGE rebuilds cover that.
     """
-    s = TherapySession
-    query = (
-        select(
-            s.id,
-            s.revision,
-            s.starts_at,
-            s.ends_at,
-            s.timezone,
-            s.status,
-            s.number,
-            s.counts,
-            s.room,
-            s.updated_at,
-            Series.session_count,
-            func.substr(Client.first_name, 1, 1).label("first_initial"),
-            func.substr(Client.last_name, 1, 1).label("last_initial"),
-            Therapist.name.label("therapist_name"),
-            Office.name.label("office_name"),
-            Office.address,
-            Office.phone.label("office_phone"),
-        )
-        .join(Series, Series.id == s.series_id)
-        .join(Client, Client.id == Series.client_id)
-        .join(Therapist, Therapist.id == s.therapist_id)
-        .join(Office, Office.id == s.office_id)
-        .where(_owner_filter(kind, owner_id), s.starts_at >= window_start)
-        .order_by(s.starts_at, s.id)
-    )
-    host = urlparse(ctx.settings.public_base_url).hostname or "ipt-scheduler"
-    events = [_event(kind, row, host) for row in db.execute(query)]
-    return FeedMeta(name=_calendar_name(db, ctx, kind, owner_id), refresh=REFRESH), events
-
-
-def _event(kind: FeedKind, row: Any, host: str) -> FeedEvent:
-    cancelled = row.status == "cancelled"
-    # A cancelled session that no longer counts keeps a stale number; showing it would clash
-    # with the session that now has that number.
-    place = f" {row.number}/{row.session_count}" if row.counts else ""
-    if kind == "client":
-        summary = f"Session with {row.therapist_name} · {row.office_name}"
-        details = [f"Session {row.number} of {row.session_count}" if row.counts else None]
-        details.append(f"To change it, call {row.office_phone}")
-    else:
-        initials = f"{row.first_initial}.{row.last_initial}.".upper()
-        summary = f"{initials} · IPT{place}"
-        details = [f"Therapist: {row.therapist_name}" if kind == "location" else None]
-    if row.room:
-        details.append(f"Room {row.room}")
-    status: Status = "CANCELLED" if cancelled else "CONFIRMED"
-    return FeedEvent(
-        uid=f"session-{row.id}-{kind}@{host}",
-        sequence=row.revision,
-        summary=f"Cancelled: {summary}" if cancelled else summary,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        tzid=row.timezone,
-        location=row.address,
-        status=status,
-        last_modified=row.updated_at,
-        description="\n".join(d for d in details if d) or None,
-    )
-
-
-def _calendar_name(db: Session, ctx: ServiceContext, kind: FeedKind, owner_id: str) -> str:
-    if kind == "therapist":
-        name = db.scalar(select(Therapist.name).where(Therapist.id == int(owner_id)))
-        return f"IPT sessions · {name}"
-    if kind == "location":
-        office = db.scalar(select(Office.name).where(Office.id == owner_id))
-        return f"IPT sessions · {office}"
-    return f"Sessions · {ctx.locations.practice.name}"
+    number, latest = db.execute(
+        _fingerprint_query(kind), {"owner": owner_key(kind, owner_id)}
+    ).one()
+    latest_text = latest.isoformat() if isinstance(latest, datetime) else str(latest)
+    return f"{FORMAT_VERSION}:{number}:{latest_text}"

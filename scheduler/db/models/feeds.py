@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..types import UTCDateTime, utcnow
 from .base import Base
+from .schedule import TherapySession
 
 FEED_KINDS = ("therapist", "location", "client")
 
@@ -36,10 +37,11 @@ class FeedToken(Base):
 class StoredFeed(Base):
     """The last rendering of one owner's feed, so a poll is a lookup rather than a build.
 
-    `source_version` fingerprints the sessions the body was built from (count, newest
-    updated_at, sum of revisions over sessions starting at or after `window_start`); when the
-    same query gives another answer the body is stale. `last_modified` only ever moves forward:
-    it is the time the bytes last changed, not a property of the sessions inside them.
+    `source_version` fingerprints the owner's sessions the body was built from (how many, and
+    the newest updated_at); when the same query gives another answer the body is stale, and
+    so is a body built more than a day ago (sessions leave the window as time passes).
+    `last_modified` only ever moves forward: it is the time the bytes last changed, not a
+    property of the sessions inside them.
     """
 
     __tablename__ = "stored_feeds"
@@ -53,6 +55,11 @@ class StoredFeed(Base):
     etag: Mapped[str | None] = mapped_column(String(80), nullable=True)
     last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     source_version: Mapped[str | None] = mapped_column(String(120), nullable=True)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Freshness checks ask for the newest updated_at of one owner's sessions on every poll; with
+# these indexes that is one seek instead of a scan of every session in the feed.
+Index("ix_sessions_therapist_updated", TherapySession.therapist_id, TherapySession.updated_at)
+Index("ix_sessions_office_updated", TherapySession.office_id, TherapySession.updated_at)

@@ -45,15 +45,25 @@ def upgrade() -> None:
         sa.Column("etag", sa.String(length=80), nullable=True),
         sa.Column("last_modified", scheduler.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("built_at", scheduler.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("window_start", scheduler.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("source_version", sa.String(length=120), nullable=True),
         sa.Column("event_count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stored_feeds")),
         sa.UniqueConstraint("owner_kind", "owner_id", name=op.f("uq_stored_feeds_owner_kind")),
     )
+    # Feeds check freshness by the newest updated_at of one owner's sessions on every poll.
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sessions_therapist_updated", ["therapist_id", "updated_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_sessions_office_updated", ["office_id", "updated_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_sessions_office_updated")
+        batch_op.drop_index("ix_sessions_therapist_updated")
     op.drop_table("stored_feeds")
     with op.batch_alter_table("feed_tokens", schema=None) as batch_op:
         batch_op.drop_index("ix_feed_tokens_owner")
