@@ -181,5 +181,6 @@ def serve(port: int, host: str, demo: bool) -> None:
             token = seed_demo(session, container.ctx)
         click.echo(f"demo API token: {token}")
     app = create_app(container=container)
+    app.config["DEMO_SIGN_IN"] = demo  # the sign-in page shows the demo account only then
     click.echo(f"serving on http://{host}:{port}/")
     app.run(host=host, port=port, threaded=True, use_reloader=False)

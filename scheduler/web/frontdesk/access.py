@@ -151,5 +151,11 @@ def check_therapist(therapist_id: int) -> None:
         raise NotFound("therapist", therapist_id)
 
 
+def sees_clinical(therapist_id: int) -> bool:
+    """Weekly goals, replies and ratings: for the treating therapist and admins only."""
+    u = user()
+    return u.role == "admin" or (u.role == "therapist" and u.therapist_id == therapist_id)
+
+
 def may_change_schedule() -> bool:
     return is_desk()

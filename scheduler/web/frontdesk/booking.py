@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from wtforms.fields.choices import SelectChoice
 
 from ...db.models import Client
+from ...domain.phases import PROBLEM_AREAS
 from ...locations import Location
 from ...services import booking, directory
 from ...services.errors import Conflict, Invalid, NotFound
@@ -39,18 +42,22 @@ _FIELD_FOR = {
 
 
 def _setup(form: BookingForm, offices: list[Location]) -> None:
-    form.location_id.choices = [(o.id, f"{o.name} ({o.state})") for o in offices]
+    form.location_id.choices = [
+        SelectChoice(o.id, f"{o.name} ({o.state})", {"data-zone": present.zone_name(o.timezone)})
+        for o in offices
+    ]
     people = reads.therapists(db(), [o.id for o in offices])
     # data-offices lets the page's script offer only who and what is at the chosen office.
-    form.therapist_id.choices = [(0, "Choose a therapist", {})] + [
-        (t.id, t.name, {"data-offices": " ".join(o.id for o in t.offices)}) for t in people
+    form.therapist_id.choices = [SelectChoice("0", "Choose a therapist")] + [
+        SelectChoice(str(t.id), t.name, {"data-offices": " ".join(o.id for o in t.offices)})
+        for t in people
     ]
     rooms: dict[str, list[str]] = {}
     for o in offices:
         for r in o.rooms:
             rooms.setdefault(r, []).append(o.id)
-    form.room.choices = [("", "No particular room", {})] + [
-        (r, r, {"data-offices": " ".join(ids)}) for r, ids in sorted(rooms.items())
+    form.room.choices = [SelectChoice("", "No particular room")] + [
+        SelectChoice(r, r, {"data-offices": " ".join(ids)}) for r, ids in sorted(rooms.items())
     ]
     form.session_count.render_kw = {
         "min": ctx().settings.session_count_min,
@@ -118,7 +125,11 @@ def book() -> ResponseReturnValue:
     form = BookingForm()
     _setup(form, offices)
     if request.method == "GET":
-        form.location_id.data = request.args.get("office") or (offices[0].id if offices else "")
+        office = request.args.get("office") or session.get("office")
+        if office not in {o.id for o in offices}:
+            office = offices[0].id if offices else ""
+        form.location_id.data = office
+        session["office"] = office
         if request.args.get("client_id", "").isdigit():
             form.client_id.data = int(request.args["client_id"])
     client = None
@@ -134,15 +145,15 @@ def book() -> ResponseReturnValue:
             access.location(form.location_id.data or "")
             if not form.therapist_id.data:
                 raise Invalid({"therapist_id": "choose a therapist"})
-            with unit_of_work() as session:
+            with unit_of_work() as tx:
                 if form.client_mode.data == "new":
                     client = directory.create_client(
-                        session, ctx(), _new_client(form), actor=u.email, source="web"
+                        tx, ctx(), _new_client(form), actor=u.email, source="web"
                     )
                 elif client is None:
                     raise Invalid({"client_id": "choose a client, or enter a new one"})
                 result = booking.book_series(
-                    session, ctx(), _request_from(form, client.id), actor=u.email
+                    tx, ctx(), _request_from(form, client.id), actor=u.email
                 )
                 series_id = result.series.id
         except Invalid as exc:
@@ -162,6 +173,7 @@ def book() -> ResponseReturnValue:
     elif wants_preview:
         form.validate()  # show what is missing next to the fields
     preview = _preview(form) if request.method == "POST" else None
+    chosen = ctx().locations.get(form.location_id.data or "")
     return (
         render_template(
             "pages/book.html",
@@ -169,6 +181,7 @@ def book() -> ResponseReturnValue:
             client=client,
             preview=preview,
             conflicts=conflicts,
+            zone_hint=present.zone_name(chosen.timezone) if chosen else None,
         ),
         status,
     )
@@ -181,7 +194,11 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     if ctx().locations.get(form.location_id.data) is None:
         return None
     access.location(form.location_id.data)
-    result = booking.preview(db(), ctx(), _request_from(form, 0))
+    req = _request_from(form, 0)
+    if not req.problem_area:
+        # The problem area changes no date; a form without one yet still gets its dates.
+        req = replace(req, problem_area=PROBLEM_AREAS[0])
+    result = booking.preview(db(), ctx(), req)
     return present.preview_view(result)
 
 

@@ -13,6 +13,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(present.fmt_day, "long_day")
     app.add_template_filter(present.fmt_short_day, "short_day")
     app.add_template_filter(present.zone_label, "zone_label")
+    app.add_template_filter(present.zone_name, "zone_name")
+    app.add_template_filter(present.audit_details, "audit_details")
     app.add_template_filter(present.session_phase, "phase")
     app.add_template_filter(present.session_position, "position")
     app.add_template_filter(present.status_label, "status_label")

@@ -15,12 +15,19 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ...domain.phases import PROBLEM_AREAS
+from ...services.consent import CONSENT_SOURCES
 from .present import PROBLEM_AREA_LABELS, US_ZONES, ZONE_NAMES
 
-CANCELLED_BY = [("client", "The client"), ("practice", "The practice")]
+
+def options(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+CANCELLED_BY = options(("client", "The client"), ("practice", "The practice"))
 
 
 class SignInForm(FlaskForm):
@@ -44,7 +51,7 @@ class EmptyForm(FlaskForm):
 class BookingForm(FlaskForm):
     client_mode = RadioField(
         "Client",
-        choices=[("existing", "An existing client"), ("new", "A new client")],
+        choices=options(("existing", "An existing client"), ("new", "A new client")),
         default="existing",
     )
     client_id = IntegerField("Client", validators=[Optional()])
@@ -57,7 +64,7 @@ class BookingForm(FlaskForm):
     )
     client_timezone = SelectField(
         "Client's time zone",
-        choices=[("", "Same as the office")] + [(z, ZONE_NAMES[z]) for z in US_ZONES],
+        choices=options(("", "Same as the office"), *((z, ZONE_NAMES[z]) for z in US_ZONES)),
         default="",
     )
     sms_consent = BooleanField("Agrees to text reminders")
@@ -76,7 +83,10 @@ class BookingForm(FlaskForm):
     )
     problem_area = SelectField(
         "IPT problem area",
-        choices=[(a, PROBLEM_AREA_LABELS[a]) for a in PROBLEM_AREAS],
+        choices=options(
+            ("", "Choose a problem area"), *((a, PROBLEM_AREA_LABELS[a]) for a in PROBLEM_AREAS)
+        ),
+        default="",
         validators=[DataRequired()],
     )
 
@@ -90,11 +100,11 @@ class CancelForm(FlaskForm):
     cancelled_by = RadioField("Who cancelled?", choices=CANCELLED_BY, validators=[InputRequired()])
     make_up = SelectField(
         "Make-up week",
-        choices=[
+        choices=options(
             ("", "The usual rule (practice: yes; client: no)"),
             ("yes", "Yes, add a make-up week"),
             ("no", "No make-up week"),
-        ],
+        ),
         default="",
     )
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
@@ -103,7 +113,7 @@ class CancelForm(FlaskForm):
 class AttendanceForm(FlaskForm):
     status = RadioField(
         "Attendance",
-        choices=[("attended", "Attended"), ("no_show", "Did not attend")],
+        choices=options(("attended", "Attended"), ("no_show", "Did not attend")),
         validators=[InputRequired()],
     )
 
@@ -119,6 +129,36 @@ class CancelRestForm(FlaskForm):
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
     confirm = BooleanField(
         "Yes, cancel every future session of this series", validators=[DataRequired()]
+    )
+
+
+class WeeklyGoalForm(FlaskForm):
+    weekly_goal = TextAreaField(
+        "Goal for the coming week",
+        validators=[Optional(), Length(max=500)],
+        description="Agreed in session; goal prompts quote it only with the client's consent.",
+    )
+
+
+class ClientForm(FlaskForm):
+    """Contact and consents; only what differs from the record is sent to the service."""
+
+    phone = StringField(
+        "Mobile phone", validators=[DataRequired(), Length(max=40)], render_kw={"type": "tel"}
+    )
+    sms_consent = BooleanField("Agrees to text reminders")
+    goal_prompt_consent = BooleanField("Agrees to weekly goal prompts by text")
+    goal_detail_consent = BooleanField("Agrees that prompts may quote their own goal")
+    consent_source = SelectField(
+        "How was a new consent given?",
+        choices=options(
+            ("", "Not needed / not given"),
+            *((source, source.replace("_", " ").capitalize()) for source in CONSENT_SOURCES),
+        ),
+        default="",
+    )
+    consent_note = StringField(
+        "Consent note (when, and who witnessed it)", validators=[Optional(), Length(max=500)]
     )
 
 

@@ -126,9 +126,9 @@ def reviews_available() -> bool:
     return _optional("scheduler.services.review") is not None
 
 
-def weekly_reviews(db: Session, ctx: ServiceContext, session_ids: Sequence[int]) -> dict[int, Any]:
+def weekly_reviews(db: Session, session_ids: Sequence[int]) -> dict[int, Any]:
+    """Each session's weekly review (last week's goal, prompts, replies and ratings)."""
     review = _optional("scheduler.services.review")
-    finder = getattr(review, "reviews_for_sessions", None)
-    if finder is None or not session_ids:
+    if review is None:
         return {}
-    return finder(db, ctx, list(session_ids))
+    return {sid: review.weekly_review(db, sid) for sid in session_ids}

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client
-from ...services import directory
-from ...services.errors import Forbidden, NotFound
+from ...services import consent, directory
+from ...services.errors import Forbidden, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from . import access, integrations, reads
 from .base import page_blueprint
-from .forms import EmptyForm
+from .forms import ClientForm, EmptyForm
 
 bp = page_blueprint("people", __name__)
 
@@ -28,26 +29,79 @@ def clients() -> ResponseReturnValue:
     return render_template("pages/clients.html", q=q, found=found)
 
 
-@bp.get("/clients/<int:client_id>")
-def client(client_id: int) -> ResponseReturnValue:
+def _client(client_id: int) -> Client:
     found = db().get(Client, client_id)
     if found is None:
         raise NotFound("client", client_id)
     access.check_client(found)
+    return found
+
+
+def _client_page(found: Client, form: ClientForm | None = None, status: int = 200) -> Any:
     u = access.user()
     series = reads.series_of_client(db(), found.id)
     if u.role == "therapist":
         series = [s for s in series if s.therapist_id == u.therapist_id]
-    return render_template(
+    if form is None:
+        form = ClientForm(
+            formdata=None,
+            phone=found.phone,
+            sms_consent=found.sms_consent,
+            goal_prompt_consent=found.goal_prompt_consent,
+            goal_detail_consent=found.goal_detail_consent,
+        )
+    desk = access.is_desk(u)
+    page = render_template(
         "pages/client.html",
         c=found,
         series=series,
+        form=form if desk else None,
         feeds_available=integrations.feeds_available(),
-        feed_url=integrations.feed_url(db(), ctx(), "client", found.id)
-        if access.is_desk()
-        else None,
+        feed_url=integrations.feed_url(db(), ctx(), "client", found.id) if desk else None,
         rotate_form=EmptyForm(),
     )
+    return page, status
+
+
+@bp.get("/clients/<int:client_id>")
+def client(client_id: int) -> ResponseReturnValue:
+    return _client_page(_client(client_id))
+
+
+@bp.post("/clients/<int:client_id>")
+def update_client(client_id: int) -> ResponseReturnValue:
+    """Record a new phone or a consent change (with how it was given, after an opt-out)."""
+    u = access.require_desk()
+    found = _client(client_id)
+    form = ClientForm()
+    if not form.validate():
+        return _client_page(found, form, 422)
+    wanted = {
+        name: getattr(form, name).data
+        for name in ("sms_consent", "goal_prompt_consent", "goal_detail_consent")
+        if getattr(form, name).data != getattr(found, name)
+    }
+    change = consent.ClientChange(
+        **wanted,
+        consent_source=form.consent_source.data or None if wanted else None,
+        consent_note=(form.consent_note.data or "").strip() or None if wanted else None,
+        phone=form.phone.data if (form.phone.data or "").strip() != found.phone else None,
+    )
+    try:
+        with unit_of_work() as s:
+            _, notices = consent.update_client(s, ctx(), client_id, change, actor=u.email)
+    except Invalid as exc:
+        for key, message in exc.fields.items():
+            field = getattr(form, key, None)
+            if field is not None:
+                field.errors = [*field.errors, message]
+            else:
+                form.form_errors.append(message)
+        return _client_page(_client(client_id), form, 422)
+    flash("Saved.")
+    for notice in notices:
+        flash(notice)
+    return redirect(url_for("people.client", client_id=client_id))
 
 
 @bp.get("/therapists")
@@ -71,14 +125,15 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     if u.role == "front_desk":
         sessions = [s for s in sessions if u.may_see_office(s.office_id)]
     ids = [s.id for s in sessions]
+    clinical = access.sees_clinical(t.id)
     return render_template(
         "pages/therapist.html",
         t=t,
         monday=monday,
         sessions=sessions,
         texts=integrations.texts_for(db(), ids),
-        reviews=integrations.weekly_reviews(db(), ctx(), ids),
-        reviews_available=integrations.reviews_available(),
+        reviews=integrations.weekly_reviews(db(), ids) if clinical else {},
+        reviews_available=clinical and integrations.reviews_available(),
         feeds_available=integrations.feeds_available(),
         feed_url=integrations.feed_url(db(), ctx(), "therapist", t.id),
         rotate_form=EmptyForm(),

@@ -45,6 +45,40 @@ def zone_label(zone: str, day: date | None = None) -> str:
     return f"{name}, {at.tzname()} ({offset_label(at.utcoffset())}), {zone}"
 
 
+def zone_name(zone: str) -> str:
+    """'Pacific time (America/Los_Angeles)': the zone without a date-dependent abbreviation."""
+    return f"{ZONE_NAMES.get(zone, zone)} ({zone})"
+
+
+def audit_details(details: dict[str, Any], zone: str) -> str:
+    """An audit entry's details as one readable line; instants shown in `zone`."""
+    parts = []
+    for key, value in details.items():
+        if value is None or key == "series_id":
+            continue
+        parts.append(f"{key.replace('_', ' ')}: {_audit_value(value, zone)}")
+    return "; ".join(parts)
+
+
+def _audit_value(value: Any, zone: str) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_audit_value(v, zone) for v in value) or "none"
+    if isinstance(value, dict):
+        if "date" in value:
+            return f"{value['date']} ({value.get('reason', '')})"
+        return ", ".join(f"{k} {_audit_value(v, zone)}" for k, v in value.items())
+    if isinstance(value, str) and "T" in value:
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is not None:
+            return fmt_when(instant, zone)
+    return str(value)
+
+
 def local(dt: datetime | None, zone: str) -> datetime | None:
     return None if dt is None else dt.astimezone(ZoneInfo(zone))
 
@@ -153,7 +187,7 @@ class PreviewView:
 
 def preview_view(preview: Preview) -> PreviewView:
     loc = preview.location
-    view = PreviewView(ok=False, office=loc.name, zone=loc.timezone, error=preview.error)
+    view = PreviewView(ok=False, office=loc.name, zone=zone_name(loc.timezone), error=preview.error)
     by_number: dict[int, list[str]] = {}
     for c in preview.conflicts:
         number = c.get("number")
@@ -188,7 +222,7 @@ def preview_view(preview: Preview) -> PreviewView:
         )
         if p.dst_changed:
             row.dst_note = (
-                f"Clocks changed: still {row.time} in {loc.name}, now {row.zone_abbr} "
+                f"clocks changed: still {row.time} in {loc.name}, now {row.zone_abbr} "
                 f"({row.offset})"
             )
             view.dst_notes.append(f"Session {p.number} on {fmt_day(p.local_date)}: {row.dst_note}")

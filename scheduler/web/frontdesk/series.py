@@ -15,7 +15,14 @@ from ...services.errors import Conflict, Forbidden, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from . import access, integrations, reads
 from .base import page_blueprint
-from .forms import AttendanceForm, CancelForm, CancelRestForm, RenegotiateForm, RescheduleForm
+from .forms import (
+    AttendanceForm,
+    CancelForm,
+    CancelRestForm,
+    RenegotiateForm,
+    RescheduleForm,
+    WeeklyGoalForm,
+)
 
 bp = page_blueprint("series", __name__)
 
@@ -134,6 +141,9 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             reschedule=reschedule,
             cancel=forms.get("cancel") or CancelForm(formdata=None),
             attendance=forms.get("attendance") or AttendanceForm(formdata=None),
+            goal=forms.get("goal") or WeeklyGoalForm(formdata=None, weekly_goal=s.weekly_goal),
+            may_set_goal=_may_set_goal(s),
+            review=_review(s),
             may_change=access.may_change_schedule(),
             started=s.starts_at <= ctx().clock(),
         ),
@@ -206,3 +216,31 @@ def attendance(session_id: int) -> ResponseReturnValue:
         flash("Attendance recorded.")
         return redirect(url_for("series.page", series_id=s.series_id))
     return _session_page(s, 422, attendance=form)
+
+
+def _may_set_goal(s: TherapySession) -> bool:
+    # Goals and the client's replies are clinical: the treating therapist's (and admins').
+    return access.sees_clinical(s.therapist_id)
+
+
+def _review(s: TherapySession) -> Any:
+    if not access.sees_clinical(s.therapist_id):
+        return None
+    return integrations.weekly_reviews(db(), [s.id]).get(s.id)
+
+
+@bp.post("/sessions/<int:session_id>/goal")
+def weekly_goal(session_id: int) -> ResponseReturnValue:
+    """The goal agreed in this session, which the next goal prompt may quote."""
+    u = access.user()
+    s = _session(session_id)
+    if not _may_set_goal(s):
+        raise Forbidden("only the session's therapist may set its goal")
+    form = WeeklyGoalForm()
+    if form.validate():
+        with unit_of_work() as tx:
+            goal = (form.weekly_goal.data or "").strip() or None
+            session_changes.set_weekly_goal(tx, session_id, goal, actor=u.email)
+        flash("Weekly goal saved.")
+        return redirect(url_for("series.session_page", session_id=session_id))
+    return _session_page(s, 422, goal=form)

@@ -81,12 +81,19 @@
       if (e.target && e.target.id === "client-search") { return; }
       schedulePreview();
     });
+    var timeHint = document.getElementById("start_time-hint");
+    function showZone() {
+      var chosen = office && office.options[office.selectedIndex];
+      var zone = chosen && chosen.getAttribute("data-zone");
+      if (timeHint && zone) { timeHint.textContent = "In the office’s own time zone: " + zone + "."; }
+    }
     form.addEventListener("change", function (e) {
-      if (e.target === office) { narrow(therapist); narrow(room); }
+      if (e.target === office) { narrow(therapist); narrow(room); showZone(); }
       schedulePreview();
     });
     narrow(therapist);
     narrow(room);
+    showZone();
 
     // Existing or new client: show only the part that applies.
     var existing = document.getElementById("existing-client");
