@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import Client, Series, TherapySession
+from scheduler.services import inbox
 from scheduler.services.context import ServiceContext
 from tests import factories
 from tests.web.pages_support import csrf, seattle_first_monday, sign_in, staff
@@ -263,7 +264,6 @@ def test_a_script_in_a_name_is_shown_as_text_everywhere(
 def test_a_script_in_an_inbox_text_is_shown_as_text(
     desk: FlaskClient, db: Session, ctx: ServiceContext
 ) -> None:
-    inbox = pytest.importorskip("scheduler.services.inbox")
     client = factories.client(db, ctx, first_name=XSS)
     item = inbox.open_item(
         db,
@@ -290,7 +290,6 @@ def test_a_script_in_an_inbox_text_is_shown_as_text(
 def test_feed_link_can_be_issued_and_rotated_from_the_therapist_page(
     desk: FlaskClient, db: Session, ctx: ServiceContext
 ) -> None:
-    pytest.importorskip("scheduler.services.feeds")
     therapist = factories.therapist(db, ctx, "seattle")
     db.commit()
     page = desk.get(f"/therapists/{therapist.id}")

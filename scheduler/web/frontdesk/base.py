@@ -67,7 +67,6 @@ def _csrf_failed(exc: CSRFError) -> Any:
 
 def _template_globals() -> dict[str, Any]:
     from ..context import container
-    from . import integrations
 
     u = access.load_user()
     offices = access.visible_locations(u) if u else []
@@ -77,8 +76,6 @@ def _template_globals() -> dict[str, Any]:
         "practice": container().locations.practice,
         "nav_offices": offices,
         "office": next((o for o in offices if o.id == remembered), offices[0] if offices else None),
-        "inbox_available": integrations.inbox_available(),
-        "texts_available": integrations.texts_available(),
     }
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ...services.errors import Forbidden, Invalid, NotFound
+from ...services import inbox
+from ...services.errors import Forbidden, Invalid
 from ..context import ctx, db, unit_of_work
-from . import access, integrations
+from . import access
 from .base import page_blueprint
 from .forms import ResolveForm
 
@@ -18,11 +19,9 @@ bp = page_blueprint("inbox", __name__)
 def office(office_id: str) -> ResponseReturnValue:
     loc = access.location(office_id)
     access.require_desk()
-    if not integrations.inbox_available():
-        raise NotFound("inbox", office_id)
     show = "resolved" if request.args.get("show") == "resolved" else "open"
-    items = integrations.inbox_items(
-        db(), [loc.id], include_unrouted=access.user().role == "admin", status=show
+    items = inbox.list_items(
+        db(), office_ids=[loc.id], include_unrouted=access.user().role == "admin", status=show
     )
     return render_template(
         "pages/inbox.html",
@@ -36,7 +35,7 @@ def office(office_id: str) -> ResponseReturnValue:
 @bp.post("/inbox/<int:item_id>/resolve")
 def resolve(item_id: int) -> ResponseReturnValue:
     u = access.require_desk()
-    item = integrations.inbox_item(db(), item_id)
+    item = inbox.get_item(db(), item_id)
     if item.office_id is None:
         if u.role != "admin":
             raise Forbidden("only admins handle texts that reached no office")
@@ -48,8 +47,13 @@ def resolve(item_id: int) -> ResponseReturnValue:
     if form.validate():
         try:
             with unit_of_work() as s:
-                integrations.resolve_inbox_item(
-                    s, item_id, note=form.note.data or None, actor=u.email, at=ctx().clock()
+                inbox.update_item(
+                    s,
+                    item_id,
+                    status="resolved",
+                    note=form.note.data or None,
+                    actor=u.email,
+                    at=ctx().clock(),
                 )
         except Invalid as exc:
             flash("Not resolved: " + "; ".join(exc.fields.values()))

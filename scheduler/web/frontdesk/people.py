@@ -10,10 +10,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client
-from ...services import consent, directory
+from ...services import consent, directory, feeds, messaging, review
 from ...services.errors import Forbidden, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
-from . import access, integrations, reads
+from . import access, reads
 from .base import page_blueprint
 from .forms import ClientForm, EmptyForm
 
@@ -56,8 +56,7 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         c=found,
         series=series,
         form=form if desk else None,
-        feeds_available=integrations.feeds_available(),
-        feed_url=integrations.feed_url(db(), ctx(), "client", found.id) if desk else None,
+        feed_url=feeds.current_feed_url(db(), ctx(), "client", found.id) if desk else None,
         rotate_form=EmptyForm(),
     )
     return page, status
@@ -131,11 +130,9 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         t=t,
         monday=monday,
         sessions=sessions,
-        texts=integrations.texts_for(db(), ids),
-        reviews=integrations.weekly_reviews(db(), ids) if clinical else {},
-        reviews_available=clinical and integrations.reviews_available(),
-        feeds_available=integrations.feeds_available(),
-        feed_url=integrations.feed_url(db(), ctx(), "therapist", t.id),
+        texts=messaging.messages_for_sessions(db(), ids),
+        reviews={i: review.weekly_review(db(), i) for i in ids} if clinical else None,
+        feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id),
         rotate_form=EmptyForm(),
         series=reads.series_of_therapist(db(), t.id),
     )
@@ -162,11 +159,9 @@ def rotate_feed(kind: str, owner_id: int) -> ResponseReturnValue:
             raise NotFound("client", owner_id)
         access.check_client(found)
     _may_rotate(owner_kind, owner_id)
-    if not integrations.feeds_available():
-        raise NotFound("feed", owner_id)
     u = access.user()
     with unit_of_work() as s:
-        integrations.rotate_feed(s, ctx(), owner_kind, owner_id, actor=u.email)
+        feeds.rotate_token(s, ctx(), owner_kind, owner_id, actor=u.email)
     flash("A new calendar link was issued; the old link no longer works.")
     endpoint = "people.therapist" if owner_kind == "therapist" else "people.client"
     key = "therapist_id" if owner_kind == "therapist" else "client_id"

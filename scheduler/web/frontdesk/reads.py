@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession, User
+from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession
 from ...locations import Location
 from ...services.queries import local_day_bounds, sessions_between
 
@@ -85,6 +85,3 @@ def audit_trail(db: Session, series_id: int, limit: int = 200) -> list[AuditEntr
     )
     return list(db.scalars(query))
 
-
-def user_for_therapist(db: Session, therapist_id: int) -> User | None:
-    return db.scalar(select(User).where(User.therapist_id == therapist_id))

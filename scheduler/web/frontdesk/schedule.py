@@ -8,8 +8,9 @@ from flask import redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ...locations import Location
+from ...services import inbox, messaging
 from ..context import ctx, db
-from . import access, integrations, present, reads
+from . import access, present, reads
 from .base import page_blueprint
 
 bp = page_blueprint("schedule", __name__)
@@ -65,7 +66,7 @@ def day(office_id: str) -> ResponseReturnValue:
     shown = _day_arg("date", today)
     sessions = reads.office_days(db(), loc, shown, 1)
     upcoming = reads.office_days(db(), loc, shown + timedelta(days=1), UPCOMING_DAYS - 1)
-    texts = integrations.texts_for(db(), [s.id for s in [*sessions, *upcoming]])
+    texts = messaging.messages_for_sessions(db(), [s.id for s in [*sessions, *upcoming]])
     return render_template(
         "pages/day.html",
         loc=loc,
@@ -76,7 +77,9 @@ def day(office_id: str) -> ResponseReturnValue:
         texts=texts,
         prev_day=shown - timedelta(days=1),
         next_day=shown + timedelta(days=1),
-        inbox_count=integrations.open_inbox_count(db(), loc.id),
+        inbox_count=len(
+            inbox.list_items(db(), office_ids=[loc.id], include_unrouted=False, status="open")
+        ),
     )
 
 
@@ -98,7 +101,7 @@ def week(office_id: str) -> ResponseReturnValue:
         monday=monday,
         days=days,
         by_day=by_day,
-        texts=integrations.texts_for(db(), [s.id for s in sessions]),
+        texts=messaging.messages_for_sessions(db(), [s.id for s in sessions]),
         zone_changes=len(set(zones.values())) > 1,
         zones=zones,
         prev_week=monday - timedelta(weeks=1),

@@ -10,10 +10,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from ...db.models import Series, TherapySession
-from ...services import session_changes
+from ...services import messaging, review, session_changes
 from ...services.errors import Conflict, Forbidden, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
-from . import access, integrations, reads
+from . import access, reads
 from .base import page_blueprint
 from .forms import (
     AttendanceForm,
@@ -69,8 +69,7 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
             "pages/series.html",
             series=series,
             sessions=sessions,
-            texts=integrations.texts_for(db(), [s.id for s in sessions]),
-            texts_available=integrations.texts_available(),
+            texts=messaging.messages_for_sessions(db(), [s.id for s in sessions]),
             audit=reads.audit_trail(db(), series.id),
             renegotiate=renegotiate,
             cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
@@ -136,8 +135,7 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             "pages/session.html",
             s=s,
             series=s.series,
-            texts=integrations.texts_for(db(), [s.id]).get(s.id, []),
-            texts_available=integrations.texts_available(),
+            texts=messaging.messages_for_sessions(db(), [s.id]).get(s.id, []),
             reschedule=reschedule,
             cancel=forms.get("cancel") or CancelForm(formdata=None),
             attendance=forms.get("attendance") or AttendanceForm(formdata=None),
@@ -226,7 +224,7 @@ def _may_set_goal(s: TherapySession) -> bool:
 def _review(s: TherapySession) -> Any:
     if not access.sees_clinical(s.therapist_id):
         return None
-    return integrations.weekly_reviews(db(), [s.id]).get(s.id)
+    return review.weekly_review(db(), s.id)
 
 
 @bp.post("/sessions/<int:session_id>/goal")
