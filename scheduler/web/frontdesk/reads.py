@@ -84,4 +84,3 @@ def audit_trail(db: Session, series_id: int, limit: int = 200) -> list[AuditEntr
         .limit(limit)
     )
     return list(db.scalars(query))
-
