@@ -26,6 +26,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .config import Settings
 from .services.dispatch import Dispatcher, default_worker_id
+from .services.feeds import refresh_stale_feeds
 from .services.reconcile import expire_pending, reconcile
 from .sms.gateway import SmsGateway, build_gateway
 from .wiring import Container
@@ -76,6 +77,14 @@ def housekeeping_job(rt: Runtime) -> object:
     return expired
 
 
+def feeds_job(rt: Runtime) -> object:
+    # Requests rebuild a stale feed themselves; this keeps polls a lookup, not a build.
+    rebuilt = refresh_stale_feeds(rt.container.sessions, rt.container.ctx)
+    if rebuilt:
+        log.info("feeds: %d stored feeds rebuilt", rebuilt)
+    return rebuilt
+
+
 def _reconcile_every(settings: Settings) -> float:
     # Often enough that a dead worker's claims are settled soon after they time out.
     return float(min(30, max(1, settings.dispatch_claim_timeout_seconds // 4)))
@@ -85,6 +94,7 @@ JOBS: list[Job] = [
     Job("dispatch", dispatch_job, lambda s: s.dispatch_interval_seconds),
     Job("reconcile", reconcile_job, _reconcile_every),
     Job("housekeeping", housekeeping_job, lambda s: 300, start_at_once=False),
+    Job("feeds", feeds_job, lambda s: 60),
 ]
 
 

@@ -409,3 +409,18 @@ def test_local_time_check_uses_a_known_zone():
     for day in (date(2027, 3, 13), date(2027, 3, 15), date(2027, 11, 6), date(2027, 11, 8)):
         local = datetime.combine(day, time(17), tzinfo=ZoneInfo(SEATTLE))
         assert local.utcoffset() == pacific_offset(day)
+
+
+def test_the_worker_has_a_feed_job_that_refreshes(container, session_factory, ctx):
+    from types import SimpleNamespace
+
+    from scheduler import worker
+
+    (job,) = [j for j in worker.JOBS if j.run is worker.feeds_job]
+    assert 0 < job.seconds(container.settings) <= 300
+    with session_factory() as db:
+        feeds.rotate_token(db, ctx, "location", "folsom", actor="test")
+        db.commit()
+    runtime = SimpleNamespace(container=container)
+    assert job.run(runtime) >= 1  # the new feed was never built
+    assert job.run(runtime) == 0  # nothing changed since
