@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from ..config import Settings
 from ..domain.ipt import GENERAL_AREA, PromptLibrary, load_prompt_library, phase_for
 from ..domain.reminders import TextingPolicy
-from ..domain.sms import format_when, sms_first_name
+from ..domain.sms import FALLBACK_FIRST_NAME, encoding_for, format_when, sms_first_name
 from ..locations import Location, Practice
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "sms"
@@ -110,8 +110,13 @@ def render(facts: TextFacts) -> str:
     if facts.starts_at is not None:
         when = format_when(facts.starts_at, facts.client_zone)
         weekday = _WEEKDAYS[facts.starts_at.astimezone(ZoneInfo(facts.client_zone)).weekday()]
+    first_name = sms_first_name(facts.first_name)
+    if encoding_for(first_name) != "GSM-7":
+        # A name in another script would turn the whole text into UCS-2 (70 characters a
+        # segment) and split every reminder in three; a plain greeting keeps it to one.
+        first_name = FALLBACK_FIRST_NAME
     context = {
-        "first_name": sms_first_name(facts.first_name),
+        "first_name": first_name,
         "office_name": facts.office.name,
         "office_phone": office_phone(facts.office),
         "practice_name": facts.practice.name,
