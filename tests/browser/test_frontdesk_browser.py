@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -165,7 +166,23 @@ def test_book_change_and_answer_a_reply(desktop: Any, live_app: LiveApp) -> None
     page.goto(live_app.url(f"/clients/{client.id}"))
     assert "sms reminders" in page.inner_text("main")
     screenshot(page, "client-1280")
-    page.goto(live_app.url(f"/therapists/{series.therapist_id}"))
+    # The therapist's calendar link: issue, copy, rotate (the old link stops working).
+    monday = first - timedelta(days=first.weekday())
+    page.goto(live_app.url(f"/therapists/{series.therapist_id}?start={monday.isoformat()}"))
+    assert page.locator(".week-list .card", has_text="Robin Hale").count() == 1
+    page.click("text=Issue a calendar link")
+    page.wait_for_selector("#feed-url")
+    first_url = page.input_value("#feed-url")
+    assert re.fullmatch(re.escape(live_app.base) + r"/feeds/therapists/[\w-]+\.ics", first_url)
+    page.click("button.copy")
+    page.wait_for_selector("#copy-status:not(:empty)")
+    with urllib.request.urlopen(first_url, timeout=10) as feed:
+        assert b"BEGIN:VCALENDAR" in feed.read()
+    page.click("text=Issue a new link")
+    page.wait_for_selector(".flash")
+    assert page.input_value("#feed-url") != first_url
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(first_url, timeout=10)
     screenshot(page, "therapist-1280")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,7 +118,12 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     # shown in its own office's time.
     zone = t.offices[0].timezone if t.offices else "UTC"
     today = ctx().clock().astimezone(ZoneInfo(zone)).date()
-    monday = today - timedelta(days=today.weekday())
+    raw = request.args.get("start", "")
+    try:
+        shown = date.fromisoformat(raw) if raw else today
+    except ValueError:
+        shown = today
+    monday = shown - timedelta(days=shown.weekday())
     sessions = reads.therapist_days(db(), t.id, zone, monday, 7)
     u = access.user()
     if u.role == "front_desk":
@@ -135,6 +140,9 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id),
         rotate_form=EmptyForm(),
         series=reads.series_of_therapist(db(), t.id),
+        this_week=monday <= today < monday + timedelta(weeks=1),
+        prev_week=monday - timedelta(weeks=1),
+        next_week=monday + timedelta(weeks=1),
     )
 
 
@@ -161,8 +169,13 @@ def rotate_feed(kind: str, owner_id: int) -> ResponseReturnValue:
     _may_rotate(owner_kind, owner_id)
     u = access.user()
     with unit_of_work() as s:
+        had_one = feeds.current_feed_url(s, ctx(), owner_kind, owner_id) is not None
         feeds.rotate_token(s, ctx(), owner_kind, owner_id, actor=u.email)
-    flash("A new calendar link was issued; the old link no longer works.")
+    flash(
+        "A new calendar link was issued; the old link no longer works."
+        if had_one
+        else "A calendar link was issued."
+    )
     endpoint = "people.therapist" if owner_kind == "therapist" else "people.client"
     key = "therapist_id" if owner_kind == "therapist" else "client_id"
     return redirect(url_for(endpoint, **{key: owner_id}))
