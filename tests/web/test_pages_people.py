@@ -50,9 +50,7 @@ def test_staff_cannot_undo_a_text_opt_out_without_saying_how(
     c.opted_out_at = datetime(2026, 11, 20, 18, tzinfo=UTC)
     db.commit()
     token = csrf(desk, f"/clients/{c.id}")
-    refused = desk.post(
-        f"/clients/{c.id}", data=_form(c, sms_consent="y") | {"csrf_token": token}
-    )
+    refused = desk.post(f"/clients/{c.id}", data=_form(c, sms_consent="y") | {"csrf_token": token})
     assert refused.status_code == 422
     # Each missing piece is named next to its own field.
     assert 'id="consent_source-error"' in refused.text and "is required" in refused.text
@@ -140,3 +138,22 @@ def test_week_view_labels_the_zone_and_the_clock_change(
     assert "The clocks change this week" in page and "PDT" in page
     assert series.client.last_name in page
     assert desk.get("/offices/tucson/week?start=2027-03-10").text.count("clocks change") == 0
+
+
+def test_a_therapist_rotates_only_their_own_feed_link(
+    app: Flask, db: Session, ctx: ServiceContext
+) -> None:
+    mine = factories.series(db, ctx)
+    other = factories.therapist(db, ctx, "seattle")
+    staff(db, mine.therapist.email, role="therapist")
+    db.commit()
+    client = app.test_client()
+    sign_in(client, mine.therapist.email)
+    token = csrf(client, f"/therapists/{mine.therapist_id}")
+    own = client.post(f"/therapists/{mine.therapist_id}/feed", data={"csrf_token": token})
+    assert own.status_code == 302
+    assert "/feeds/therapists/" in client.get(own.location).text
+    theirs = client.post(f"/therapists/{other.id}/feed", data={"csrf_token": token})
+    assert theirs.status_code == 404
+    clients_link = client.post(f"/clients/{mine.client_id}/feed", data={"csrf_token": token})
+    assert clients_link.status_code == 403

@@ -19,7 +19,7 @@ bp = page_blueprint("inbox", __name__)
 def office(office_id: str) -> ResponseReturnValue:
     loc = access.location(office_id)
     access.require_desk()
-    show = "resolved" if request.args.get("show") == "resolved" else "open"
+    show: inbox.InboxStatus = "resolved" if request.args.get("show") == "resolved" else "open"
     items = inbox.list_items(
         db(), office_ids=[loc.id], include_unrouted=access.user().role == "admin", status=show
     )

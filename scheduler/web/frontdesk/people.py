@@ -11,7 +11,8 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Client
 from ...services import consent, directory, feeds, messaging, review
-from ...services.errors import Forbidden, Invalid, NotFound
+from ...services.errors import Invalid, NotFound
+from ...services.feeds import FeedKind
 from ..context import ctx, db, unit_of_work
 from . import access, reads
 from .base import page_blueprint
@@ -146,36 +147,30 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     )
 
 
-def _may_rotate(kind: str, owner_id: int) -> None:
-    u = access.user()
-    if kind == "therapist" and u.role == "therapist" and u.therapist_id == owner_id:
-        return
-    if not access.is_desk(u):
-        raise Forbidden("only front-desk staff may issue this feed link")
-
-
-@bp.post("/<any(therapists, clients):kind>/<int:owner_id>/feed")
-def rotate_feed(kind: str, owner_id: int) -> ResponseReturnValue:
-    """Issue a new feed URL; the old one stops working at once."""
-    owner_kind = "therapist" if kind == "therapists" else "client"
-    if owner_kind == "therapist":
-        access.check_therapist(owner_id)
-        directory.get_therapist(db(), owner_id)
-    else:
-        found = db().get(Client, owner_id)
-        if found is None:
-            raise NotFound("client", owner_id)
-        access.check_client(found)
-    _may_rotate(owner_kind, owner_id)
+def _rotate(kind: FeedKind, owner_id: int) -> None:
+    """Issue a new feed URL; any earlier one stops working at once."""
     u = access.user()
     with unit_of_work() as s:
-        had_one = feeds.current_feed_url(s, ctx(), owner_kind, owner_id) is not None
-        feeds.rotate_token(s, ctx(), owner_kind, owner_id, actor=u.email)
+        had_one = feeds.current_feed_url(s, ctx(), kind, owner_id) is not None
+        feeds.rotate_token(s, ctx(), kind, owner_id, actor=u.email)
     flash(
         "A new calendar link was issued; the old link no longer works."
         if had_one
         else "A calendar link was issued."
     )
-    endpoint = "people.therapist" if owner_kind == "therapist" else "people.client"
-    key = "therapist_id" if owner_kind == "therapist" else "client_id"
-    return redirect(url_for(endpoint, **{key: owner_id}))
+
+
+@bp.post("/therapists/<int:therapist_id>/feed")
+def rotate_therapist_feed(therapist_id: int) -> ResponseReturnValue:
+    access.check_therapist(therapist_id)  # a therapist may rotate their own link only
+    directory.get_therapist(db(), therapist_id)
+    _rotate("therapist", therapist_id)
+    return redirect(url_for("people.therapist", therapist_id=therapist_id))
+
+
+@bp.post("/clients/<int:client_id>/feed")
+def rotate_client_feed(client_id: int) -> ResponseReturnValue:
+    access.require_desk()
+    _client(client_id)
+    _rotate("client", client_id)
+    return redirect(url_for("people.client", client_id=client_id))
