@@ -307,3 +307,15 @@ def test_feed_link_can_be_issued_and_rotated_from_the_therapist_page(
         return text.split("/feeds/therapists/")[1].split(".ics")[0]
 
     assert url(first) != url(second)
+
+
+def test_preview_button_works_without_scripts_and_books_nothing(
+    desk: FlaskClient, db: Session, ctx: ServiceContext
+) -> None:
+    therapist = factories.therapist(db, ctx, "seattle")
+    db.commit()
+    data = _booking(therapist.id, action="preview", problem_area="")
+    page = desk.post("/book", data=data | {"csrf_token": csrf(desk, "/book")})
+    assert page.status_code == 200
+    assert "Daylight saving" in page.text and "Presidents" in page.text
+    assert db.scalar(select(Series).where(Series.therapist_id == therapist.id)) is None
