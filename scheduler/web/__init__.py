@@ -38,14 +38,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     from .api import blueprint as api_blueprint
     from .feeds import bp as feeds_bp
     from .webhooks import bp as webhooks_bp
-    from .webhooks_inbound import bp as webhooks_inbound_bp
 
     errors.register(app)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
     app.register_blueprint(health.bp)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(feeds_bp)
-    app.register_blueprint(webhooks_inbound_bp)
     app.register_blueprint(webhooks_bp)  # Twilio delivery reports
     return app
 

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..services import outcomes
 from ..sms.twilio import verify_twilio_signature
+from . import webhooks_inbound
 from .context import container, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -80,3 +81,9 @@ def status_callback() -> ResponseReturnValue:
     log.info("status callback %s %s: %s", sid, status, outcome)
     # Twilio only needs a 2xx; the outcome helps whoever reads the logs or replays by hand.
     return jsonify({"outcome": outcome}), 200
+
+
+@bp.post("/inbound")
+def inbound_text() -> ResponseReturnValue:
+    """A text from a client, answered with TwiML (see webhooks_inbound)."""
+    return webhooks_inbound.handle(signed_twilio_form)

@@ -1,5 +1,8 @@
 """POST /webhooks/twilio/inbound: texts from clients, answered with TwiML.
 
+The route lives on the webhooks blueprint (scheduler/web/webhooks.py), which also owns the one
+signature check every Twilio webhook uses; this module is what the route does after it.
+
 Order of checks: the signature first (403, nothing read or written), then the form's fields
 (400 naming them, nothing written), then the text and all of its effects in one transaction.
 A text to a number that is no office's sender is kept for the admins and answered 422, so the
@@ -13,54 +16,24 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, abort, request
+from flask import Response, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from ..services.inbound import InboundSms, receive
-from ..sms.twilio import verify_twilio_signature
-from .context import container, ctx, unit_of_work
+from .context import ctx, unit_of_work
 from .errors import json_error
 
 log = logging.getLogger(__name__)
-
-bp = Blueprint("webhooks_inbound", __name__, url_prefix="/webhooks/twilio")
 
 _SID = re.compile(r"[A-Za-z0-9]{2,64}")
 _MAX_NUMBER = 32
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-@bp.before_request
-def _keep_raw_body() -> None:
-    # Read (and cache) the raw bytes before anything parses the form, which would consume the
-    # stream; Werkzeug then parses the form from this cache.
-    request.get_data(cache=True, parse_form_data=False)
-
-
-def signed_form() -> MultiDict[str, str]:
-    """The request's form if X-Twilio-Signature matches it, else 403.
-
-    The URL is rebuilt from PUBLIC_BASE_URL: the request's own Host and X-Forwarded-* headers
-    are whatever the caller says they are and prove nothing.
-    """
-    settings = container().settings
-    token = settings.twilio_auth_token
-    if not token:
-        log.error("TWILIO_AUTH_TOKEN is not set: every Twilio webhook is refused")
-        abort(403, description="webhook signatures cannot be checked on this server")
-    url = settings.public_base_url + request.path
-    if request.query_string:
-        url += "?" + request.query_string.decode("latin-1")
-    signature = request.headers.get("X-Twilio-Signature", "")
-    form = request.form
-    if not verify_twilio_signature(token, url, form, signature):
-        abort(403, description="missing or invalid X-Twilio-Signature")
-    return form
 
 
 def _form_is_clean_utf8(form: MultiDict[str, str]) -> bool:
@@ -116,8 +89,12 @@ def twiml(text: str | None) -> Response:
     return Response(xml, status=200, content_type="text/xml; charset=utf-8")
 
 
-def handle_inbound(form: MultiDict[str, str]) -> ResponseReturnValue:
-    """Act on a text whose signature has been checked."""
+def handle(signed_form: Callable[[], MultiDict[str, str]]) -> ResponseReturnValue:
+    """Answer POST /webhooks/twilio/inbound; `signed_form` is the webhooks' signature check."""
+    # Keep the raw bytes before the check parses the form (which consumes the stream):
+    # Werkzeug then parses from this cache, and _form_is_clean_utf8 can compare the two.
+    request.get_data(cache=True, parse_form_data=False)
+    form = signed_form()
     if not _form_is_clean_utf8(form):
         return json_error(
             400,
@@ -140,8 +117,3 @@ def handle_inbound(form: MultiDict[str, str]) -> ResponseReturnValue:
             fields={"To": "is not the SMS number of any office; the text was kept for admins"},
         )
     return twiml(receipt.reply)
-
-
-@bp.post("/inbound")
-def inbound() -> ResponseReturnValue:
-    return handle_inbound(signed_form())
