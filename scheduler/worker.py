@@ -129,8 +129,11 @@ def build_scheduler(
     settings = container.settings
     gateway = gateway or container.gateway or build_gateway(settings)
     worker_id = default_worker_id()
-    dispatcher = Dispatcher(container.sessions, container.ctx, gateway, worker_id=worker_id)
-    runtime = Runtime(container, gateway, dispatcher, worker_id)
+    stop = threading.Event()  # set by shutdown(): running passes give back what they hold
+    dispatcher = Dispatcher(
+        container.sessions, container.ctx, gateway, worker_id=worker_id, stop=stop
+    )
+    runtime = Runtime(container, gateway, dispatcher, worker_id, stop)
     chosen = JOBS if jobs is None else jobs
     options: dict[str, Any] = {
         "timezone": UTC,
@@ -153,6 +156,17 @@ def build_scheduler(
             **first,
         )
     return scheduler
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Our own INFO lines; libraries only when something is wrong.
+
+    The twilio SDK logs every request at INFO, bodies included: message texts are client
+    data and have no place in logs.
+    """
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("twilio", "apscheduler", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def run(container: Container) -> None:
