@@ -178,6 +178,14 @@ class _Handler:
 
     def run(self) -> None:
         clients = self._clients()
+        if len(clients) == 1:
+            self.row.client_id = clients[0].id
+        self._act(clients)
+        if clients and all(c.opted_out_at is not None for c in clients):
+            # Twilio blocks every text to a number that opted out, replies included (21610).
+            self.row.reply_body = None
+
+    def _act(self, clients: list[Client]) -> None:
         keyword = self.parsed.keyword
         word = self.parsed.text.strip().upper()
         if keyword == "stop":

@@ -261,3 +261,12 @@ def test_replies_fit_one_sms_segment(locations):
 
 def test_seattle_number_constant_matches_the_locations_file(locations):
     assert locations.by_sms_number(SEATTLE_SMS).id == "seattle"
+
+
+def test_an_opted_out_client_is_heard_but_not_answered(twilio, db, booked):
+    twilio.text("STOP", frm=booked.client.phone)
+    assert reply_text(twilio.text("C", frm=booked.client.phone)) is None  # Twilio would block it
+    assert reply_text(twilio.text("running late", frm=booked.client.phone)) is None
+    assert counts(db)["confirmed"] == 1
+    [item] = items(db, kind="free_text")
+    assert item.client_id == booked.client.id
