@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -176,7 +176,7 @@ def update_client(
     client = get_client(db, client_id)
     changed = _check(client, change)
     notices: list[str] = []
-    details: dict[str, object] = {}
+    details: dict[str, Any] = {}
     phone_changed = False
     if change.phone is not None:
         phone = normalise_phone(change.phone)

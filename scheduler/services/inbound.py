@@ -202,21 +202,21 @@ class _Handler:
         if keyword == "help":
             self._finish("help", help_text(self.ctx, self.location), clients)
             return
-        client = self._one(clients)
-        if client is None:
+        sender = self._one(clients)
+        if sender is None:
             self._finish(
                 "ambiguous_sender" if clients else "unknown_sender", self._generic(), clients
             )
             return
-        self.row.client_id = client.id
+        self.row.client_id = sender.id
         if keyword == "confirm":
-            self._confirm(client)
+            self._confirm(sender)
         elif keyword == "reschedule":
-            self._reschedule(client)
-        elif keyword == "rating" and self._rate(client):
+            self._reschedule(sender)
+        elif keyword == "rating" and self._rate(sender):
             return
         else:
-            self._free_text(client)
+            self._free_text(sender)
 
     def _generic(self) -> str:
         """The reply a known client would get, so it reveals nothing about the number."""
@@ -272,12 +272,12 @@ class _Handler:
             self._finish("opted_in" if changed else "unknown_sender", None, clients)
             return
         # "Yes" from someone already opted in is most likely an answer to a prompt: keep it.
-        client = self._one(clients)
-        if client is None:
+        sender = self._one(clients)
+        if sender is None:
             self._finish("ambiguous_sender", None, clients)
             return
-        self.row.client_id = client.id
-        self._free_text(client, reply=False)
+        self.row.client_id = sender.id
+        self._free_text(sender, reply=False)
 
     def _next_session(self, client: Client) -> TherapySession | None:
         """The client's next scheduled session, preferring this office's."""

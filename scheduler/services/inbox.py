@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -121,7 +121,7 @@ def update_item(
     if status is None and note is None:
         raise Invalid({"body": "give status and/or note"})
     item = get_item(db, item_id)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if status is not None and status != item.status:
         changes["status"] = [item.status, status]
         item.status = status
