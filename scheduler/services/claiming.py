@@ -9,21 +9,22 @@ the provider for that body.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..db.models import Client, OutboundMessage, Series, SmsSender, TherapySession
+from ..db.models import OutboundMessage, SmsSender
 from ..db.types import utcnow
 from ..domain.reminders import is_allowed, next_allowed_at_or_after
 from ..locations import Location
+from . import due
 from .context import ServiceContext
 from .render import TextFacts, choose_prompt, policy_for, render
 
@@ -66,6 +67,7 @@ class ClaimResult:
     suppressed: int = 0
     deferred: int = 0
     seen: int = 0
+    contended: bool = False
 
 
 def claim_batch(
@@ -80,8 +82,12 @@ def claim_batch(
     """Claim up to `limit` due texts whose send slot falls within `horizon` seconds."""
     now = ctx.clock()
     real_now = utcnow()  # slots pace real sends, whatever clock the planner is given
-    rows = db.execute(_due_query(ctx, now, limit, horizon)).all()
-    result = ClaimResult(seen=len(rows))
+    quotas = due.quotas(ctx, limit, horizon)
+    ids = due.candidates(db, quotas, now, limit)
+    locked = db.execute(due.claim_query(), {"b_ids": ids, "b_now": now}).all() if ids else []
+    rows = due.fair_share(locked, dict(quotas), limit)
+    # Candidates but nothing lockable: other dispatchers hold them; worth another try.
+    result = ClaimResult(seen=len(rows), contended=bool(ids) and not locked)
     if not rows:
         return result
     updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -152,68 +158,6 @@ def claim_batch(
         )
     _write(db, updates, worker, real_now)
     return result
-
-
-def _due_query(ctx: ServiceContext, now: datetime, limit: int, horizon: float) -> Any:
-    s, se = TherapySession, Series
-    due = (
-        _M.status == "pending",
-        _M.send_at <= now,
-        or_(_M.next_attempt_at.is_(None), _M.next_attempt_at <= now),
-    )
-    # At most a horizon's worth per sender, so one office's backlog cannot starve the others.
-    fastest = max(
-        [ctx.settings.sms_max_per_second]
-        + [loc.sms_max_per_second or 0 for loc in ctx.locations.locations]
-    )
-    per_office = max(1, math.ceil(fastest * horizon) + 1)
-    ranked = (
-        select(
-            _M.id,
-            func.row_number()
-            .over(partition_by=_M.office_id, order_by=(_M.send_at, _M.id))
-            .label("rank"),
-        )
-        .where(*due)
-        .subquery()
-    )
-    return (
-        select(
-            _M.id,
-            _M.kind,
-            _M.client_id,
-            _M.session_id,
-            _M.series_id,
-            _M.office_id,
-            _M.expires_at,
-            _M.session_starts_at,
-            _M.body,
-            _M.attempts,
-            Client.first_name,
-            Client.phone,
-            Client.timezone,
-            Client.home_office_id,
-            Client.sms_consent,
-            Client.goal_prompt_consent,
-            Client.goal_detail_consent,
-            Client.opted_out_at,
-            Client.phone_undeliverable_at,
-            s.number,
-            s.starts_at,
-            s.status.label("session_status"),
-            s.revision,
-            s.weekly_goal,
-            se.session_count,
-            se.problem_area,
-        )
-        .join(Client, Client.id == _M.client_id)
-        .outerjoin(s, s.id == _M.session_id)
-        .outerjoin(se, se.id == _M.series_id)
-        .where(*due, _M.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_office)))
-        .order_by(_M.send_at, _M.id)
-        .limit(limit)
-        .with_for_update(of=_M, skip_locked=True)
-    )
 
 
 def _check(
@@ -334,14 +278,18 @@ def _reserve_slots(
             continue
         slots[message_id] = slot
         clocks[key] = slot + timedelta(seconds=1 / rates[key])
-    senders_table = SmsSender.__table__
-    db.execute(
-        update(senders_table)
-        .where(senders_table.c.sender == bindparam("b_sender"))
-        .values(next_slot_at=bindparam("b_next")),
-        [{"b_sender": k, "b_next": v} for k, v in clocks.items()],
-    )
+    db.execute(_advance_clock(), [{"b_sender": k, "b_next": v} for k, v in clocks.items()])
     return slots
+
+
+@cache
+def _advance_clock() -> Any:
+    table = SmsSender.__table__
+    return (
+        update(table)
+        .where(table.c.sender == bindparam("b_sender"))
+        .values(next_slot_at=bindparam("b_next"))
+    )
 
 
 def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None:
@@ -354,25 +302,32 @@ def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None
 def _write(
     db: Session, updates: dict[str, list[dict[str, Any]]], worker: str, real_now: datetime
 ) -> None:
-    t = _M.__table__
-    stamp = {"updated_at": real_now}
-    statements = {
-        "claim": dict(
-            status="sending",
-            claimed_by=worker,
-            claimed_at=real_now,
-            attempts=bindparam("b_attempts"),
-            body=bindparam("b_body"),
-            to_number=bindparam("b_to"),
-            session_revision=bindparam("b_revision"),
-            prompt_id=bindparam("b_prompt"),
-            **stamp,
-        ),
-        "suppress": dict(status="suppressed", reason=bindparam("b_reason"), **stamp),
-        "defer": dict(next_attempt_at=bindparam("b_next"), **stamp),
-        "fail": dict(status="failed", error=bindparam("b_error"), **stamp),
-    }
-    for name, values in statements.items():
+    for name in ("claim", "suppress", "defer", "fail"):
         params = updates.get(name)
         if params:
-            db.execute(update(t).where(t.c.id == bindparam("b_id")).values(**values), params)
+            shared = {"b_now": real_now, "b_worker": worker}
+            db.execute(_update(name), [{**p, **shared} for p in params])
+
+
+@cache
+def _update(name: str) -> Any:
+    """One executemany UPDATE per outcome, built once (building costs more than running)."""
+    t = _M.__table__
+    values: dict[str, Any] = {
+        "claim": {
+            "status": "sending",
+            "claimed_by": bindparam("b_worker"),
+            "claimed_at": bindparam("b_now"),
+            "attempts": bindparam("b_attempts"),
+            "body": bindparam("b_body"),
+            "to_number": bindparam("b_to"),
+            "session_revision": bindparam("b_revision"),
+            "prompt_id": bindparam("b_prompt"),
+        },
+        "suppress": {"status": "suppressed", "reason": bindparam("b_reason")},
+        "defer": {"next_attempt_at": bindparam("b_next")},
+        "fail": {"status": "failed", "error": bindparam("b_error")},
+    }[name]
+    return (
+        update(t).where(t.c.id == bindparam("b_id")).values(updated_at=bindparam("b_now"), **values)
+    )

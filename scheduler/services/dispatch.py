@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ..db.models import Client, OutboundMessage, TherapySession
@@ -99,8 +99,9 @@ class Dispatcher:
         self.status_callback = settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
         # A reply lost to a timeout is looked for at the provider after this long.
         self.unknown_grace = timedelta(seconds=max(1, settings.dispatch_claim_timeout_seconds // 4))
+        self.concurrency = concurrency or settings.dispatch_concurrency
         self._pool = ThreadPoolExecutor(
-            max_workers=concurrency or settings.dispatch_concurrency,
+            max_workers=self.concurrency,
             thread_name_prefix="sms-send",
         )
         self._known_senders: set[str] = set()
@@ -140,10 +141,15 @@ class Dispatcher:
                 idle = 0
                 self._send(result.claimed, stats)
                 continue
-            # Nothing claimed: stop unless this batch changed rows that may uncover others.
+            # Nothing claimed: stop, unless this batch changed rows that may uncover others or
+            # other dispatchers held every candidate for a moment.
             idle += 1
-            if not (result.replan or result.deferred or result.suppressed) or idle > 3:
+            if idle > 20 or not (
+                result.replan or result.deferred or result.suppressed or result.contended
+            ):
                 break
+            if result.contended:
+                self.stop.wait(0.01 * idle)
         return stats
 
     def _send(self, claimed: list[Claimed], stats: PassStats) -> None:
@@ -168,8 +174,7 @@ class Dispatcher:
         now = self.ctx.clock()
         with self.sessions.begin() as db:
             sendable, release, suppress = self._verify(db, cluster, now)
-            futures = [(c, self._pool.submit(self._deliver, c, now)) for c in sendable]
-            outcomes_: list[tuple[Claimed, Any]] = [(c, f.result()) for c, f in futures]
+            outcomes_ = self._deliver_all(sendable, now)
             effects = self._record(db, outcomes_, suppress, stats)
         self._release(release, stats)
         for client_id, effect, code, error in effects:
@@ -183,8 +188,9 @@ class Dispatcher:
         session_ids = sorted({c.session_id for c in cluster if c.session_id is not None})
         current: dict[int, Any] = {}
         if session_ids:
-            # Sessions first, then messages, both without waiting: a dispatcher never holds
-            # up a front-desk change for longer than its own sends take.
+            # Sessions first and without waiting: a session being changed right now is
+            # skipped (its texts go back to the queue), so a dispatcher never waits on the
+            # front desk, and the desk waits at most for these sends.
             current = {
                 r.id: r
                 for r in db.execute(
@@ -202,7 +208,10 @@ class Dispatcher:
                     _M.status == "sending",
                     _M.claimed_by == self.worker,
                 )
-                .with_for_update(of=_M, skip_locked=True)
+                # Waiting here is brief and cannot deadlock: besides us, only another
+                # dispatcher's claim query can hold these rows (PostgreSQL keeps a lock on
+                # rows it re-checked and passed over), and it waits on nothing of ours.
+                .with_for_update(of=_M)
             ).all()
         )
         send: list[Claimed] = []
@@ -228,20 +237,34 @@ class Dispatcher:
             send.append(c)
         return send, give_back, suppress
 
+    def _deliver_all(self, sendable: list[Claimed], now: datetime) -> list[tuple[Claimed, Any]]:
+        """Send in `concurrency` lanes; each lane takes every n-th text, in slot order."""
+        if not sendable:
+            return []
+        lanes = min(self.concurrency, len(sendable))
+        futures = [
+            self._pool.submit(lambda chunk: [(c, self._deliver(c, now)) for c in chunk], chunk)
+            for chunk in (sendable[i::lanes] for i in range(lanes))
+        ]
+        return [pair for f in futures for pair in f.result()]
+
     def _deliver(self, c: Claimed, now: datetime) -> SendResult | BaseException | None:
         """Runs in the send pool: wait for the slot, then send. None: stopped before sending."""
-        with self._pace_lock:
-            previous = self._last_start.get(c.sender)
-            start = (
-                c.slot
-                if previous is None
-                else max(c.slot, previous + timedelta(seconds=c.interval))
-            )
-            start = max(start, utcnow())
-            self._last_start[c.sender] = start
-        wait = (start - utcnow()).total_seconds()
-        if wait > 0 and self.stop.wait(wait):
-            return None
+        # Start no earlier than the slot, and never closer than the sender's interval to
+        # the previous send from this process that actually started (a late wake-up must
+        # not bunch the next two together).
+        while True:
+            with self._pace_lock:
+                previous = self._last_start.get(c.sender)
+                earliest = c.slot
+                if previous is not None:
+                    earliest = max(earliest, previous + timedelta(seconds=c.interval))
+                current = utcnow()
+                if current >= earliest:
+                    self._last_start[c.sender] = current
+                    break
+            if self.stop.wait((earliest - current).total_seconds()):
+                return None
         try:
             validity = None
             if c.expires_at is not None:
@@ -323,38 +346,9 @@ class Dispatcher:
                     }
                 )
                 stats.unknown += 1
-        t = _M.__table__
-        values: dict[str, dict[str, Any]] = {
-            "sent": dict(
-                status="sent",
-                provider_sid=bindparam("b_sid"),
-                provider_status=bindparam("b_pstatus"),
-                sent_at=real_now,
-                error=None,
-                error_code=None,
-            ),
-            "refused": dict(
-                status=bindparam("b_status"),
-                next_attempt_at=bindparam("b_next"),
-                error_code=bindparam("b_code"),
-                error=bindparam("b_error"),
-                claimed_by=None,
-            ),
-            # Still "sending", but nobody's: reconciliation asks the provider after a grace.
-            "unknown": dict(
-                claimed_by=None, next_attempt_at=bindparam("b_next"), error=bindparam("b_error")
-            ),
-            "halted": dict(status="pending", claimed_by=None, attempts=t.c.attempts - 1),
-            "suppressed": dict(status="suppressed", reason=bindparam("b_reason")),
-        }
         for name, params in groups.items():
             if params:
-                db.execute(
-                    update(t)
-                    .where(t.c.id == bindparam("b_id"))
-                    .values(updated_at=real_now, **values[name]),
-                    params,
-                )
+                db.execute(outcomes.record_update(name), [{**p, "b_now": real_now} for p in params])
         return effects
 
     def _release(self, claimed: list[Claimed], stats: PassStats) -> None:

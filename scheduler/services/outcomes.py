@@ -11,9 +11,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage
@@ -154,3 +155,37 @@ def apply_status(
     if outcome.effect is not None:
         apply_effect(db, row.client_id, outcome.effect, code=error_code, error=text)
     return row.status
+
+
+@cache
+def record_update(name: str) -> Any:
+    """The dispatcher's executemany UPDATE for one kind of outcome, built once."""
+    t = OutboundMessage.__table__
+    values: dict[str, Any] = {
+        "sent": {
+            "status": "sent",
+            "provider_sid": bindparam("b_sid"),
+            "provider_status": bindparam("b_pstatus"),
+            "sent_at": bindparam("b_now"),
+            "error": None,
+            "error_code": None,
+        },
+        "refused": {
+            "status": bindparam("b_status"),
+            "next_attempt_at": bindparam("b_next"),
+            "error_code": bindparam("b_code"),
+            "error": bindparam("b_error"),
+            "claimed_by": None,
+        },
+        # Still "sending", but nobody's: reconciliation asks the provider after a grace.
+        "unknown": {
+            "claimed_by": None,
+            "next_attempt_at": bindparam("b_next"),
+            "error": bindparam("b_error"),
+        },
+        "halted": {"status": "pending", "claimed_by": None, "attempts": t.c.attempts - 1},
+        "suppressed": {"status": "suppressed", "reason": bindparam("b_reason")},
+    }[name]
+    return (
+        update(t).where(t.c.id == bindparam("b_id")).values(updated_at=bindparam("b_now"), **values)
+    )

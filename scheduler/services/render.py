@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,7 @@ def prompt_library() -> PromptLibrary:
     return load_prompt_library()
 
 
+@lru_cache(maxsize=256)  # all three are frozen values; a dispatcher asks once per text
 def policy_for(settings: Settings, office: Location, home: Location | None = None) -> TextingPolicy:
     """The texting rules for a client of `office` who lives near `home`.
 
@@ -74,7 +75,13 @@ def policy_for(settings: Settings, office: Location, home: Location | None = Non
 
 def office_phone(office: Location) -> str:
     """The office's voice line as people write it, e.g. "(520) 555-0110"."""
-    number = phonenumbers.parse(office.phone, None)
+    return _national(office.phone)
+
+
+@cache
+def _national(e164: str) -> str:
+    # Parsing costs more than rendering the rest of a text, and there are nine offices.
+    number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 

@@ -346,3 +346,31 @@ def test_sends_keep_to_the_senders_rate(db, ctx, container, clock):
     times = sorted(r.date_created for r in gateway.sent)
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.05 - 0.005, gaps  # 20 a second: 50 ms apart
+
+
+def test_a_slow_senders_backlog_does_not_hold_up_other_offices(db, ctx, container, clock):
+    # Miami may send one text a second; twenty of its clients are due, then one in Dallas.
+    tctx = replace(ctx, clock=clock)
+    for _ in range(20):
+        c = factories.client(db, tctx, "miami")
+        factories.series(
+            db, tctx, office="miami", client_obj=c, first=date(2027, 2, 24), at=time(17)
+        )
+    clock.now += timedelta(minutes=1)
+    dallas = factories.client(db, tctx, "dallas")
+    factories.series(
+        db, tctx, office="dallas", client_obj=dallas, first=date(2027, 2, 24), at=time(17)
+    )
+    db.commit()
+    gateway = FakeGateway()
+    # A batch smaller than the backlog: oldest-first alone would take only Miami's texts.
+    d = Dispatcher(container.sessions, tctx, gateway, worker_id="fair", horizon=2.0, batch_size=5)
+    try:
+        started = datetime.now(UTC)
+        d.run_pass(max_batches=1)
+    finally:
+        d.close()
+    assert [m.to for m in gateway.messages].count(dallas.phone) == 1
+    miami = [r for r in gateway.sent if r.to != dallas.phone]
+    assert 1 <= len(miami) <= 3  # two seconds' worth at one a second
+    assert (datetime.now(UTC) - started).total_seconds() < 5

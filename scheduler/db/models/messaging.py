@@ -42,10 +42,11 @@ OPEN_STATUSES = ("pending", "suppressed")
 class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
-        # The dispatcher's sweep reads only pending rows in send_at order; the partial index
+        # The dispatcher reads pending rows per office in send_at order; the partial index
         # stays small however much history accumulates.
         Index(
             "ix_outbound_messages_due",
+            "office_id",
             "send_at",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),

@@ -69,7 +69,7 @@ def upgrade() -> None:
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.create_index(
             "ix_outbound_messages_due",
-            ["send_at"],
+            ["office_id", "send_at"],
             unique=False,
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
