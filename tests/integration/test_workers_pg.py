@@ -262,6 +262,18 @@ def statuses(engine: Engine, kind: str) -> Counter[str]:
         )
 
 
+def held_by(engine: Engine, pid: int) -> list[tuple[str, str]]:
+    """(number, body) of the texts a worker process has claimed and not yet recorded."""
+    with Session(engine) as db:
+        rows = db.execute(
+            select(OutboundMessage.to_number, OutboundMessage.body).where(
+                OutboundMessage.status == "sending",
+                OutboundMessage.claimed_by.like(f"%:{pid}:%"),
+            )
+        ).all()
+    return [(to, body) for to, body in rows]
+
+
 def check_exactly_once(engine: Engine, fake: FakeTwilioServer, kind: str) -> None:
     counts = fake.counts()
     assert sum(counts.values()) == MESSAGES, f"{sum(counts.values())} sends"
@@ -302,9 +314,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     try:
         wait_until(lambda: fake_twilio.total_sends >= MESSAGES // 5, 120, "sending under way")
         victim = workers[0]
+        # Kill it while it holds claimed texts: some sent and not yet recorded, some unsent.
+        wait_until(lambda: len(held_by(engine, victim.pid)) > 0, 60, "the victim mid-batch")
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
-        claimed_by_victim = statuses(engine, "reminder_2h")["sending"]
+        orphans = held_by(engine, victim.pid)
+        at_provider = {(m["to"], m["body"]) for m in fake_twilio.messages()}
+        sent_unrecorded = [o for o in orphans if o in at_provider]
         wait_until(
             lambda: statuses(engine, "reminder_2h")["sent"] == MESSAGES,
             180,
@@ -313,5 +329,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     finally:
         problems = stop(workers)
     assert problems == []
-    assert claimed_by_victim >= 0
+    assert orphans, "the worker died holding no claims: nothing was tested"
+    print(f"killed holding {len(orphans)} claims, {len(sent_unrecorded)} already at Twilio")
     check_exactly_once(engine, fake_twilio, "reminder_2h")
