@@ -182,5 +182,89 @@ def serve(port: int, host: str, demo: bool) -> None:
         click.echo(f"demo API token: {token}")
     app = create_app(container=container)
     app.config["DEMO_SIGN_IN"] = demo  # the sign-in page shows the demo account only then
+    background = None
+    if container.settings.is_sqlite:  # the embedded default: one process does everything
+        from .worker import build_scheduler
+
+        background = build_scheduler(container, blocking=False)
+        background.start()
+        click.echo("texts: the worker runs inside this process")
     click.echo(f"serving on http://{host}:{port}/")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if background is not None:
+            background.shutdown()
+
+
+@main.command()
+@edge
+def worker() -> None:
+    """Send texts: dispatch, reconciliation and housekeeping on intervals, until SIGTERM."""
+    from .worker import configure_logging, run
+
+    configure_logging()
+    run(_container())
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="one pass: reconcile, then send what is due")
+@edge
+def dispatch(once: bool) -> None:
+    """Send the texts that are due now, once (run `worker` to keep sending)."""
+    import json
+    from datetime import timedelta
+
+    from .services.dispatch import Dispatcher
+    from .services.reconcile import reconcile
+    from .sms.gateway import build_gateway
+
+    if not once:
+        _fail("use --once for a single pass, or `ipt-scheduler worker` to keep sending")
+    container = _container()
+    gateway = container.gateway or build_gateway(container.settings)
+    dispatcher = Dispatcher(container.sessions, container.ctx, gateway)
+    timeout = timedelta(seconds=container.settings.dispatch_claim_timeout_seconds)
+    try:
+        with container.sessions.begin() as session:
+            settled = reconcile(session, gateway, claim_timeout=timeout, worker=dispatcher.worker)
+        stats = dispatcher.run_pass()
+    finally:
+        dispatcher.close()
+    click.echo(json.dumps({**stats.as_dict(), "reconciled": settled.as_dict()}))
+
+
+@main.group()
+def sms() -> None:
+    """The SMS gateway."""
+
+
+@sms.command("send-test")
+@click.option("--to", "to", required=True, help="the mobile number to text")
+@click.option("--location", "location_id", required=True, help="the office whose number sends")
+@edge
+def sms_send_test(to: str, location_id: str) -> None:
+    """Send one test text through the configured gateway and print the provider's SID."""
+    from .services.directory import normalise_phone
+    from .sms.gateway import OutboundSms, SmsError, SmsOutcomeUnknown, build_gateway
+
+    settings = Settings.from_env()
+    book = load_locations(settings.locations_file)
+    office = book.get(location_id)
+    if office is None:
+        _fail(f"--location: no office {location_id!r}; known: {', '.join(book.ids)}")
+        return
+    number = normalise_phone(to)
+    msid = settings.twilio_messaging_service_sid
+    message = OutboundSms(
+        to=number,
+        body=f"{book.practice.name}: a test text from {office.name}. Reply STOP to opt out.",
+        from_number=None if msid else office.sms_number,
+        messaging_service_sid=msid,
+    )
+    try:
+        result = build_gateway(settings).send(message)
+    except (SmsError, SmsOutcomeUnknown) as exc:
+        _fail(f"the text was not sent: {exc}")
+        return
+    click.echo(f"sent to {number} from {message.sender_label}: {result.sid} ({result.status})")
