@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -374,3 +375,29 @@ def test_a_slow_senders_backlog_does_not_hold_up_other_offices(db, ctx, containe
     miami = [r for r in gateway.sent if r.to != dallas.phone]
     assert 1 <= len(miami) <= 3  # two seconds' worth at one a second
     assert (datetime.now(UTC) - started).total_seconds() < 5
+
+
+def test_stopping_finishes_sends_in_flight_and_gives_back_the_rest(db, ctx, container, clock):
+    import threading
+    import time as wall
+
+    slow = replace(ctx, settings=replace(ctx.settings, sms_max_per_second=2.0), clock=clock)
+    clients = [factories.client(db, slow) for _ in range(6)]
+    for c in clients:
+        book(db, slow, client_obj=c)
+    gateway = FakeGateway(latency=0.2)
+    stop = threading.Event()
+    d = Dispatcher(container.sessions, slow, gateway, worker_id="stopping", stop=stop)
+    runner = threading.Thread(target=d.run_pass)
+    runner.start()
+    wall.sleep(0.6)  # the second send (0.5 s, taking 0.2 s) is in flight; the rest wait
+    stop.set()
+    runner.join(timeout=10)
+    d.close()
+    assert not runner.is_alive()
+    confirmations = [rows(db, client_id=c.id, kind="booking_confirmation")[0] for c in clients]
+    statuses = Counter(r.status for r in confirmations)
+    assert statuses["sent"] == len(gateway.sent) >= 1
+    assert statuses["sending"] == 0  # nothing left claimed
+    assert statuses["pending"] == 6 - statuses["sent"] > 0
+    assert all(r.attempts == 0 for r in confirmations if r.status == "pending")
