@@ -42,6 +42,8 @@ def _container(migrate: bool = False):
     from .wiring import build
 
     container = build(Settings.from_env())
+    # Close the engine's pooled connections when the command ends, however it ends.
+    click.get_current_context().call_on_close(container.close)
     if migrate:
         upgrade(container.engine)
         with container.sessions.begin() as db:
