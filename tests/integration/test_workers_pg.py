@@ -229,6 +229,8 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> list[str]:
             continue
         if w.returncode not in (0, -signal.SIGKILL):
             problems.append(f"exit {w.returncode}:\n" + output(w))
+        else:
+            output(w)  # closes the log
     return problems
 
 
