@@ -401,3 +401,42 @@ def test_stopping_finishes_sends_in_flight_and_gives_back_the_rest(db, ctx, cont
     assert statuses["sending"] == 0  # nothing left claimed
     assert statuses["pending"] == 6 - statuses["sent"] > 0
     assert all(r.attempts == 0 for r in confirmations if r.status == "pending")
+
+
+def test_goal_prompts_follow_the_library_without_repeating(db, tctx, clock, dispatcher, gateway):
+    from scheduler.domain.ipt import clinical_words_in
+
+    c = factories.client(db, tctx, goal_detail_consent=True)
+    series = book(db, tctx, client_obj=c)
+    dispatcher.run_pass()  # the confirmation
+    session_changes.set_weekly_goal(
+        db, series.sessions[1].id, "Call my sister on Sunday", actor="therapist"
+    )
+    db.commit()
+    prompts = []
+    for session in series.sessions[:4]:
+        (row,) = rows(db, session_id=session.id, kind="goal_prompt")
+        clock.now = row.send_at
+        dispatcher.run_pass()
+        (row,) = rows(db, session_id=session.id, kind="goal_prompt")
+        assert row.status == "sent", row.reason
+        prompts.append(row)
+    ids = [r.prompt_id for r in prompts]
+    assert len(set(ids)) == 4 and all(i.startswith("role_transition.") for i in ids)
+    assert [i.split(".")[1] for i in ids] == ["initial", "initial", "initial", "middle"]
+    for row in prompts:
+        assert clinical_words_in(row.body.replace("Call my sister on Sunday", "")) == []
+        assert row.body.endswith("Reply STOP to opt out.")
+    assert "your goal this week: Call my sister on Sunday." in prompts[1].body
+    assert "goal this week" not in prompts[0].body  # no goal was set that week
+
+
+def test_expired_pending_texts_are_closed_with_a_reason(db, tctx, clock, container):
+    from scheduler.services.reconcile import expire_pending
+
+    series = book(db, tctx)
+    (row,) = rows(db, series_id=series.id, kind="booking_confirmation")
+    with container.sessions.begin() as other:
+        assert expire_pending(other, row.expires_at + timedelta(seconds=1)) >= 1
+    (row,) = rows(db, series_id=series.id, kind="booking_confirmation")
+    assert (row.status, row.reason) == ("suppressed", "expired before it could be sent")
