@@ -13,9 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -85,7 +85,7 @@ def claim_batch(
     quotas = due.quotas(ctx, limit, horizon)
     ids = due.candidates(db, quotas, now, limit)
     locked = db.execute(due.claim_query(), {"b_ids": ids, "b_now": now}).all() if ids else []
-    rows = due.fair_share(locked, dict(quotas), limit)
+    rows = due.fair_share(list(locked), dict(quotas), limit)
     # Candidates but nothing lockable: other dispatchers hold them; worth another try.
     result = ClaimResult(seen=len(rows), contended=bool(ids) and not locked)
     if not rows:
@@ -261,14 +261,15 @@ def _reserve_slots(
         _ensure_senders(db, senders, real_now)
         known_senders.update(senders)
     # Locked in a fixed order, so two dispatchers never wait on each other in a cycle.
-    clocks = dict(
-        db.execute(
+    clocks: dict[str, datetime] = {
+        sender: next_slot
+        for sender, next_slot in db.execute(
             select(SmsSender.sender, SmsSender.next_slot_at)
             .where(SmsSender.sender.in_(senders))
             .order_by(SmsSender.sender)
             .with_for_update()
-        ).all()
-    )
+        )
+    }
     limit = real_now + timedelta(seconds=horizon)
     slots: dict[int, datetime] = {}
     for message_id, office in wanted:
@@ -284,7 +285,7 @@ def _reserve_slots(
 
 @cache
 def _advance_clock() -> Any:
-    table = SmsSender.__table__
+    table = cast(Table, SmsSender.__table__)
     return (
         update(table)
         .where(table.c.sender == bindparam("b_sender"))
@@ -312,8 +313,8 @@ def _write(
 @cache
 def _update(name: str) -> Any:
     """One executemany UPDATE per outcome, built once (building costs more than running)."""
-    t = _M.__table__
-    values: dict[str, Any] = {
+    t = cast(Table, _M.__table__)
+    options: dict[str, dict[str, Any]] = {
         "claim": {
             "status": "sending",
             "claimed_by": bindparam("b_worker"),
@@ -327,7 +328,8 @@ def _update(name: str) -> Any:
         "suppress": {"status": "suppressed", "reason": bindparam("b_reason")},
         "defer": {"next_attempt_at": bindparam("b_next")},
         "fail": {"status": "failed", "error": bindparam("b_error")},
-    }[name]
+    }
+    values = options[name]
     return (
         update(t).where(t.c.id == bindparam("b_id")).values(updated_at=bindparam("b_now"), **values)
     )

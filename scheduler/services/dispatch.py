@@ -199,8 +199,9 @@ class Dispatcher:
                     .with_for_update(read=True, skip_locked=True)
                 )
             }
-        mine = dict(
-            db.execute(
+        mine: dict[int, datetime | None] = {
+            message_id: opted_out_at
+            for message_id, opted_out_at in db.execute(
                 select(_M.id, Client.opted_out_at)
                 .join(Client, Client.id == _M.client_id)
                 .where(
@@ -212,8 +213,8 @@ class Dispatcher:
                 # dispatcher's claim query can hold these rows (PostgreSQL keeps a lock on
                 # rows it re-checked and passed over), and it waits on nothing of ours.
                 .with_for_update(of=_M)
-            ).all()
-        )
+            )
+        }
         send: list[Claimed] = []
         give_back: list[Claimed] = []
         suppress: list[tuple[Claimed, str]] = []

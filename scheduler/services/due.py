@@ -69,7 +69,7 @@ def fair_share(rows: list[Row[Any]], quotas: dict[str, int], limit: int) -> list
 
 @cache
 def candidate_query(quotas: tuple[tuple[str, int], ...], limit: int) -> Any:
-    now = bindparam("b_now")
+    now: Any = bindparam("b_now")
     branches = [
         select(_M.id, _M.send_at)
         .where(_M.office_id == office_id, *_due(now))

@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage
@@ -160,8 +160,8 @@ def apply_status(
 @cache
 def record_update(name: str) -> Any:
     """The dispatcher's executemany UPDATE for one kind of outcome, built once."""
-    t = OutboundMessage.__table__
-    values: dict[str, Any] = {
+    t = cast(Table, OutboundMessage.__table__)
+    options: dict[str, dict[str, Any]] = {
         "sent": {
             "status": "sent",
             "provider_sid": bindparam("b_sid"),
@@ -185,7 +185,8 @@ def record_update(name: str) -> Any:
         },
         "halted": {"status": "pending", "claimed_by": None, "attempts": t.c.attempts - 1},
         "suppressed": {"status": "suppressed", "reason": bindparam("b_reason")},
-    }[name]
+    }
+    values = options[name]
     return (
         update(t).where(t.c.id == bindparam("b_id")).values(updated_at=bindparam("b_now"), **values)
     )

@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
@@ -360,7 +360,7 @@ class _Writes:
         if self.inserts:
             db.execute(insert(_M), self.inserts)
         if self.updates:
-            table = _M.__table__
+            table = cast(Table, _M.__table__)
             stamp = utcnow()
             db.execute(
                 update(table)
