@@ -84,10 +84,8 @@ def claim_batch(
     real_now = utcnow()  # slots pace real sends, whatever clock the planner is given
     quotas = due.quotas(ctx, limit, horizon)
     ids = due.candidates(db, quotas, now, limit)
-    locked = db.execute(due.claim_query(), {"b_ids": ids, "b_now": now}).all() if ids else []
-    rows = due.fair_share(list(locked), dict(quotas), limit)
-    # Candidates but nothing lockable: other dispatchers hold them; worth another try.
-    result = ClaimResult(seen=len(rows), contended=bool(ids) and not locked)
+    rows, contended = due.lock(db, ids, now, dict(quotas), limit)
+    result = ClaimResult(seen=len(rows), contended=contended)
     if not rows:
         return result
     updates: dict[str, list[dict[str, Any]]] = defaultdict(list)

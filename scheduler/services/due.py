@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, or_, select, union_all
+from sqlalchemy import Row, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
@@ -44,49 +44,67 @@ def quotas(ctx: ServiceContext, limit: int, horizon: float) -> tuple[tuple[str, 
 def candidates(
     db: Session, quotas: tuple[tuple[str, int], ...], now: datetime, limit: int
 ) -> list[int]:
-    """Due ids, a few claims' worth per office (so concurrent dispatchers find enough).
+    """Due ids in a fair order: each office's oldest first, the offices taking turns.
 
     One office's backlog (say a 1-a-second sender with a thousand texts due) must not starve
-    the others, so each office is read separately, by index, in one UNION ALL statement. A
-    plain query, not a locking one: the planner keeps it an index scan per office whatever
-    its statistics say, and the rows are locked by id afterwards.
+    the others, so each office is read separately, by index, in one UNION ALL statement, a
+    few claims' worth each (concurrent dispatchers skip each other's locked rows). A plain
+    query, not a locking one: the planner keeps it an index scan per office whatever its
+    statistics say; `lock` then locks by id, a batch at a time.
     """
-    return list(db.scalars(candidate_query(quotas, limit), {"b_now": now}))
+    rows = db.execute(candidate_query(quotas, limit), {"b_now": now}).all()
+    # (turn, office, id): every office's first text, then every office's second, ...
+    return [message_id for _, _, message_id in sorted((r.turn, r.office_id, r.id) for r in rows)]
 
 
-def fair_share(rows: list[Row[Any]], quotas: dict[str, int], limit: int) -> list[Row[Any]]:
-    """At most each office's quota, oldest first, taking the offices in turn up to `limit`."""
-    by_office: dict[str, list[Row[Any]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r.send_at, r.id)):
-        by_office[row.office_id].append(row)
-    ranked = [
-        (rank, row.send_at, row.id, row)
-        for office_id, queue in by_office.items()
-        for rank, row in enumerate(queue[: quotas.get(office_id, limit)])
-    ]
-    return [row for *_, row in sorted(ranked, key=lambda t: t[:3])[:limit]]
+def lock(
+    db: Session, ids: list[int], now: datetime, quotas: dict[str, int], limit: int
+) -> tuple[list[Row[Any]], bool]:
+    """Lock up to `limit` of `ids` (in that order), at most each office's quota.
+
+    Returns the rows and whether others held every one we tried (worth another go soon).
+    """
+    chosen: list[Row[Any]] = []
+    taken: dict[str, int] = defaultdict(int)
+    locked_any = 0
+    for tried, start in enumerate(range(0, len(ids), limit), start=1):
+        chunk = ids[start : start + limit]
+        position = {message_id: n for n, message_id in enumerate(chunk)}
+        rows = db.execute(claim_query(), {"b_ids": chunk, "b_now": now}).all()
+        locked_any += len(rows)
+        for row in sorted(rows, key=lambda r: position[r.id]):
+            if len(chosen) < limit and taken[row.office_id] < quotas.get(row.office_id, limit):
+                chosen.append(row)
+                taken[row.office_id] += 1
+        if len(chosen) >= limit or tried >= CANDIDATE_FACTOR:
+            break
+    return chosen, bool(ids) and not locked_any
 
 
 @cache
 def candidate_query(quotas: tuple[tuple[str, int], ...], limit: int) -> Any:
     now: Any = bindparam("b_now")
     branches = [
-        select(_M.id, _M.send_at)
-        .where(_M.office_id == office_id, *_due(now))
-        .order_by(_M.send_at, _M.id)
-        .limit(quota * CANDIDATE_FACTOR)
-        .subquery()
+        _oldest(_M.office_id == office_id, now, quota * CANDIDATE_FACTOR)
         for office_id, quota in quotas
     ]
     # Texts of an office no longer configured are claimed too, to be closed with a reason.
-    branches.append(
-        select(_M.id, _M.send_at)
-        .where(_M.office_id.not_in([o for o, _ in quotas]), *_due(now))
+    branches.append(_oldest(_M.office_id.not_in([o for o, _ in quotas]), now, limit))
+    return union_all(*(select(b.c.id, b.c.office_id, b.c.turn) for b in branches))
+
+
+def _oldest(which: Any, now: Any, count: int) -> Any:
+    """The `count` oldest due texts matching `which`, numbered by age (an index scan)."""
+    oldest = (
+        select(_M.id, _M.office_id, _M.send_at)
+        .where(which, *_due(now))
         .order_by(_M.send_at, _M.id)
-        .limit(limit)
+        .limit(count)
         .subquery()
     )
-    return union_all(*(select(b.c.id) for b in branches))
+    # Numbered over the few rows kept, not the table: the plan stays a short index scan.
+    turn = func.row_number().over(order_by=(oldest.c.send_at, oldest.c.id)).label("turn")
+    return select(oldest.c.id, oldest.c.office_id, turn).subquery()
 
 
 @cache
