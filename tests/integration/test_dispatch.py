@@ -440,3 +440,30 @@ def test_expired_pending_texts_are_closed_with_a_reason(db, tctx, clock, contain
         assert expire_pending(other, row.expires_at + timedelta(seconds=1)) >= 1
     (row,) = rows(db, series_id=series.id, kind="booking_confirmation")
     assert (row.status, row.reason) == ("suppressed", "expired before it could be sent")
+
+
+def test_replies_to_a_clients_own_text_go_out_at_once_even_at_night(
+    db, tctx, clock, dispatcher, gateway
+):
+    c = factories.client(db, tctx)
+    clock.now = at_local(date(2027, 2, 15), 23)  # quiet hours at the client's
+    now = clock.now
+    for kind, body in (("reply", "Thanks, we got your message."), ("help", None)):
+        db.add(
+            OutboundMessage(
+                client_id=c.id,
+                office_id="seattle",
+                kind=kind,
+                body=body,
+                send_at=now,
+                expires_at=now + timedelta(hours=1),
+                status="pending",
+                attempts=0,
+            )
+        )
+    db.commit()
+    assert dispatcher.run_pass().sent == 2
+    bodies = sorted(m.body for m in gateway.messages)
+    assert bodies[0].startswith("Interpersonal Therapy Associates: visit reminders.")
+    assert "(206) 555-0190" in bodies[0]
+    assert bodies[1] == "Thanks, we got your message."
