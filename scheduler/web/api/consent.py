@@ -18,8 +18,9 @@ from ...services import consent, directory
 from ...services.consent import ConsentSource
 from ...services.errors import Forbidden, Invalid
 from ..context import ctx, db, unit_of_work
-from . import blueprint, openapi, serialize
+from . import openapi, serialize
 from .auth import require
+from .base import blueprint
 from .schemas import Body, parse
 
 

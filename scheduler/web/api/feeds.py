@@ -9,8 +9,8 @@ from ...services import directory, feeds
 from ...services.errors import Forbidden, NotFound
 from ...services.feeds import FeedKind
 from ..context import ctx, db, unit_of_work
-from . import blueprint
 from .auth import current_user, require, require_office
+from .base import blueprint
 from .openapi import OPERATIONS
 
 OPERATIONS.extend(

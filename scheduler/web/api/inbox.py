@@ -13,8 +13,9 @@ from ...db.models.inbound import InboxItem
 from ...services import inbox
 from ...services.errors import Forbidden, Invalid
 from ..context import ctx, db, unit_of_work
-from . import blueprint, openapi
+from . import openapi
 from .auth import require
+from .base import blueprint
 from .schemas import Body, parse
 
 STATUSES = ("open", "resolved", "all")

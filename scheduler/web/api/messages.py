@@ -11,8 +11,9 @@ from ...db.models import OutboundMessage, TherapySession
 from ...services.errors import Forbidden, NotFound
 from ...services.messaging import messages_for_sessions
 from ..context import db
-from . import blueprint, openapi
+from . import openapi
 from .auth import current_user
+from .base import blueprint
 
 openapi.OPERATIONS.append(
     (

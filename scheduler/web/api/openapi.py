@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from . import blueprint
+from .base import blueprint
 from .schemas import ClientIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
 
 # (method, path, summary, request model or None, success status)

@@ -9,8 +9,9 @@ from ...services import directory, feeds
 from ...services.errors import Forbidden, NotFound
 from ...services.queries import therapist_sees_client
 from ..context import ctx, db, unit_of_work
-from . import blueprint, serialize
+from . import serialize
 from .auth import current_user, require
+from .base import blueprint
 from .feeds import feed_url_for
 from .schemas import ClientIn, TherapistIn, parse
 
@@ -78,7 +79,6 @@ def create_client() -> ResponseReturnValue:
 def get_client(client_id: int) -> ResponseReturnValue:
     client = directory.get_client(db(), client_id)
     user = current_user()
-    if user.role == "therapist":
-        if not therapist_sees_client(db(), user.therapist_id, client.id):
-            raise Forbidden("not this therapist's client")
+    if user.role == "therapist" and not therapist_sees_client(db(), user.therapist_id, client.id):
+        raise Forbidden("not this therapist's client")
     return jsonify({**serialize.client(client), "feed_url": feed_url_for("client", client.id)})

@@ -11,8 +11,9 @@ from flask.typing import ResponseReturnValue
 from ...services.errors import Forbidden
 from ...services.review import weekly_review
 from ..context import db
-from . import blueprint, openapi, serialize
+from . import openapi, serialize
 from .auth import current_user
+from .base import blueprint
 
 
 def _may_see(office_id: str, therapist_id: int) -> None:

@@ -12,8 +12,9 @@ from ...services import booking, session_changes
 from ...services.errors import Forbidden, Invalid, NotFound
 from ...services.queries import local_day_bounds, sessions_between
 from ..context import ctx, db, unit_of_work
-from . import blueprint, serialize
+from . import serialize
 from .auth import current_user, require, require_office
+from .base import blueprint
 from .schemas import SeriesIn, SeriesPatch, SessionPatch, parse
 
 MAX_LIST_DAYS = 62
