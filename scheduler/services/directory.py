@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..db.models import Client, ConsentEvent, Office, Therapist, TherapySession
 from ..db.types import utcnow
 from ..locations import LocationBook
-from . import audit
+from . import audit, feeds
 from .context import ServiceContext
 from .errors import Invalid, NotFound
 
@@ -96,6 +96,8 @@ def create_therapist(
         entity_id=therapist.id,
         locations=location_ids,
     )
+    # Every therapist can subscribe to their sessions from the start, however they were created.
+    feeds.rotate_token(db, ctx, "therapist", therapist.id, actor=actor)
     return therapist
 
 

@@ -27,7 +27,11 @@ def token(db, ctx, therapist) -> str:
 
 def test_tokens_are_long_random_hashed_and_rotate_at_once(db, ctx, therapist, token):
     assert len(token) >= 43  # 256 bits in base64url; the issue asks for at least 128
-    rows = db.scalars(select(FeedToken).where(FeedToken.owner_id == str(therapist.id))).all()
+    rows = db.scalars(
+        select(FeedToken).where(
+            FeedToken.owner_id == str(therapist.id), FeedToken.revoked_at.is_(None)
+        )
+    ).all()
     assert len(rows) == 1 and token not in (rows[0].token_hash, rows[0].nonce)
     assert feeds.resolve_token(db, "therapist", token) is not None
     assert feeds.resolve_token(db, "location", token) is None  # a token opens one kind only

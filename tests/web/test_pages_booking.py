@@ -287,20 +287,17 @@ def test_a_script_in_an_inbox_text_is_shown_as_text(
     assert "done" in desk.get("/offices/seattle/inbox?show=resolved").text
 
 
-def test_feed_link_can_be_issued_and_rotated_from_the_therapist_page(
+def test_feed_link_is_shown_from_the_start_and_can_be_rotated(
     desk: FlaskClient, db: Session, ctx: ServiceContext
 ) -> None:
     therapist = factories.therapist(db, ctx, "seattle")
     db.commit()
-    page = desk.get(f"/therapists/{therapist.id}")
-    assert "Issue a calendar link" in page.text
+    first = desk.get(f"/therapists/{therapist.id}").text
+    assert "/feeds/therapists/" in first and 'data-copy="feed-url"' in first
     token = csrf(desk, f"/therapists/{therapist.id}")
     assert (
         desk.post(f"/therapists/{therapist.id}/feed", data={"csrf_token": token}).status_code == 302
     )
-    first = desk.get(f"/therapists/{therapist.id}").text
-    assert "/feeds/therapists/" in first and 'data-copy="feed-url"' in first
-    desk.post(f"/therapists/{therapist.id}/feed", data={"csrf_token": token})
     second = desk.get(f"/therapists/{therapist.id}").text
 
     def url(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from ...services import directory, feeds
+from ...services import directory
 from ...services.errors import Forbidden, NotFound
 from ...services.queries import therapist_sees_client
 from ..context import ctx, db, unit_of_work
@@ -44,9 +44,10 @@ def create_therapist() -> ResponseReturnValue:
             location_ids=body.location_ids,
             actor=user.email,
         )
-        out = serialize.therapist(therapist)
-        token = feeds.rotate_token(session, ctx(), "therapist", therapist.id, actor=user.email)
-        out["feed_url"] = feeds.feed_url(ctx().settings, "therapist", token)
+        out = {
+            **serialize.therapist(therapist),
+            "feed_url": feed_url_for("therapist", therapist.id),
+        }
     return jsonify(out), 201
 
 
