@@ -53,6 +53,27 @@ def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return raw.rstrip("/")
 
 
+def _instance_secret(folder: Path) -> str:
+    """The embedded default's secret key: made once and kept beside the SQLite file.
+
+    Sessions, CSRF tokens and feed URLs are derived from it, so it must survive a restart;
+    production sets SECRET_KEY instead.
+    """
+    path = folder / "secret_key"
+    try:
+        existing = path.read_text().strip()
+    except FileNotFoundError:
+        existing = ""
+    if len(existing) >= 16:
+        return existing
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -76,7 +97,6 @@ class Settings:
     session_count_max: int = 20
     feed_past_days: int = 90
     max_request_bytes: int = 64 * 1024
-    secret_key_is_ephemeral: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,8 +139,7 @@ class Settings:
             raise ConfigError("SESSION_COUNT_MIN must not exceed SESSION_COUNT_MAX")
         return cls(
             database_url=database_url,
-            secret_key=secret or secrets.token_hex(32),
-            secret_key_is_ephemeral=not secret,
+            secret_key=secret or _instance_secret(Path(env.get("INSTANCE_DIR") or "instance")),
             public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",
             locations_file=Path(env.get("LOCATIONS_FILE") or "locations.yaml"),
             sms_backend=backend,

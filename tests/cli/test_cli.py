@@ -22,8 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def env(database_url: str, engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {"DATABASE_URL": database_url, "LOCATIONS_FILE": str(ROOT / "locations.yaml")}
+def env(database_url: str, engine, monkeypatch: pytest.MonkeyPatch, tmp_path) -> dict[str, str]:
+    values = {
+        "DATABASE_URL": database_url,
+        "LOCATIONS_FILE": str(ROOT / "locations.yaml"),
+        "INSTANCE_DIR": str(tmp_path),
+    }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
