@@ -1,4 +1,8 @@
-"""The dispatcher against a real database: claims, send-time checks, outcomes, reconciliation."""
+"""The dispatcher against a real database: claims, send-time checks, pacing, fairness, stopping."""
+
+# Fixtures come from dispatch_support and are named as test parameters, which ruff reads
+# as redefinitions.
+# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -7,62 +11,21 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
-import pytest
-from sqlalchemy import select
-
-from scheduler.db.models import Client, OutboundMessage
+from scheduler.db.models import OutboundMessage
 from scheduler.services import session_changes
 from scheduler.services.dispatch import Dispatcher
-from scheduler.services.reconcile import reconcile
 from scheduler.sms.fake import FakeGateway
-from scheduler.sms.gateway import SmsError, SmsOutcomeUnknown
 from tests import factories
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    # A Monday morning in Seattle, well inside the allowed window.
-    return Clock(datetime(2027, 2, 15, 18, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def tctx(ctx, clock):
-    fast = replace(ctx.settings, sms_max_per_second=1000.0)
-    return replace(ctx, settings=fast, clock=clock)
-
-
-@pytest.fixture
-def gateway() -> FakeGateway:
-    return FakeGateway()
-
-
-@pytest.fixture
-def dispatcher(container, tctx, gateway):
-    d = Dispatcher(container.sessions, tctx, gateway, worker_id="test-worker")
-    yield d
-    d.close()
-
-
-def rows(db, **where) -> list[OutboundMessage]:
-    db.expire_all()
-    query = select(OutboundMessage).order_by(OutboundMessage.id)
-    for key, value in where.items():
-        query = query.where(getattr(OutboundMessage, key) == value)
-    return list(db.scalars(query))
-
-
-def book(db, tctx, **kw):
-    series = factories.series(db, tctx, first=date(2027, 2, 24), at=time(17), count=12, **kw)
-    db.commit()
-    return series
+from tests.integration.dispatch_support import (  # noqa: F401  (fixtures)
+    Clock,
+    at_local,
+    book,
+    clock,
+    dispatcher,
+    gateway,
+    rows,
+    tctx,
+)
 
 
 def test_booking_confirmation_goes_out_once(db, tctx, dispatcher, gateway):
@@ -80,14 +43,6 @@ def test_booking_confirmation_goes_out_once(db, tctx, dispatcher, gateway):
     assert row.series_id == series.id
     assert dispatcher.run_pass().sent == 0
     assert len(gateway.messages) == 1
-
-
-def at_local(day: date, hh: int, mm: int = 0) -> datetime:
-    from zoneinfo import ZoneInfo
-
-    return datetime.combine(day, time(hh, mm), tzinfo=ZoneInfo("America/Los_Angeles")).astimezone(
-        UTC
-    )
 
 
 def test_reminder_renders_at_send_time_and_is_sent_once(db, tctx, clock, dispatcher, gateway):
@@ -172,144 +127,6 @@ def test_goal_prompts_need_their_own_consent(db, tctx):
     assert {(r.status, r.reason) for r in prompts} == {("suppressed", "no goal_prompts consent")}
     reminders = rows(db, series_id=series.id, kind="reminder_2h")
     assert {r.status for r in reminders} == {"pending"}
-
-
-def test_opted_out_by_twilio_stops_the_rest(db, tctx, dispatcher, gateway):
-    c = factories.client(db, tctx)
-    book(db, tctx, client_obj=c)
-    gateway.fail_for(c.phone, SmsError("unsubscribed", code=21610, status=400))
-    stats = dispatcher.run_pass()
-    assert stats.failed == 1 and stats.sent == 0
-    (confirmation,) = rows(db, client_id=c.id, kind="booking_confirmation")
-    assert (confirmation.status, confirmation.error_code) == ("failed", 21610)
-    db.expire_all()
-    assert db.get(Client, c.id).opted_out_at is not None
-    assert {r.status for r in rows(db, client_id=c.id, kind="reminder_2h")} == {"suppressed"}
-    assert {r.reason for r in rows(db, client_id=c.id, kind="reminder_2h")} == {"client opted out"}
-
-
-@pytest.mark.parametrize("code", [21211, 21614, 30006])
-def test_undeliverable_number_is_flagged_for_the_desk(db, tctx, dispatcher, gateway, code):
-    c = factories.client(db, tctx)
-    book(db, tctx, client_obj=c)
-    gateway.fail_for(c.phone, SmsError("bad number", code=code, status=400))
-    dispatcher.run_pass()
-    db.expire_all()
-    client = db.get(Client, c.id)
-    assert client.phone_undeliverable_at is not None
-    assert str(code) in (client.phone_undeliverable_reason or "")
-    assert {r.status for r in rows(db, client_id=c.id, kind="reminder_2h")} == {"suppressed"}
-
-
-def test_rate_limited_send_retries_with_backoff(db, tctx, clock, dispatcher, gateway):
-    c = factories.client(db, tctx)
-    book(db, tctx, client_obj=c)
-    gateway.fail_next(SmsError("too many requests", code=20429, status=429))
-    assert dispatcher.run_pass().retried == 1
-    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
-    assert row.status == "pending" and row.error_code == 20429 and row.attempts == 1
-    assert row.next_attempt_at is not None and row.next_attempt_at > clock.now
-    assert dispatcher.run_pass().sent == 0  # not before its time
-    clock.now = row.next_attempt_at
-    assert dispatcher.run_pass().sent == 1
-    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
-    assert row.status == "sent" and row.attempts == 2 and row.error is None
-
-
-def test_unreachable_handset_is_retried_a_limited_number_of_times(
-    db, tctx, clock, dispatcher, gateway
-):
-    c = factories.client(db, tctx)
-    book(db, tctx, client_obj=c)
-    gateway.fail_for(c.phone, SmsError("unreachable", code=30003, status=400))
-    for _ in range(5):
-        dispatcher.run_pass()
-        (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
-        if row.next_attempt_at is not None:
-            clock.now = max(clock.now, row.next_attempt_at)
-    assert (row.status, row.attempts, row.error_code) == ("failed", 3, 30003)
-    assert gateway.attempts == 3
-
-
-def test_lost_reply_is_reconciled_not_resent(db, tctx, container, dispatcher, gateway):
-    c = factories.client(db, tctx)
-    book(db, tctx, client_obj=c)
-    gateway.fail_next(SmsOutcomeUnknown("read timeout"), delivered=True)
-    assert dispatcher.run_pass().unknown == 1
-    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
-    assert row.status == "sending" and row.claimed_by is None
-    assert dispatcher.run_pass().sent == 0  # nothing is resent while the outcome is unknown
-    with container.sessions.begin() as other:
-        stats = reconcile(
-            other,
-            gateway,
-            claim_timeout=timedelta(minutes=2),
-            worker="r",
-            now=row.next_attempt_at,
-        )
-    assert stats.found_sent == 1
-    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
-    assert row.status == "sent" and row.provider_sid == gateway.sent[0].sid
-    assert len(gateway.sent) == 1
-    assert dispatcher.run_pass().sent == 0
-
-
-def test_request_that_never_arrived_is_sent_again_after_reconciling(
-    db, tctx, container, dispatcher, gateway
-):
-    c = factories.client(db, tctx)
-    book(db, tctx, client_obj=c)
-    gateway.fail_next(SmsOutcomeUnknown("connection reset"), delivered=False)
-    dispatcher.run_pass()
-    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
-    with container.sessions.begin() as other:
-        stats = reconcile(
-            other, gateway, claim_timeout=timedelta(minutes=2), worker="r", now=row.next_attempt_at
-        )
-    assert stats.requeued == 1
-    assert dispatcher.run_pass().sent == 1
-    assert len(gateway.sent) == 1
-
-
-def test_dead_workers_claims_are_settled_by_asking_the_provider(
-    db, tctx, container, clock, gateway
-):
-    from scheduler.services import claiming
-    from scheduler.sms.gateway import OutboundSms
-
-    c1 = factories.client(db, tctx)
-    c2 = factories.client(db, tctx)
-    book(db, tctx, client_obj=c1)
-    book(db, tctx, client_obj=c2)
-    with container.sessions.begin() as other:
-        result = claiming.claim_batch(
-            other, tctx, worker="dead", limit=10, horizon=5, known_senders=set()
-        )
-    assert len(result.claimed) == 2
-    # The dead worker got one text out before it died, and never recorded it.
-    sent_one = result.claimed[0]
-    gateway.send(OutboundSms(to=sent_one.to, body=sent_one.body))
-    with container.sessions.begin() as other:
-        early = reconcile(other, gateway, claim_timeout=timedelta(minutes=2), worker="r")
-    assert early.found_sent == early.requeued == 0  # the claim is still young
-    with container.sessions.begin() as other:
-        stats = reconcile(
-            other,
-            gateway,
-            claim_timeout=timedelta(minutes=2),
-            worker="r",
-            now=datetime.now(UTC) + timedelta(minutes=3),
-        )
-    assert (stats.found_sent, stats.requeued) == (1, 1)
-    d = Dispatcher(container.sessions, tctx, gateway, worker_id="alive")
-    try:
-        assert d.run_pass().sent == 1
-    finally:
-        d.close()
-    counts = {c1.phone: 0, c2.phone: 0}
-    for record in gateway.sent:
-        counts[record.to] += 1
-    assert counts == {c1.phone: 1, c2.phone: 1}
 
 
 def test_quiet_hours_hold_a_notice_until_morning_in_the_clients_zone(db, tctx, clock):
@@ -429,17 +246,6 @@ def test_goal_prompts_follow_the_library_without_repeating(db, tctx, clock, disp
         assert row.body.endswith("Reply STOP to opt out.")
     assert "your goal this week: Call my sister on Sunday." in prompts[1].body
     assert "goal this week" not in prompts[0].body  # no goal was set that week
-
-
-def test_expired_pending_texts_are_closed_with_a_reason(db, tctx, clock, container):
-    from scheduler.services.reconcile import expire_pending
-
-    series = book(db, tctx)
-    (row,) = rows(db, series_id=series.id, kind="booking_confirmation")
-    with container.sessions.begin() as other:
-        assert expire_pending(other, row.expires_at + timedelta(seconds=1)) >= 1
-    (row,) = rows(db, series_id=series.id, kind="booking_confirmation")
-    assert (row.status, row.reason) == ("suppressed", "expired before it could be sent")
 
 
 def test_replies_to_a_clients_own_text_go_out_at_once_even_at_night(

@@ -7,6 +7,10 @@ reconciliation of a dead worker's claims all happen as in production. This test 
 commits, so it makes (and drops) its own database; it runs only when TEST_DATABASE_URL is set.
 """
 
+# Fixtures come from pg_support and are named as test parameters, which ruff reads as
+# redefinitions.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import os
@@ -19,26 +23,25 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from scheduler.db.migrate import upgrade
 from scheduler.db.models import Client, OutboundMessage, Series, Therapist, TherapySession
-from scheduler.db.session import make_engine
-from scheduler.locations import LocationBook, load_locations
-from scheduler.services.directory import sync_offices
 from scheduler.sms.fake_twilio_server import FakeTwilioServer
+from tests.integration.pg_support import (  # noqa: F401  (fixtures)
+    PG,
+    ROOT,
+    book,
+    daytime_zone,
+    engine,
+    pg_url,
+)
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-PG = os.environ.get("TEST_DATABASE_URL")
 ACCOUNT_SID = "AC" + "5e" * 16
 MESSAGES = 5000
 WORKERS = 4
@@ -49,52 +52,10 @@ LOGS: dict[int, IO[bytes]] = {}
 
 
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    if not PG:
-        pytest.skip("TEST_DATABASE_URL is not set: this test needs PostgreSQL")
-    base = make_url(PG).set(drivername="postgresql+psycopg")
-    name = f"ipt_workers_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def book() -> LocationBook:
-    return load_locations(ROOT / "locations.yaml")
-
-
-@pytest.fixture(scope="module")
-def engine(pg_url: str, book: LocationBook) -> Iterator[Engine]:
-    eng = make_engine(pg_url)
-    upgrade(eng)
-    with Session(eng) as db, db.begin():
-        sync_offices(db, book)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="module")
 def fake_twilio() -> Iterator[FakeTwilioServer]:
     # A few milliseconds per send keeps each worker mid-batch most of the time.
     with FakeTwilioServer(latency=0.004) as server:
         yield server
-
-
-def daytime_zone() -> str:
-    """A zone where it is now comfortably inside the allowed texting window (08:00-21:00)."""
-    now = datetime.now(UTC)
-    for offset in range(-12, 15):
-        zone = f"Etc/GMT{'+' if offset <= 0 else '-'}{abs(offset)}"
-        if 10 <= now.astimezone(ZoneInfo(zone)).hour < 18:
-            return zone
-    raise AssertionError("no zone has daytime now")  # cannot happen: 27 offsets span a day
 
 
 def seed(engine: Engine, kind: str, first_phone: int) -> None:
@@ -334,96 +295,3 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     assert orphans, "the worker died holding no claims: nothing was tested"
     print(f"killed holding {len(orphans)} claims, {len(sent_unrecorded)} already at Twilio")
     check_exactly_once(engine, fake_twilio, "reminder_2h")
-
-
-def test_reschedules_racing_sends_never_let_a_stale_text_out(pg_url, engine, book):
-    """Threads on real connections: the desk moves visits while their reminders go out.
-
-    The gateway pauses before each send, widening the gap between the dispatcher's check and
-    the request; a text that left after its visit's move had committed, with the old time in
-    it, would be a stale send.
-    """
-    import threading
-    from dataclasses import replace as dc_replace
-    from datetime import time as wall_time
-
-    from scheduler.config import Settings
-    from scheduler.domain.sms import format_when
-    from scheduler.services import session_changes
-    from scheduler.services.dispatch import Dispatcher
-    from scheduler.sms.fake import FakeGateway
-    from scheduler.wiring import build
-    from tests import factories
-
-    settings = dc_replace(
-        Settings(),
-        database_url=pg_url,
-        locations_file=ROOT / "locations.yaml",
-        sms_max_per_second=1000.0,
-    )
-    container = build(settings, locations=book, engine=engine)
-    ctx = container.ctx
-    zone = daytime_zone()
-    today = datetime.now(ZoneInfo("America/Chicago")).date()
-    visit_day = today + timedelta(days=(2 - today.weekday()) % 7 + 7)  # a Wednesday, next week
-    sessions: dict[str, tuple[int, datetime]] = {}  # phone -> (first session id, start)
-    with container.sessions.begin() as db:
-        for _ in range(30):
-            c = factories.client(db, ctx, "dallas", timezone=zone)
-            s = factories.series(
-                db, ctx, office="dallas", client_obj=c, first=visit_day, at=wall_time(10)
-            )
-            sessions[c.phone] = (s.sessions[0].id, s.sessions[0].starts_at)
-        ids = [sid for sid, _ in sessions.values()]
-        db.execute(
-            OutboundMessage.__table__.update()
-            .where(OutboundMessage.session_id.in_(ids), OutboundMessage.kind == "reminder_24h")
-            .values(send_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-        # The confirmations are not what this test is about.
-        db.execute(
-            OutboundMessage.__table__.update()
-            .where(OutboundMessage.kind == "booking_confirmation")
-            .values(status="cancelled")
-        )
-
-    sends: list[tuple[float, str, str]] = []
-    commits: dict[str, float] = {}
-
-    class SlowToLeave(FakeGateway):
-        def send(self, message):  # type: ignore[no-untyped-def]
-            time.sleep(0.03)  # between the check and the request leaving
-            sends.append((time.monotonic(), message.to, message.body))
-            return super().send(message)
-
-    def desk() -> None:
-        for phone, (session_id, _start) in sessions.items():
-            with container.sessions.begin() as db:
-                session_changes.reschedule(
-                    db, ctx, session_id, datetime.combine(visit_day, wall_time(11)), actor="desk"
-                )
-            commits[phone] = time.monotonic()
-            time.sleep(0.01)
-
-    dispatcher = Dispatcher(
-        container.sessions, ctx, SlowToLeave(), worker_id="race", batch_size=5, concurrency=2
-    )
-    mover = threading.Thread(target=desk)
-    mover.start()
-    try:
-        while mover.is_alive():
-            dispatcher.run_pass()
-        dispatcher.run_pass()
-    finally:
-        mover.join()
-        dispatcher.close()
-
-    stale = []
-    for at, phone, body in sends:
-        old = format_when(sessions[phone][1], zone)
-        if "visit 1 of" in body and old in body and at > commits[phone]:
-            stale.append(body)
-    assert stale == []
-    reminders = [b for _, _, b in sends if "visit 1 of" in b]
-    changed = [b for _, _, b in sends if "is now" in b]
-    assert reminders or changed  # the race happened on some sessions at least
