@@ -276,12 +276,17 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     workers = start_workers(pg_url, fake_twilio, WORKERS)
     try:
         wait_until(lambda: fake_twilio.total_sends >= MESSAGES // 5, 120, "sending under way")
-        victim = workers[0]
-        # Kill it while it holds claimed texts: some sent and not yet recorded, some unsent.
-        wait_until(lambda: len(held_by(engine, victim.pid)) > 0, 60, "the victim mid-batch")
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait(timeout=10)
-        orphans = held_by(engine, victim.pid)
+        # Kill a worker while it holds claimed texts (some sent and not yet recorded, some
+        # unsent). It may finish its batch between our look and the kill; then the next
+        # worker is the victim, leaving at least one survivor.
+        orphans: list[tuple[str, str]] = []
+        for victim in workers[: WORKERS - 1]:
+            wait_until(lambda v=victim: len(held_by(engine, v.pid)) > 0, 60, "a batch in hand")
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.wait(timeout=10)
+            orphans = held_by(engine, victim.pid)
+            if orphans:
+                break
         at_provider = {(m["to"], m["body"]) for m in fake_twilio.messages()}
         sent_unrecorded = [o for o in orphans if o in at_provider]
         wait_until(
