@@ -1,7 +1,7 @@
 """inbound: texts from clients, office inboxes, weekly progress ratings
 
 Revision ID: 0003_inbound
-Revises: 0001_foundation
+Revises: 0002_messaging
 Create Date: 2026-11-27 12:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import scheduler.db.types
 
 revision: str = "0003_inbound"
-down_revision: str | Sequence[str] | None = "0001_foundation"
+down_revision: str | Sequence[str] | None = "0002_messaging"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

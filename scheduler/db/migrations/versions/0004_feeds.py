@@ -1,7 +1,7 @@
 """feeds: secret feed tokens and stored feed bodies
 
 Revision ID: 0004_feeds
-Revises: 0001_foundation
+Revises: 0003_inbound
 Create Date: 2026-11-27 12:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import scheduler.db.types
 
 revision: str = "0004_feeds"
-down_revision: str | Sequence[str] | None = "0001_foundation"
+down_revision: str | Sequence[str] | None = "0003_inbound"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """web: failed sign-ins, for throttling password guessing across processes
 
 Revision ID: 0005_web
-Revises: 0001_foundation
+Revises: 0004_feeds
 Create Date: 2026-11-27 09:05:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import scheduler.db.types
 
 revision: str = "0005_web"
-down_revision: str | Sequence[str] | None = "0001_foundation"
+down_revision: str | Sequence[str] | None = "0004_feeds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
