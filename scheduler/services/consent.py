@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ..db.models import Client
 from . import audit, messaging
 from .context import ServiceContext
-from .directory import _set_consent, get_client, normalise_phone
+from .directory import get_client, normalise_phone, record_consent
 from .errors import Invalid
 
 ConsentSource = Literal["in_person", "phone_call", "written_form", "patient_portal", "email"]
@@ -48,7 +48,7 @@ def opt_out_by_text(
     if client.opted_out_at is None:
         client.opted_out_at = at
     # Forced: a repeated STOP is still a fact worth keeping in the history.
-    _set_consent(
+    record_consent(
         db,
         client,
         "sms_reminders",
@@ -85,7 +85,7 @@ def opt_in_by_text(
     if not wants_opt_in(client):
         return 0
     client.opted_out_at = None
-    _set_consent(
+    record_consent(
         db,
         client,
         "sms_reminders",
@@ -192,7 +192,7 @@ def update_client(
     if change.consent_source is not None or change.consent_note:
         note = f"obtained: {change.consent_source or 'unspecified'}; {change.consent_note or ''}"
     for field, granted in changed.items():
-        if _set_consent(
+        if record_consent(
             db, client, _KIND[field], granted, source="api", actor=actor, note=note, force=True
         ):
             details[field] = granted

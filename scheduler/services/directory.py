@@ -164,7 +164,7 @@ def create_client(
         "goal_details": new.goal_detail_consent,
     }
     for kind, granted in wanted.items():
-        _set_consent(db, client, kind, granted, source=source, actor=actor, force=True)
+        record_consent(db, client, kind, granted, source=source, actor=actor, force=True)
     audit.record(db, actor=actor, action="client.created", entity="client", entity_id=client.id)
     return client
 
@@ -176,7 +176,7 @@ _CONSENT_COLUMN = {
 }
 
 
-def _set_consent(
+def record_consent(
     db: Session,
     client: Client,
     kind: str,

@@ -21,7 +21,8 @@ from ..db.models import Client, OutboundMessage
 from ..db.types import utcnow
 from ..sms.gateway import SmsError
 from . import audit
-from .directory import _set_consent
+from .directory import record_consent
+from .inbox import report_undeliverable_phone
 from .messaging import suppress_pending_for_client
 
 MAX_ATTEMPTS = 6  # transient failures (rate limits, 5xx, timeouts before sending)
@@ -90,7 +91,7 @@ def apply_effect(
     if effect == "opted_out":
         if client.opted_out_at is None:
             client.opted_out_at = now
-            _set_consent(
+            record_consent(
                 db,
                 client,
                 "sms_reminders",
@@ -105,6 +106,8 @@ def apply_effect(
         if client.phone_undeliverable_at is None:
             client.phone_undeliverable_at = now
             client.phone_undeliverable_reason = f"Twilio error {code}: {error}"[:200]
+        # The desk has to fix the number; the inbox is where they look (one open item a client).
+        report_undeliverable_phone(db, client, client.phone_undeliverable_reason or "", at=now)
         suppress_pending_for_client(db, client_id, "phone number undeliverable")
     audit.record(
         db,

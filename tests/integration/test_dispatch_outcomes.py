@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from scheduler.db.models import Client
+from scheduler.db.models.inbound import InboxItem
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.reconcile import reconcile
 from scheduler.sms.gateway import SmsError, SmsOutcomeUnknown
@@ -52,6 +54,10 @@ def test_undeliverable_number_is_flagged_for_the_desk(db, tctx, dispatcher, gate
     assert client.phone_undeliverable_at is not None
     assert str(code) in (client.phone_undeliverable_reason or "")
     assert {r.status for r in rows(db, client_id=c.id, kind="reminder_2h")} == {"suppressed"}
+    items = db.scalars(select(InboxItem).where(InboxItem.client_id == c.id)).all()
+    assert [(i.kind, i.status, i.office_id) for i in items] == [
+        ("undeliverable_phone", "open", c.home_office_id)
+    ]
 
 
 def test_rate_limited_send_retries_with_backoff(db, tctx, clock, dispatcher, gateway):
