@@ -6,9 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from scheduler.sms.console import new_message_sid
 from scheduler.sms.gateway import (
     OutboundSms,
     SendResult,
@@ -16,10 +15,7 @@ from scheduler.sms.gateway import (
     SmsError,
     SmsOutcomeUnknown,
 )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+from scheduler.sms.sent_log import SentLog, utcnow
 
 
 @dataclass
@@ -38,11 +34,10 @@ class FakeGateway:
     the text but the reply was lost: that is what reconciliation has to find.
     """
 
-    def __init__(self, *, latency: float = 0.0, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, *, latency: float = 0.0, clock: Callable[[], datetime] = utcnow) -> None:
         self.latency = latency
-        self._clock = clock
         self._lock = threading.Lock()
-        self._records: list[SentRecord] = []
+        self._log = SentLog(clock)
         self._messages: list[OutboundSms] = []
         self._next: list[_Failure] = []
         self._by_to: dict[str, _Failure] = {}
@@ -119,28 +114,15 @@ class FakeGateway:
             failure = self._take_failure(message.to)
             if failure is not None and not failure.delivered:
                 raise failure.error
-            record = SentRecord(
-                sid=new_message_sid(),
-                to=message.to,
-                body=message.body,
-                status="queued",
-                date_created=self._clock(),
-            )
-            self._records.append(record)
+            record = self._log.add(message)
             self._messages.append(message)
             if failure is not None:
                 raise failure.error
         return SendResult(sid=record.sid, status=record.status)
 
     def list_sent(self, *, to: str, since: datetime) -> list[SentRecord]:
-        if since.tzinfo is None:
-            raise ValueError("since must be timezone-aware")
         with self._lock:
-            return [
-                r
-                for r in self._records
-                if r.to == to and r.date_created is not None and r.date_created >= since
-            ]
+            return self._log.to_since(to=to, since=since)
 
     # -- inspection ----------------------------------------------------------------
 
@@ -148,7 +130,7 @@ class FakeGateway:
     def sent(self) -> list[SentRecord]:
         """Records of every message that went out, oldest first (a copy)."""
         with self._lock:
-            return list(self._records)
+            return self._log.all()
 
     @property
     def messages(self) -> list[OutboundSms]:
