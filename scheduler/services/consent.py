@@ -41,35 +41,45 @@ def _sms_actor(client: Client) -> str:
     return f"sms:{client.phone}"
 
 
+def _record_texted(db: Session, client: Client, granted: bool, word: str, message_sid: str) -> None:
+    # Forced: a repeated STOP (or START) is still a fact worth keeping in the history.
+    record_consent(
+        db,
+        client,
+        "sms_reminders",
+        granted,
+        source="sms",
+        actor=_sms_actor(client),
+        note=f"texted {word!r} ({message_sid})",
+        force=True,
+    )
+
+
+def _audit_texted(
+    db: Session, client: Client, action: str, word: str, message_sid: str, **counts: int
+) -> None:
+    audit.record(
+        db,
+        actor=_sms_actor(client),
+        action=action,
+        entity="client",
+        entity_id=client.id,
+        source="sms",
+        word=word,
+        message_sid=message_sid,
+        **counts,
+    )
+
+
 def opt_out_by_text(
     db: Session, client: Client, *, word: str, at: datetime, message_sid: str
 ) -> int:
     """Record a texted opt-out and suppress everything pending; returns how many were stopped."""
     if client.opted_out_at is None:
         client.opted_out_at = at
-    # Forced: a repeated STOP is still a fact worth keeping in the history.
-    record_consent(
-        db,
-        client,
-        "sms_reminders",
-        False,
-        source="sms",
-        actor=_sms_actor(client),
-        note=f"texted {word!r} ({message_sid})",
-        force=True,
-    )
+    _record_texted(db, client, False, word, message_sid)
     suppressed = messaging.suppress_pending_for_client(db, client.id, "opted_out")
-    audit.record(
-        db,
-        actor=_sms_actor(client),
-        action="client.opted_out",
-        entity="client",
-        entity_id=client.id,
-        source="sms",
-        word=word,
-        message_sid=message_sid,
-        suppressed=suppressed,
-    )
+    _audit_texted(db, client, "client.opted_out", word, message_sid, suppressed=suppressed)
     return suppressed
 
 
@@ -85,29 +95,10 @@ def opt_in_by_text(
     if not wants_opt_in(client):
         return 0
     client.opted_out_at = None
-    record_consent(
-        db,
-        client,
-        "sms_reminders",
-        True,
-        source="sms",
-        actor=_sms_actor(client),
-        note=f"texted {word!r} ({message_sid})",
-        force=True,
-    )
+    _record_texted(db, client, True, word, message_sid)
     db.flush()
     planned = messaging.replan_client(db, ctx, client.id)
-    audit.record(
-        db,
-        actor=_sms_actor(client),
-        action="client.opted_in",
-        entity="client",
-        entity_id=client.id,
-        source="sms",
-        word=word,
-        message_sid=message_sid,
-        planned=planned,
-    )
+    _audit_texted(db, client, "client.opted_in", word, message_sid, planned=planned)
     return planned
 
 
