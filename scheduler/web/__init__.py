@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, g
 
 from ..config import Settings
 from ..wiring import Container, build
+from . import errors, frontdesk, health
+from .api import blueprint as api_blueprint
+from .feeds import bp as feeds_bp
+from .webhooks import bp as webhooks_bp
+
+# The Jinja templates live at the top of the repository (pages/ and sms/), beside scheduler/.
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Flask:
@@ -15,7 +24,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     settings = container.settings
     app = Flask(
         __name__,
-        template_folder=str(_templates_dir()),
+        template_folder=str(TEMPLATES),
         static_folder="static",
     )
     app.config.update(
@@ -34,21 +43,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if db is not None:
             db.close()
 
-    from . import errors, frontdesk, health
-    from .api import blueprint as api_blueprint
-    from .feeds import bp as feeds_bp
-    from .webhooks import bp as webhooks_bp
-
     errors.register(app)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
     app.register_blueprint(health.bp)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(feeds_bp)
-    app.register_blueprint(webhooks_bp)  # Twilio delivery reports
+    app.register_blueprint(webhooks_bp)  # Twilio: inbound texts and delivery reports
     return app
-
-
-def _templates_dir():
-    from pathlib import Path
-
-    return Path(__file__).resolve().parents[2] / "templates"
