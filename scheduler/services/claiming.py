@@ -26,6 +26,7 @@ from ..domain.reminders import is_allowed, next_allowed_at_or_after
 from ..locations import Location
 from . import due
 from .context import ServiceContext
+from .message_updates import update_by_id
 from .render import TextFacts, choose_prompt, policy_for, render
 
 _M = OutboundMessage
@@ -311,7 +312,6 @@ def _write(
 @cache
 def _update(name: str) -> Any:
     """One executemany UPDATE per outcome, built once (building costs more than running)."""
-    t = cast(Table, _M.__table__)
     options: dict[str, dict[str, Any]] = {
         "claim": {
             "status": "sending",
@@ -327,7 +327,4 @@ def _update(name: str) -> Any:
         "defer": {"next_attempt_at": bindparam("b_next")},
         "fail": {"status": "failed", "error": bindparam("b_error")},
     }
-    values = options[name]
-    return (
-        update(t).where(t.c.id == bindparam("b_id")).values(updated_at=bindparam("b_now"), **values)
-    )
+    return update_by_id(options[name])

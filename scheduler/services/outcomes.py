@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage
@@ -23,6 +23,7 @@ from ..sms.gateway import SmsError
 from . import audit
 from .directory import record_consent
 from .inbox import report_undeliverable_phone
+from .message_updates import MESSAGES, update_by_id
 from .messaging import suppress_pending_for_client
 
 MAX_ATTEMPTS = 6  # transient failures (rate limits, 5xx, timeouts before sending)
@@ -163,7 +164,6 @@ def apply_status(
 @cache
 def record_update(name: str) -> Any:
     """The dispatcher's executemany UPDATE for one kind of outcome, built once."""
-    t = cast(Table, OutboundMessage.__table__)
     options: dict[str, dict[str, Any]] = {
         "sent": {
             "status": "sent",
@@ -186,10 +186,7 @@ def record_update(name: str) -> Any:
             "next_attempt_at": bindparam("b_next"),
             "error": bindparam("b_error"),
         },
-        "halted": {"status": "pending", "claimed_by": None, "attempts": t.c.attempts - 1},
+        "halted": {"status": "pending", "claimed_by": None, "attempts": MESSAGES.c.attempts - 1},
         "suppressed": {"status": "suppressed", "reason": bindparam("b_reason")},
     }
-    values = options[name]
-    return (
-        update(t).where(t.c.id == bindparam("b_id")).values(updated_at=bindparam("b_now"), **values)
-    )
+    return update_by_id(options[name])
