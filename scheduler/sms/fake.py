@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from scheduler.sms.gateway import (
-    OutboundSms,
-    SendResult,
-    SentRecord,
-    SmsError,
-    SmsOutcomeUnknown,
-)
-from scheduler.sms.sent_log import SentLog, utcnow
+from scheduler.sms.gateway import OutboundSms, SendResult, SmsError, SmsOutcomeUnknown
+from scheduler.sms.recording import RecordingGateway, utcnow
 
 
 @dataclass
@@ -25,7 +18,7 @@ class _Failure:
     delivered: bool
 
 
-class FakeGateway:
+class FakeGateway(RecordingGateway):
     """Thread-safe fake of `SmsGateway`.
 
     Script failures with `fail_next` (the next N sends, whoever they are for) or
@@ -35,9 +28,8 @@ class FakeGateway:
     """
 
     def __init__(self, *, latency: float = 0.0, clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__(clock)
         self.latency = latency
-        self._lock = threading.Lock()
-        self._log = SentLog(clock)
         self._messages: list[OutboundSms] = []
         self._next: list[_Failure] = []
         self._by_to: dict[str, _Failure] = {}
@@ -114,23 +106,13 @@ class FakeGateway:
             failure = self._take_failure(message.to)
             if failure is not None and not failure.delivered:
                 raise failure.error
-            record = self._log.add(message)
+            record = self._record(message)
             self._messages.append(message)
             if failure is not None:
                 raise failure.error
         return SendResult(sid=record.sid, status=record.status)
 
-    def list_sent(self, *, to: str, since: datetime) -> list[SentRecord]:
-        with self._lock:
-            return self._log.to_since(to=to, since=since)
-
     # -- inspection ----------------------------------------------------------------
-
-    @property
-    def sent(self) -> list[SentRecord]:
-        """Records of every message that went out, oldest first (a copy)."""
-        with self._lock:
-            return self._log.all()
 
     @property
     def messages(self) -> list[OutboundSms]:
