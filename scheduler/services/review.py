@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..db.models import TherapySession
 from ..db.models.inbound import InboundMessage, ProgressRating
@@ -20,6 +21,8 @@ from .session_changes import get_session
 
 # Inbound outcomes that are the client's own words or rating (not STOP, HELP, C, R and such).
 REPLY_OUTCOMES = ("inbox", "rating")
+
+_Row = TypeVar("_Row", OutboundMessage, InboundMessage, ProgressRating)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,24 @@ def previous_session(db: Session, session: TherapySession) -> TherapySession | N
     return db.scalar(query)
 
 
+def _in_week(
+    db: Session,
+    entity: type[_Row],
+    at: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    client_id: int,
+    start: datetime,
+    end: datetime,
+    *criteria: ColumnElement[bool],
+) -> list[_Row]:
+    """The client's rows of `entity` whose `at` falls in [start, end), in time order."""
+    query = (
+        select(entity)
+        .where(entity.client_id == client_id, at >= start, at < end, *criteria)
+        .order_by(at, entity.id)
+    )
+    return list(db.scalars(query))
+
+
 def weekly_review(db: Session, session_id: int) -> WeeklyReview:
     """Goal, prompts, replies and ratings for the week before `session_id`."""
     session = get_session(db, session_id)
@@ -62,39 +83,23 @@ def weekly_review(db: Session, session_id: int) -> WeeklyReview:
     previous = previous_session(db, session)
     start = previous.starts_at if previous is not None else session.series.created_at
     end = session.starts_at
-    prompts = list(
-        db.scalars(
-            select(OutboundMessage)
-            .where(
-                OutboundMessage.client_id == client_id,
-                OutboundMessage.kind == "goal_prompt",
-                OutboundMessage.sent_at >= start,
-                OutboundMessage.sent_at < end,
-            )
-            .order_by(OutboundMessage.sent_at, OutboundMessage.id)
-        )
+    prompts = _in_week(
+        db,
+        OutboundMessage,
+        OutboundMessage.sent_at,
+        client_id,
+        start,
+        end,
+        OutboundMessage.kind == "goal_prompt",
     )
-    replies = list(
-        db.scalars(
-            select(InboundMessage)
-            .where(
-                InboundMessage.client_id == client_id,
-                InboundMessage.outcome.in_(REPLY_OUTCOMES),
-                InboundMessage.received_at >= start,
-                InboundMessage.received_at < end,
-            )
-            .order_by(InboundMessage.received_at, InboundMessage.id)
-        )
+    replies = _in_week(
+        db,
+        InboundMessage,
+        InboundMessage.received_at,
+        client_id,
+        start,
+        end,
+        InboundMessage.outcome.in_(REPLY_OUTCOMES),
     )
-    ratings = list(
-        db.scalars(
-            select(ProgressRating)
-            .where(
-                ProgressRating.client_id == client_id,
-                ProgressRating.received_at >= start,
-                ProgressRating.received_at < end,
-            )
-            .order_by(ProgressRating.received_at, ProgressRating.id)
-        )
-    )
+    ratings = _in_week(db, ProgressRating, ProgressRating.received_at, client_id, start, end)
     return WeeklyReview(session, previous, start, prompts, replies, ratings)
