@@ -26,7 +26,7 @@ from ..domain.reminders import is_allowed, next_allowed_at_or_after
 from ..locations import Location
 from . import due
 from .context import ServiceContext
-from .message_updates import update_by_id
+from .message_updates import updates_by_name
 from .render import TextFacts, choose_prompt, policy_for, render
 
 _M = OutboundMessage
@@ -309,10 +309,9 @@ def _write(
             db.execute(_update(name), [{**p, **shared} for p in params])
 
 
-@cache
-def _update(name: str) -> Any:
-    """One executemany UPDATE per outcome, built once (building costs more than running)."""
-    options: dict[str, dict[str, Any]] = {
+# One executemany UPDATE per outcome of a claim.
+_update = updates_by_name(
+    {
         "claim": {
             "status": "sending",
             "claimed_by": bindparam("b_worker"),
@@ -327,4 +326,4 @@ def _update(name: str) -> Any:
         "defer": {"next_attempt_at": bindparam("b_next")},
         "fail": {"status": "failed", "error": bindparam("b_error")},
     }
-    return update_by_id(options[name])
+)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
@@ -23,7 +22,7 @@ from ..sms.gateway import SmsError
 from . import audit
 from .directory import record_consent
 from .inbox import report_undeliverable_phone
-from .message_updates import MESSAGES, update_by_id
+from .message_updates import MESSAGES, updates_by_name
 from .messaging import suppress_pending_for_client
 
 MAX_ATTEMPTS = 6  # transient failures (rate limits, 5xx, timeouts before sending)
@@ -161,10 +160,9 @@ def apply_status(
     return row.status
 
 
-@cache
-def record_update(name: str) -> Any:
-    """The dispatcher's executemany UPDATE for one kind of outcome, built once."""
-    options: dict[str, dict[str, Any]] = {
+# The dispatcher's executemany UPDATE for one kind of outcome.
+record_update = updates_by_name(
+    {
         "sent": {
             "status": "sent",
             "provider_sid": bindparam("b_sid"),
@@ -189,4 +187,4 @@ def record_update(name: str) -> Any:
         "halted": {"status": "pending", "claimed_by": None, "attempts": MESSAGES.c.attempts - 1},
         "suppressed": {"status": "suppressed", "reason": bindparam("b_reason")},
     }
-    return update_by_id(options[name])
+)
