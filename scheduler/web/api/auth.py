@@ -39,3 +39,13 @@ def require_office(office_id: str) -> None:
     user = current_user()
     if user.role == "therapist" or not user.may_see_office(office_id):
         raise Forbidden(f"no access to office {office_id}")
+
+
+def require_access(office_id: str, therapist_id: int) -> None:
+    """Therapists see only their own sessions and series; other staff their offices' ones."""
+    user = current_user()
+    if user.role == "therapist":
+        if user.therapist_id != therapist_id:
+            raise Forbidden("therapists see only their own sessions")
+    elif not user.may_see_office(office_id):
+        raise Forbidden(f"no access to office {office_id}")

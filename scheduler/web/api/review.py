@@ -8,28 +8,18 @@ from zoneinfo import ZoneInfo
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from ...services.errors import Forbidden
 from ...services.review import weekly_review
 from ..context import db
 from . import openapi, serialize
-from .auth import current_user
+from .auth import require_access
 from .base import blueprint
-
-
-def _may_see(office_id: str, therapist_id: int) -> None:
-    user = current_user()
-    if user.role == "therapist":
-        if user.therapist_id != therapist_id:
-            raise Forbidden("therapists see only their own sessions")
-    elif not user.may_see_office(office_id):
-        raise Forbidden(f"no access to office {office_id}")
 
 
 @blueprint.get("/sessions/<int:session_id>/review")
 def session_review(session_id: int) -> ResponseReturnValue:
     review = weekly_review(db(), session_id)
     session = review.session
-    _may_see(session.office_id, session.therapist_id)
+    require_access(session.office_id, session.therapist_id)
     zone = ZoneInfo(session.timezone)
 
     def at(value: Any) -> str | None:

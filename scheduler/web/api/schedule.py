@@ -11,22 +11,37 @@ from ...db.models import Series, TherapySession
 from ...services import booking, session_changes
 from ...services.errors import Forbidden, Invalid, NotFound
 from ...services.queries import local_day_bounds, sessions_between
+from ...services.session_changes import CancelledBy
 from ..context import ctx, db, unit_of_work
 from . import serialize
-from .auth import current_user, require, require_office
+from .auth import current_user, require, require_access, require_office
 from .base import blueprint
 from .schemas import SeriesIn, SeriesPatch, SessionPatch, parse
 
 MAX_LIST_DAYS = 62
 
 
-def _may_see(office_id: str, therapist_id: int) -> None:
-    user = current_user()
-    if user.role == "therapist":
-        if user.therapist_id != therapist_id:
-            raise Forbidden("therapists see only their own sessions")
-    elif not user.may_see_office(office_id):
-        raise Forbidden(f"no access to office {office_id}")
+def _load_series(series_id: int) -> Series:
+    series = db().get(Series, series_id)
+    if series is None:
+        raise NotFound("series", series_id)
+    require_access(series.office_id, series.therapist_id)
+    return series
+
+
+def _load_session(session_id: int) -> TherapySession:
+    s = db().get(TherapySession, session_id)
+    if s is None:
+        raise NotFound("session", session_id)
+    require_access(s.office_id, s.therapist_id)
+    return s
+
+
+def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
+    """The required `cancelled_by` of a cancellation, or Invalid with `hint`."""
+    if cancelled_by is None:
+        raise Invalid({"cancelled_by": hint})
+    return cancelled_by
 
 
 @blueprint.post("/series")
@@ -44,21 +59,14 @@ def create_series() -> ResponseReturnValue:
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
-    series = db().get(Series, series_id)
-    if series is None:
-        raise NotFound("series", series_id)
-    _may_see(series.office_id, series.therapist_id)
-    return jsonify(serialize.series(series))
+    return jsonify(serialize.series(_load_series(series_id)))
 
 
 @blueprint.patch("/series/<int:series_id>")
 def change_series(series_id: int) -> ResponseReturnValue:
     user = require("admin", "front_desk")
     body = parse(SeriesPatch)
-    series = db().get(Series, series_id)
-    if series is None:
-        raise NotFound("series", series_id)
-    _may_see(series.office_id, series.therapist_id)
+    _load_series(series_id)
     if (body.session_count is None) == (body.status is None):
         raise Invalid({"body": "give exactly one of session_count or status"})
     with unit_of_work() as session:
@@ -67,13 +75,11 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 session, ctx(), series_id, body.session_count, actor=user.email
             )
         else:
-            if body.cancelled_by is None:
-                raise Invalid({"cancelled_by": "is required to cancel a series"})
             series = session_changes.cancel_rest(
                 session,
                 ctx(),
                 series_id,
-                cancelled_by=body.cancelled_by,
+                cancelled_by=_who_cancelled(body.cancelled_by, "is required to cancel a series"),
                 reason=body.reason,
                 actor=user.email,
             )
@@ -117,22 +123,13 @@ def list_sessions() -> ResponseReturnValue:
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
-    s = _load(session_id)
-    return jsonify(serialize.session(s))
-
-
-def _load(session_id: int) -> TherapySession:
-    s = db().get(TherapySession, session_id)
-    if s is None:
-        raise NotFound("session", session_id)
-    _may_see(s.office_id, s.therapist_id)
-    return s
+    return jsonify(serialize.session(_load_session(session_id)))
 
 
 @blueprint.patch("/sessions/<int:session_id>")
 def change_session(session_id: int) -> ResponseReturnValue:
     body = parse(SessionPatch)
-    _load(session_id)
+    _load_session(session_id)
     user = current_user()
     given = body.model_dump(exclude_unset=True)
     actions = [k for k in ("starts_at_local", "status", "weekly_goal") if k in given]
@@ -159,13 +156,11 @@ def change_session(session_id: int) -> ResponseReturnValue:
                 session, session_id, body.weekly_goal, actor=user.email
             )
         elif body.status == "cancelled":
-            if body.cancelled_by is None:
-                raise Invalid({"cancelled_by": "is required: client or practice"})
             s = session_changes.cancel(
                 session,
                 ctx(),
                 session_id,
-                cancelled_by=body.cancelled_by,
+                cancelled_by=_who_cancelled(body.cancelled_by, "is required: client or practice"),
                 make_up=body.make_up,
                 reason=body.reason,
                 actor=user.email,
