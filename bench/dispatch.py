@@ -28,7 +28,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -39,6 +38,7 @@ from bench._db import scratch_database
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import Client, OutboundMessage, Series, Therapist, TherapySession
+from scheduler.db.scratch import daytime_zone
 from scheduler.services.directory import sync_offices
 from scheduler.services.dispatch import Dispatcher
 from scheduler.sms.fake import FakeGateway
@@ -46,16 +46,6 @@ from scheduler.wiring import build
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFICE = "dallas"
-
-
-def daytime_zone() -> str:
-    """A zone where it is now inside the allowed window, so no text waits for the morning."""
-    now = datetime.now(UTC)
-    for offset in range(-12, 15):
-        zone = f"Etc/GMT{'+' if offset <= 0 else '-'}{abs(offset)}"
-        if 10 <= now.astimezone(ZoneInfo(zone)).hour < 18:
-            return zone
-    raise RuntimeError("no daytime zone")
 
 
 def seed(engine: Engine, n: int) -> None:

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
+from scheduler.db.scratch import scratch_database
 from scheduler.db.session import make_engine
 from scheduler.locations import LocationBook, load_locations
 from scheduler.services.directory import sync_offices
@@ -52,24 +51,11 @@ def locations() -> LocationBook:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, migrated database for this test run."""
-    pg = os.environ.get("TEST_DATABASE_URL")
-    if not pg:
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        yield f"sqlite:///{path}"
-        return
-    base = make_url(pg).set(drivername="postgresql+psycopg")
-    name = f"ipt_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def database_url() -> Iterator[str]:
+    """A fresh database for this test run (the `engine` fixture migrates it)."""
+    server = os.environ.get("TEST_DATABASE_URL") or "sqlite"
+    with scratch_database(server, prefix="ipt_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -22,20 +22,14 @@ import pytest
 
 from scheduler.config import Settings
 from scheduler.db.models import OutboundMessage
+from scheduler.db.scratch import daytime_zone
 from scheduler.domain.sms import format_when
 from scheduler.services import session_changes
 from scheduler.services.dispatch import Dispatcher
 from scheduler.sms.fake import FakeGateway
 from scheduler.wiring import build
 from tests import factories
-from tests.integration.pg_support import (  # noqa: F401  (fixtures)
-    PG,
-    ROOT,
-    book,
-    daytime_zone,
-    engine,
-    pg_url,
-)
+from tests.integration.pg_support import ROOT, book, engine, pg_url  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 

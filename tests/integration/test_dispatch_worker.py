@@ -12,9 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -25,6 +24,7 @@ from scheduler.cli import main
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import OutboundMessage
+from scheduler.db.scratch import daytime_zone, scratch_database
 from scheduler.services.directory import sync_offices
 from scheduler.wiring import build
 from tests import factories
@@ -32,18 +32,10 @@ from tests import factories
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def daytime_zone() -> str:
-    now = datetime.now(UTC)
-    for offset in range(-12, 15):
-        zone = f"Etc/GMT{'+' if offset <= 0 else '-'}{abs(offset)}"
-        if 10 <= now.astimezone(ZoneInfo(zone)).hour < 18:
-            return zone
-    raise AssertionError("unreachable")
-
-
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/worker.sqlite3"
+def sqlite_url() -> Iterator[str]:
+    with scratch_database("sqlite", prefix="ipt_worker") as url:
+        yield url
 
 
 @pytest.fixture

@@ -30,15 +30,9 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import Client, OutboundMessage, Series, Therapist, TherapySession
+from scheduler.db.scratch import daytime_zone
 from scheduler.sms.fake_twilio_server import FakeTwilioServer
-from tests.integration.pg_support import (  # noqa: F401  (fixtures)
-    PG,
-    ROOT,
-    book,
-    daytime_zone,
-    engine,
-    pg_url,
-)
+from tests.integration.pg_support import ROOT, book, engine, pg_url  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
