@@ -1,17 +1,16 @@
-"""Fixtures and helpers shared by the dispatcher's integration tests."""
+"""Helpers shared by the dispatcher's and the text planner's integration tests.
+
+Their fixtures (`clock`, `tctx`, `gateway`, `dispatcher`) are in this folder's conftest.py.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from scheduler.db.models import OutboundMessage
-from scheduler.services.dispatch import Dispatcher
-from scheduler.sms.fake import FakeGateway
 from tests import factories
 
 
@@ -23,30 +22,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def clock() -> Clock:
-    # A Monday morning in Seattle, well inside the allowed window.
-    return Clock(datetime(2027, 2, 15, 18, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def tctx(ctx, clock):
-    fast = replace(ctx.settings, sms_max_per_second=1000.0)
-    return replace(ctx, settings=fast, clock=clock)
-
-
-@pytest.fixture
-def gateway() -> FakeGateway:
-    return FakeGateway()
-
-
-@pytest.fixture
-def dispatcher(container, tctx, gateway):
-    d = Dispatcher(container.sessions, tctx, gateway, worker_id="test-worker")
-    yield d
-    d.close()
-
-
 def rows(db, **where) -> list[OutboundMessage]:
     db.expire_all()
     query = select(OutboundMessage).order_by(OutboundMessage.id)
@@ -56,7 +31,11 @@ def rows(db, **where) -> list[OutboundMessage]:
 
 
 def book(db, tctx, **kw):
-    series = factories.series(db, tctx, first=date(2027, 2, 24), at=time(17), count=12, **kw)
+    """A committed 12-visit series, Wednesdays at 17:00 from Feb 24, 2027, unless kw says."""
+    kw.setdefault("first", date(2027, 2, 24))
+    kw.setdefault("at", time(17))
+    kw.setdefault("count", 12)
+    series = factories.series(db, tctx, **kw)
     db.commit()
     return series
 

@@ -1,9 +1,5 @@
 """The dispatcher against a real database: claims, send-time checks, pacing, fairness, stopping."""
 
-# Fixtures come from dispatch_support and are named as test parameters, which ruff reads
-# as redefinitions.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import itertools
@@ -16,16 +12,7 @@ from scheduler.services import session_changes
 from scheduler.services.dispatch import Dispatcher
 from scheduler.sms.fake import FakeGateway
 from tests import factories
-from tests.integration.dispatch_support import (  # noqa: F401  (fixtures)
-    Clock,
-    at_local,
-    book,
-    clock,
-    dispatcher,
-    gateway,
-    rows,
-    tctx,
-)
+from tests.integration.dispatch_support import at_local, book, rows
 
 
 def test_booking_confirmation_goes_out_once(db, tctx, dispatcher, gateway):

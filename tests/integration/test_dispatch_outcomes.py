@@ -1,9 +1,5 @@
 """What the dispatcher does with each provider refusal, lost reply and dead worker."""
 
-# Fixtures come from dispatch_support and are named as test parameters, which ruff reads
-# as redefinitions.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -17,16 +13,7 @@ from scheduler.services.dispatch import Dispatcher
 from scheduler.services.reconcile import reconcile
 from scheduler.sms.gateway import SmsError, SmsOutcomeUnknown
 from tests import factories
-from tests.integration.dispatch_support import (  # noqa: F401  (fixtures)
-    Clock,
-    at_local,
-    book,
-    clock,
-    dispatcher,
-    gateway,
-    rows,
-    tctx,
-)
+from tests.integration.dispatch_support import book, rows
 
 
 def test_opted_out_by_twilio_stops_the_rest(db, tctx, dispatcher, gateway):

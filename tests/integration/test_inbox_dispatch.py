@@ -2,48 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 import pytest
 
 from scheduler.services import inbound
-from scheduler.services.dispatch import Dispatcher
 from scheduler.services.inbound import InboundSms
 from scheduler.sms.fake import FakeGateway
 from tests import factories
 
 SEATTLE_SMS = "+12065550191"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2027, 2, 15, 18, 0, tzinfo=UTC))  # Monday 10:00 in Seattle
-
-
-@pytest.fixture
-def tctx(ctx, clock):
-    return replace(ctx, settings=replace(ctx.settings, sms_max_per_second=1000.0), clock=clock)
-
-
-@pytest.fixture
-def gateway() -> FakeGateway:
-    return FakeGateway()
-
-
-@pytest.fixture
-def dispatcher(container, tctx, gateway):
-    d = Dispatcher(container.sessions, tctx, gateway, worker_id="inbox-test")
-    yield d
-    d.close()
 
 
 def _text(db, tctx, body: str, phone: str, sid: str) -> inbound.Receipt:

@@ -15,34 +15,15 @@ from scheduler.domain.sms import encoding_for, segment_count
 from scheduler.services import messaging, session_changes
 from scheduler.services.render import TextFacts, render
 from tests import factories
+from tests.integration.dispatch_support import book, rows
 
 LA = ZoneInfo("America/Los_Angeles")
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2027, 2, 15, 18, 0, tzinfo=UTC))  # Monday 10:00 in Seattle
-
-
 @pytest.fixture
 def tctx(ctx, clock):
+    # Shadows the dispatcher's (conftest): planning tests keep the configured sender cap.
     return replace(ctx, clock=clock)
-
-
-def rows(db, **where) -> list[OutboundMessage]:
-    db.expire_all()
-    query = select(OutboundMessage).order_by(OutboundMessage.id)
-    for key, value in where.items():
-        query = query.where(getattr(OutboundMessage, key) == value)
-    return list(db.scalars(query))
 
 
 def open_rows(db, series_id: int) -> list[OutboundMessage]:
@@ -60,15 +41,6 @@ def assert_one_open_row_per_key(db, series_id: int) -> None:
 
 def local(dt: datetime) -> datetime:
     return dt.astimezone(LA)
-
-
-def book(db, tctx, **kw):
-    kw.setdefault("first", date(2027, 2, 24))
-    kw.setdefault("at", time(17))
-    kw.setdefault("count", 12)
-    series = factories.series(db, tctx, **kw)
-    db.commit()
-    return series
 
 
 def test_booking_plans_the_whole_series_in_the_same_transaction(db, tctx):
