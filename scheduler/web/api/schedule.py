@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
@@ -21,20 +22,16 @@ from .schemas import SeriesIn, SeriesPatch, SessionPatch, parse
 MAX_LIST_DAYS = 62
 
 
-def _load_series(series_id: int) -> Series:
-    series = db().get(Series, series_id)
-    if series is None:
-        raise NotFound("series", series_id)
-    require_access(series.office_id, series.therapist_id)
-    return series
+_Row = TypeVar("_Row", Series, TherapySession)
 
 
-def _load_session(session_id: int) -> TherapySession:
-    s = db().get(TherapySession, session_id)
-    if s is None:
-        raise NotFound("session", session_id)
-    require_access(s.office_id, s.therapist_id)
-    return s
+def _load(model: type[_Row], what: str, row_id: int) -> _Row:
+    """The series or session `row_id`, if the user may see it (else NotFound or Forbidden)."""
+    row = db().get(model, row_id)
+    if row is None:
+        raise NotFound(what, row_id)
+    require_access(row.office_id, row.therapist_id)
+    return row
 
 
 def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
@@ -59,14 +56,14 @@ def create_series() -> ResponseReturnValue:
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
-    return jsonify(serialize.series(_load_series(series_id)))
+    return jsonify(serialize.series(_load(Series, "series", series_id)))
 
 
 @blueprint.patch("/series/<int:series_id>")
 def change_series(series_id: int) -> ResponseReturnValue:
     user = require("admin", "front_desk")
     body = parse(SeriesPatch)
-    _load_series(series_id)
+    _load(Series, "series", series_id)
     if (body.session_count is None) == (body.status is None):
         raise Invalid({"body": "give exactly one of session_count or status"})
     with unit_of_work() as session:
@@ -123,13 +120,13 @@ def list_sessions() -> ResponseReturnValue:
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
-    return jsonify(serialize.session(_load_session(session_id)))
+    return jsonify(serialize.session(_load(TherapySession, "session", session_id)))
 
 
 @blueprint.patch("/sessions/<int:session_id>")
 def change_session(session_id: int) -> ResponseReturnValue:
     body = parse(SessionPatch)
-    _load_session(session_id)
+    _load(TherapySession, "session", session_id)
     user = current_user()
     given = body.model_dump(exclude_unset=True)
     actions = [k for k in ("starts_at_local", "status", "weekly_goal") if k in given]
