@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..db.models import OutboundMessage, SmsSender
+from ..db.models.messaging import RESPONSE_KINDS
 from ..db.types import utcnow
 from ..domain.reminders import is_allowed, next_allowed_at_or_after
 from ..locations import Location
@@ -30,8 +31,6 @@ from .message_updates import updates_by_name
 from .render import TextFacts, choose_prompt, policy_for, render
 
 _M = OutboundMessage
-# Answers to the client's own text go out at once: they asked (and HELP must be answered).
-RESPONSE_KINDS = ("help", "reply")
 # Texts about an upcoming session: pointless, or wrong, once it has begun.
 BEFORE_START_KINDS = ("reminder_24h", "reminder_2h", "session_changed", "session_cancelled")
 # Follow-ups are about a session that happened.
@@ -169,6 +168,7 @@ def _check(
         return "client opted out"
     if row.phone_undeliverable_at is not None:
         return "phone number undeliverable"
+    # Answers to the client's own text go out at once: they asked (and HELP must be answered).
     if row.kind in RESPONSE_KINDS:
         return None
     if not row.sms_consent:

@@ -8,24 +8,18 @@ never deleted: a cancelled or suppressed text keeps its reason for the front des
 from __future__ import annotations
 
 from datetime import datetime
+from typing import get_args
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ...domain.reminders import MessageKind
 from ..types import UTCDateTime, utcnow
 from .base import Base
 
-MESSAGE_KINDS = (
-    "booking_confirmation",
-    "session_changed",
-    "session_cancelled",
-    "reminder_24h",
-    "reminder_2h",
-    "goal_prompt",
-    "closing",
-    "help",
-    "reply",
-)
+# Answers to a client's own text; every other kind is planned by the domain.
+RESPONSE_KINDS = ("help", "reply")
+MESSAGE_KINDS: tuple[str, ...] = (*get_args(MessageKind), *RESPONSE_KINDS)
 MESSAGE_STATUSES = (
     "pending",  # planned; due at send_at (and not before next_attempt_at)
     "sending",  # claimed by a dispatcher, or sent with an outcome still to be reconciled
