@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .config import ConfigError, Settings
 from .locations import LocationsError, load_locations
 from .services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from .services.feed_content import FeedKind
 
 
 def _fail(message: str) -> None:
@@ -147,15 +150,12 @@ def feeds_rotate(therapist_id: int | None, location_id: str | None, client_id: i
     """Issue a new feed URL for one owner; the old URL stops working at once."""
     from .services import feeds as feed_service
 
-    chosen = [
-        (kind, owner)
-        for kind, owner in (
-            ("therapist", therapist_id),
-            ("location", location_id),
-            ("client", client_id),
-        )
-        if owner is not None
-    ]
+    given: tuple[tuple[FeedKind, object], ...] = (
+        ("therapist", therapist_id),
+        ("location", location_id),
+        ("client", client_id),
+    )
+    chosen = [(kind, owner) for kind, owner in given if owner is not None]
     if len(chosen) != 1:
         _fail("give exactly one of --therapist ID, --location ID, --client ID")
         return

@@ -83,7 +83,7 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
         )
     today = ctx.clock().astimezone(ctx.locations["tucson"].tz).date()
     ana, sam, lee = therapists.values()
-    plans = [
+    plans: list[tuple[Client, Therapist, str, date, time, int, str]] = [
         (clients[0], ana, "tucson", _next_weekday(today, 1), time(10), 16, "role_transition"),
         (clients[1], ana, "tucson", _next_weekday(today, 3), time(15), 12, "role_dispute"),
         (clients[3], lee, "miami", _next_weekday(today, 2), time(11), 12, "grief"),
@@ -101,7 +101,7 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
             "interpersonal_deficits",
         )
     )
-    for client, therapist, office, first, at, count, area in plans:
+    for client, therapist, office, first_day, at, count, area in plans:
         booking.book_series(
             db,
             ctx,
@@ -109,7 +109,7 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
                 client_id=client.id,
                 therapist_id=therapist.id,
                 location_id=office,
-                first_session_date=first,
+                first_session_date=first_day,
                 start_time=at,
                 session_count=count,
                 problem_area=area,

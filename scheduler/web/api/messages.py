@@ -8,11 +8,11 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from ...db.models import OutboundMessage, TherapySession
-from ...services.errors import Forbidden, NotFound
+from ...services.errors import NotFound
 from ...services.messaging import messages_for_sessions
 from ..context import db
 from . import openapi
-from .auth import current_user
+from .auth import require_access
 from .base import blueprint
 
 openapi.OPERATIONS.append(
@@ -51,12 +51,6 @@ def session_messages(session_id: int) -> ResponseReturnValue:
     session = db().get(TherapySession, session_id)
     if session is None:
         raise NotFound("session", session_id)
-    user = current_user()
-    # Same visibility as the session itself: therapists their own, desks their offices.
-    if user.role == "therapist":
-        if user.therapist_id != session.therapist_id:
-            raise Forbidden("therapists see only their own sessions")
-    elif not user.may_see_office(session.office_id):
-        raise Forbidden(f"no access to office {session.office_id}")
+    require_access(session.office_id, session.therapist_id)  # same visibility as the session
     found = messages_for_sessions(db(), [session_id]).get(session_id, [])
     return jsonify([message(m) for m in found])
