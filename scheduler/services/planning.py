@@ -358,7 +358,9 @@ class _Writes:
 
     def flush(self, db: Session, client_id: int) -> int:
         if self.inserts:
-            db.execute(insert(_M), self.inserts)
+            # render_nulls: the ORM would otherwise leave out None values and split the rows
+            # into one statement per run of differently-null rows (suppressed vs pending).
+            db.execute(insert(_M).execution_options(render_nulls=True), self.inserts)
         if self.updates:
             table = cast(Table, _M.__table__)
             stamp = utcnow()
