@@ -6,13 +6,16 @@ nothing is created at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .db.session import make_engine, make_session_factory
+from .db.types import utcnow
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext
 from .services.messaging import MessagePlanner
@@ -28,10 +31,12 @@ class Container:
     observers: list[ScheduleObserver] = field(default_factory=list)
     # The SMS backend; None in tests that send nothing (the dispatcher is given one there).
     gateway: SmsGateway | None = None
+    # What "now" is for use cases started at this edge; tests turn it to check expiries.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     @property
     def ctx(self) -> ServiceContext:
-        return ServiceContext(self.settings, self.locations, tuple(self.observers))
+        return ServiceContext(self.settings, self.locations, tuple(self.observers), self.clock)
 
     def close(self) -> None:
         self.engine.dispose()
