@@ -109,6 +109,8 @@ def _password_problem(password: str) -> str | None:
 
 def require_user(db: Session, email: str) -> User:
     """The user with this email (any case), or NotFound naming the email field."""
+    if not email.strip():
+        raise Invalid({"email": "is empty"})
     user = find_user(db, email)
     if user is None:
         raise NotFound("user", email.strip(), field="email")
@@ -126,9 +128,7 @@ def list_users(db: Session, *, now: datetime, limits: staff_sessions.Limits) -> 
     """Every account, disabled ones included, with its open sessions and usable tokens."""
     sessions = staff_sessions.open_counts(db, now=now, limits=limits)
     usable = db.execute(
-        select(ApiToken.user_id, func.count())
-        .where(_token_usable(now))
-        .group_by(ApiToken.user_id)
+        select(ApiToken.user_id, func.count()).where(_token_usable(now)).group_by(ApiToken.user_id)
     )
     tokens = {user_id: count for user_id, count in usable.tuples()}
     return [

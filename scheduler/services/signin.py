@@ -99,6 +99,16 @@ def sign_in(db: Session, attempt: Attempt, *, now: datetime) -> User:
     if not accounts.check_password(user, attempt.password) or user is None:
         sweep(db, now=now)
         db.add(SignInFailure(account=attempt.account, ip=attempt.address, at=now))
+        # The lasting record (failures themselves are forgotten after the window), for
+        # reviewing sign-in attempts; bounded by the limits above, as refused tries write none.
+        audit.record(
+            db,
+            actor=f"ip:{attempt.address}",
+            action="user.sign_in_failed",
+            entity="user",
+            entity_id=user.id if user is not None else "unknown",
+            account=attempt.account,
+        )
         raise BadCredentials("wrong email or password")
     # Success forgives this pair's mistakes, not failures of the account from elsewhere.
     db.execute(

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import AuditEntry, SignInFailure
+from scheduler.db.types import utcnow
 from scheduler.services import signin
 from scheduler.web import create_app
 from scheduler.wiring import Container
@@ -54,15 +55,16 @@ def test_one_account_from_many_addresses_is_stopped(app: Flask, db: Session) -> 
     assert sign_in(app.test_client(), "desk2@test.invalid").status_code == 302
 
 
+def earlier_failures(db: Session, ip: str, count: int, start: datetime = NOW) -> None:
+    """Failures of `count` different accounts from one address, a second apart."""
+    for i in range(count):
+        db.add(SignInFailure(account=f"x{i}@test.invalid", ip=ip, at=start + timedelta(seconds=i)))
+    db.commit()
+
+
 def test_each_limit_lifts_when_its_oldest_failures_age_out(db: Session) -> None:
     staff(db, "desk@test.invalid")
-    for i in range(signin.MAX_ADDRESS_FAILURES):
-        with pytest.raises(signin.BadCredentials):
-            signin.sign_in(
-                db,
-                signin.Attempt(f"x{i}@test.invalid", "nope-nope-nope", "192.0.2.1"),
-                now=NOW + timedelta(seconds=i),
-            )
+    earlier_failures(db, "192.0.2.1", signin.MAX_ADDRESS_FAILURES)
     good = signin.Attempt("desk@test.invalid", PASSWORD, "192.0.2.1")
     with pytest.raises(signin.Throttled) as refused:
         signin.sign_in(db, good, now=NOW + timedelta(minutes=1))
@@ -137,6 +139,7 @@ def test_forged_addresses_do_not_escape_the_address_limit(
     container: Container, db: Session
 ) -> None:
     """Behind one proxy, a client rotating X-Forwarded-For values is still one address."""
+    earlier_failures(db, "203.0.113.50", signin.MAX_ADDRESS_FAILURES - 1, utcnow())
     app = _app_behind(container, 1)
     client = app.test_client()
     codes = [
@@ -146,6 +149,28 @@ def test_forged_addresses_do_not_escape_the_address_limit(
             "wrong-password-9",
             headers={"X-Forwarded-For": f"198.51.100.{i}, 203.0.113.50"},
         ).status_code
-        for i in range(signin.MAX_ADDRESS_FAILURES + 1)
+        for i in range(2)
     ]
-    assert codes[-1] == 429
+    assert codes == [401, 429]
+
+
+def test_failed_sign_ins_are_audited_and_refused_ones_write_nothing(db: Session) -> None:
+    user = staff(db, "desk@test.invalid")
+    bad = signin.Attempt("Desk@test.invalid", "nope-nope-nope", "192.0.2.7")
+    for i in range(signin.MAX_FAILURES):
+        with pytest.raises(signin.BadCredentials):
+            signin.sign_in(db, bad, now=NOW + timedelta(seconds=i))
+    with pytest.raises(signin.BadCredentials):
+        signin.sign_in(db, signin.Attempt("ghost@test.invalid", "x" * 12, "192.0.2.7"), now=NOW)
+    failed = db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "user.sign_in_failed").order_by(AuditEntry.id)
+    ).all()
+    assert [e.entity_id for e in failed] == [str(user.id)] * signin.MAX_FAILURES + ["unknown"]
+    assert failed[0].actor == "ip:192.0.2.7"
+    assert failed[0].details["account"] == "desk@test.invalid"
+    with pytest.raises(signin.Throttled):
+        signin.sign_in(db, bad, now=NOW + timedelta(minutes=1))
+    count = db.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("user.sign%"))
+    )
+    assert count == len(failed)
