@@ -217,9 +217,9 @@ def dispatch(once: bool) -> None:
     import json
     from datetime import timedelta
 
-    from .services.dispatch import Dispatcher
-    from .services.reconcile import reconcile
     from .sms.gateway import build_gateway
+    from .texts.reconcile import reconcile
+    from .texts.send import Dispatcher
 
     if not once:
         _fail("use --once for a single pass, or `ipt-scheduler worker` to keep sending")

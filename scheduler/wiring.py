@@ -15,8 +15,8 @@ from .config import Settings
 from .db.session import make_engine, make_session_factory
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext
-from .services.messaging import MessagePlanner
 from .sms.gateway import SmsGateway, build_gateway
+from .texts.observer import MessagePlanner
 
 
 @dataclass

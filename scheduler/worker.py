@@ -25,10 +25,10 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .config import Settings
-from .services.dispatch import Dispatcher, default_worker_id
 from .services.feeds import refresh_stale_feeds
-from .services.reconcile import expire_pending, reconcile
 from .sms.gateway import SmsGateway, build_gateway
+from .texts.reconcile import expire_pending, reconcile
+from .texts.send import Dispatcher, default_worker_id
 from .wiring import Container
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
-from scheduler.db.scratch import scratch_database
 from scheduler.db.session import make_engine
 from scheduler.locations import LocationBook, load_locations
 from scheduler.services.directory import sync_offices
 from scheduler.wiring import Container, default_observers
+from tests.support.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 

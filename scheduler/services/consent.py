@@ -22,7 +22,8 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from ..db.models import Client
-from . import audit, messaging
+from ..texts import observer as messaging
+from . import audit
 from .context import ServiceContext
 from .directory import get_client, normalise_phone, record_consent
 from .errors import Invalid

@@ -23,7 +23,8 @@ from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
 from ..domain.sms import Parsed, format_when, parse_reply
 from ..locations import Location
-from . import audit, consent, inbox, render
+from ..texts import wording as render
+from . import audit, consent, inbox
 from .context import ServiceContext
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.

@@ -1,7 +1,7 @@
 """Planning texts in the same transaction as the calendar change that causes them.
 
 A series' reminders, goal prompts and closing text are a function of its sessions, the
-client's consents and zone, the office's rules and the time: `planning.plan_series` computes that
+client's consents and zone, the office's rules and the time: `plan.plan_series` computes that
 function and brings the stored rows in line with it (insert what is missing, move what
 changed, cancel what is no longer wanted), so re-planning is idempotent and any change can
 simply re-plan the whole series. Notices (booking confirmation, change, cancellation) are
@@ -13,9 +13,6 @@ sent reminder keeps covering its session while the session keeps the start it wa
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,15 +20,14 @@ from ..config import Settings
 from ..db.models import OutboundMessage, Series, TherapySession
 from ..db.types import utcnow
 from ..locations import LocationBook
-from .context import ScheduleChange, ServiceContext
-from .planning import DONE_STATUSES, NOTICE_KINDS, PLANNED_KINDS, plan_series
+from ..services.context import ScheduleChange, ServiceContext
+from .plan import DONE_STATUSES, NOTICE_KINDS, PLANNED_KINDS, plan_series
 
 __all__ = [
     "DONE_STATUSES",
     "NOTICE_KINDS",
     "PLANNED_KINDS",
     "MessagePlanner",
-    "messages_for_sessions",
     "plan_for_change",
     "replan_client",
     "replan_series",
@@ -95,20 +91,6 @@ def suppress_pending_for_client(db: Session, client_id: int, reason: str) -> int
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def messages_for_sessions(db: Session, session_ids: Sequence[int]) -> dict[int, list[_M]]:
-    """Each session's texts, oldest first (for the front-desk pages and the API)."""
-    found: dict[int, list[_M]] = defaultdict(list)
-    if not session_ids:
-        return {}
-    rows = db.scalars(
-        select(_M).where(_M.session_id.in_(list(session_ids))).order_by(_M.created_at, _M.id)
-    )
-    for message in rows:
-        assert message.session_id is not None
-        found[message.session_id].append(message)
-    return dict(found)
 
 
 # --- the plan -----------------------------------------------------------------------------

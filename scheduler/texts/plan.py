@@ -2,7 +2,7 @@
 
 `plan_series` computes what the series should have planned and brings the stored rows in
 line with it in at most two statements (one executemany insert, one executemany update).
-Used by `scheduler.services.messaging`, which owns the transaction and the locks.
+Used by `scheduler.texts.observer`, which owns the transaction and the locks.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from ..domain.reminders import (
     immediate,
     plan_session_messages,
 )
-from .context import ServiceContext
-from .render import policy_for
+from ..services.context import ServiceContext
+from .wording import policy_for
 
 PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing")
 # Only the newest of these survives for one session: the text is rendered at send time
