@@ -27,8 +27,9 @@ from ..domain.reminders import is_allowed, next_allowed_at_or_after
 from ..locations import Location
 from ..services.context import ServiceContext
 from . import due
+from .plan import policy_for
 from .updates import updates_by_name
-from .wording import TextFacts, choose_prompt, policy_for, render
+from .wording import TextFacts, choose_prompt, render
 
 _M = OutboundMessage
 # Texts about an upcoming session: pointless, or wrong, once it has begun.

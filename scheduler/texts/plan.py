@@ -1,7 +1,7 @@
 """How a series' texts are planned: the desired set, consents, caps, and the row diff.
 
-`plan_series` computes what the series should have planned and brings the stored rows in
-line with it in at most two statements (one executemany insert, one executemany update).
+`sync_series_texts` computes what the series should have planned and brings the stored rows
+in line with it in at most two statements (one executemany insert, one executemany update).
 Used by `scheduler.texts.observer`, which owns the transaction and the locks.
 """
 
@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..config import Settings
 from ..db.models import Client, OutboundMessage, Series, TherapySession
 from ..db.models.messaging import OPEN_STATUSES
 from ..db.types import utcnow
@@ -28,8 +29,9 @@ from ..domain.reminders import (
     immediate,
     plan_session_messages,
 )
+from ..domain.texting_policy import texting_policy
+from ..locations import Location
 from ..services.context import ServiceContext
-from .wording import policy_for
 
 PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing")
 # Only the newest of these survives for one session: the text is rendered at send time
@@ -44,6 +46,16 @@ _PLANNING_STATUS = {"attended": "scheduled"}
 
 Key = tuple[int | None, str]  # (session_id, kind)
 _M = OutboundMessage
+
+
+def policy_for(settings: Settings, office: Location, home: Location | None = None) -> TextingPolicy:
+    """The domain's texting rules for a client of `office` near `home`, with the settings' caps."""
+    return texting_policy(
+        office,
+        home,
+        max_per_day=settings.sms_max_per_client_day,
+        max_per_week=settings.sms_max_per_client_week,
+    )
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,7 @@ def gate(plan: PlannedMessage, client: ClientFacts) -> PlannedMessage:
     return replace(plan, send_at=None, suppressed_reason=reason)
 
 
-def plan_series(
+def sync_series_texts(
     db: Session,
     ctx: ServiceContext,
     series: Series,
@@ -193,6 +205,7 @@ def plan_series(
     notices: list[tuple[str, TherapySession]],
     fresh: bool,
 ) -> int:
+    """Bring the series' stored texts in line with what it should have planned; rows written."""
     office = ctx.locations.get(series.office_id)
     if office is None:  # the office left locations.yaml; its sessions are read-only now
         return 0

@@ -41,7 +41,8 @@ from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
 from . import claim, outcomes
 from .claim import BEFORE_START_KINDS, Claimed
-from .observer import DONE_STATUSES, NOTICE_KINDS, replan_series
+from .observer import replan_series
+from .plan import DONE_STATUSES, NOTICE_KINDS
 
 log = logging.getLogger(__name__)
 _M = OutboundMessage

@@ -28,10 +28,10 @@ from scheduler.sms.gateway import (
     OutboundSms,
     SmsError,
     SmsOutcomeUnknown,
-    build_gateway,
     classify_twilio_error,
 )
 from scheduler.sms.twilio import RebasedHttpClient, TwilioGateway, verify_twilio_signature
+from scheduler.wiring import build_gateway
 from tests.support.fake_twilio_server import FakeTwilioServer
 
 REPO = Path(__file__).resolve().parents[2]
