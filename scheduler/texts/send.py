@@ -36,13 +36,14 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ..db.models import Client, OutboundMessage, TherapySession
+from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
 from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
 from . import claim, outcomes
 from .claim import BEFORE_START_KINDS, Claimed
 from .observer import replan_series
-from .plan import DONE_STATUSES, NOTICE_KINDS
+from .plan import NOTICE_KINDS
 
 log = logging.getLogger(__name__)
 _M = OutboundMessage
