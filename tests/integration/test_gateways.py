@@ -126,9 +126,12 @@ def test_build_gateway_picks_the_backend() -> None:
 
 
 def test_only_the_twilio_backend_imports_twilio() -> None:
+    # The composition root picks the backend; with the console one, twilio never loads.
     code = (
         "import sys, scheduler.sms, scheduler.sms.console, scheduler.sms.fake, "
-        "tests.support.fake_twilio_server; print('twilio' in sys.modules)"
+        "tests.support.fake_twilio_server, scheduler.wiring; "
+        "from scheduler.config import Settings; scheduler.wiring.build_gateway(Settings()); "
+        "print('twilio' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
