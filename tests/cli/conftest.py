@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from scheduler.cli import main
 from scheduler.db.migrate import upgrade
-from scheduler.db.scratch import scratch_database
 from scheduler.db.session import make_engine
 from scheduler.locations import LocationBook
 from scheduler.services.directory import sync_offices
+from tests.support.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
