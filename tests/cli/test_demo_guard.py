@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import ApiToken, AuditEntry, Client, User
-from scheduler.db.session import make_engine
+from scheduler.db.session import make_engine, make_session_factory
 from scheduler.locations import LocationBook
 from scheduler.services import accounts, demo, directory
 from scheduler.services.context import ServiceContext
 from scheduler.services.directory import sync_offices
+from scheduler.sms.fake import FakeGateway
+from scheduler.wiring import assemble
 from tests.cli.conftest import ROOT, run
 
 
@@ -47,7 +49,7 @@ def migrated(engine: Engine, locations: LocationBook) -> ServiceContext:
     upgrade(engine)
     with Session(engine) as db, db.begin():
         sync_offices(db, locations)
-    return ServiceContext(Settings(), locations)
+    return assemble(Settings(), locations, engine, make_session_factory(engine), FakeGateway()).ctx
 
 
 def counts(engine: Engine) -> dict[str, int]:
