@@ -7,6 +7,7 @@ weekly goal. Inbox: M's reply to a goal prompt (Miami), a text from an unknown n
 S's free text (Seattle) and a text to no office's number (unrouted).
 
 The users: admin, an all-office desk user, a Miami-only desk user, therapist A and therapist B.
+Test modules import the fixtures `world_fixture` (as `world`) and `apis_fixture` (as `apis`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -24,7 +26,7 @@ from scheduler.db.models.inbound import InboundMessage, InboxItem
 from scheduler.services import feeds, inbox
 from scheduler.services.context import ServiceContext
 from tests import factories
-from tests.web.conftest import make_user_token
+from tests.web.conftest import Api, make_user_token
 from tests.web.inbound_support import new_sid, sent_goal_prompt
 from tests.web.pages_support import sign_in
 
@@ -174,3 +176,14 @@ def page_clients(app: Flask, world: World) -> dict[str, FlaskClient]:
         assert response.status_code == 302, (name, response.status_code)
         found[name] = browser
     return found
+
+
+@pytest.fixture(name="world")
+def world_fixture(db: Session, ctx: ServiceContext) -> World:
+    return build(db, ctx)
+
+
+@pytest.fixture(name="apis")
+def apis_fixture(client: FlaskClient, world: World) -> dict[str, Api]:
+    """Each user's bearer-token API client."""
+    return {user: Api(client, token) for user, token in world.tokens.items()}

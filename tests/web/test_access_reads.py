@@ -12,22 +12,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
 
-from scheduler.services.context import ServiceContext
-from tests.web.access_world import GOAL, GOAL_REPLY, LATE_TEXT, World, build, page_clients
+from tests.web.access_world import (
+    GOAL,
+    GOAL_REPLY,
+    LATE_TEXT,
+    World,
+    apis_fixture,  # noqa: F401  (fixture `apis`)
+    page_clients,
+    world_fixture,  # noqa: F401  (fixture `world`)
+)
 from tests.web.conftest import Api
-
-
-@pytest.fixture
-def world(db: Session, ctx: ServiceContext) -> World:
-    return build(db, ctx)
-
-
-@pytest.fixture
-def apis(client: FlaskClient, world: World) -> dict[str, Api]:
-    return {user: Api(client, token) for user, token in world.tokens.items()}
 
 
 def _sessions_in(body: Any) -> list[dict[str, Any]]:

@@ -17,13 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
 
-from scheduler.services.context import ServiceContext
-from tests.web.access_world import USERS, World, build, page_clients
+from tests.web.access_world import (
+    USERS,
+    World,
+    page_clients,
+    world_fixture,  # noqa: F401  (fixture `world`)
+)
 
 ALL = "{0} {0} {0} {0} {0}"
 
@@ -360,11 +362,6 @@ def _walk(
             if got != expected:
                 wrong.append(f"{case.method} {case.path} as {user}: expected {expected}, got {got}")
     return wrong
-
-
-@pytest.fixture
-def world(db: Session, ctx: ServiceContext) -> World:
-    return build(db, ctx)
 
 
 def test_every_api_route_answers_each_user_as_the_table_says(

@@ -14,26 +14,19 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import AuditEntry
 from scheduler.services import audit
-from scheduler.services.context import ServiceContext
-from tests.web.access_world import World, build, page_clients
+from tests.web.access_world import (
+    World,
+    apis_fixture,  # noqa: F401  (fixture `apis`)
+    page_clients,
+    world_fixture,  # noqa: F401  (fixture `world`)
+)
 from tests.web.conftest import Api
-
-
-@pytest.fixture
-def world(db: Session, ctx: ServiceContext) -> World:
-    return build(db, ctx)
-
-
-@pytest.fixture
-def apis(client: FlaskClient, world: World) -> dict[str, Api]:
-    return {user: Api(client, token) for user, token in world.tokens.items()}
 
 
 @contextmanager
