@@ -8,7 +8,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from ...db.models import OutboundMessage, TherapySession
-from ...services.messaging import messages_for_sessions
+from ...texts.history import messages_for_sessions
 from ..context import db
 from ..reach import load
 from . import openapi

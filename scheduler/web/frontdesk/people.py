@@ -11,10 +11,11 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
 from ...services import access as policy
-from ...services import audit, consent, feeds, messaging, review
+from ...services import audit, consent, feeds, review
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
+from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed, viewer
 from . import reads
@@ -131,7 +132,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         t=t,
         monday=monday,
         sessions=sessions,
-        texts=messaging.messages_for_sessions(db(), ids),
+        texts=messages_for_sessions(db(), ids),
         reviews={s.id: review.weekly_review(db(), s.id) for s in reviewed},
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
