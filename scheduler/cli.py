@@ -39,12 +39,12 @@ def edge(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _container(migrate: bool = False):
+def _container(migrate: bool = False, settings: Settings | None = None):
     from .db.migrate import upgrade
     from .services.directory import sync_offices
     from .wiring import build
 
-    container = build(Settings.from_env())
+    container = build(settings or Settings.from_env())
     # Close the engine's pooled connections when the command ends, however it ends.
     click.get_current_context().call_on_close(container.close)
     if migrate:
@@ -295,18 +295,20 @@ def feeds_rotate(therapist_id: int | None, location_id: str | None, client_id: i
 @edge
 def serve(port: int, host: str, demo: bool) -> None:
     """Run the web app (and, on SQLite, the worker in the same process)."""
+    from .cli_serve import demo_banner, served_settings
     from .web import create_app
 
+    settings = served_settings(host, port)
     if demo:  # before anything is migrated or written: only an empty or demo database
         from .services.demo import ensure_demo_only, seed_demo
 
-        with _container().sessions.begin() as session:
+        with _container(settings=settings).sessions.begin() as session:
             ensure_demo_only(session)
-    container = _container(migrate=True)
+    container = _container(migrate=True, settings=settings)
     if demo:
         with container.sessions.begin() as session:
             token = seed_demo(session, container.ctx)
-        click.echo(f"demo API token: {token}")
+        click.echo(demo_banner(token))
     app = create_app(container=container)
     app.config["DEMO_SIGN_IN"] = demo  # the sign-in page shows the demo account only then
     background = None
@@ -316,7 +318,7 @@ def serve(port: int, host: str, demo: bool) -> None:
         background = build_scheduler(container, blocking=False)
         background.start()
         click.echo("texts: the worker runs inside this process")
-    click.echo(f"serving on http://{host}:{port}/")
+    click.echo(f"serving on http://{host}:{port}/ (public base URL {settings.public_base_url})")
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

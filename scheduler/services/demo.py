@@ -1,5 +1,6 @@
 """A small demo practice for `serve --demo`: a few therapists and clients, series in Tucson and
-one in Seattle that crosses the spring DST change. Idempotent: a second run adds nothing.
+one in Seattle that crosses the spring DST change, and a past to work with (`demo_history`:
+attendance, a rated weekly goal, inbox items). Idempotent: a second run adds nothing.
 
 The demo's accounts have a published password, so it is seeded only into a database that is
 empty or holds only the demo: one whose accounts are all the demo's own (a real practice has
@@ -15,7 +16,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Therapist, User
-from . import accounts, booking, directory
+from . import accounts, booking, demo_history, directory
 from .context import ServiceContext
 from .errors import ServiceError
 
@@ -24,6 +25,12 @@ DEMO_DESK = "desk@demo.invalid"
 DEMO_THERAPIST = "ana.reyes@demo.invalid"
 DEMO_ACCOUNTS = (DEMO_ADMIN, DEMO_DESK, DEMO_THERAPIST)
 DEMO_PASSWORD = "demo-password-1"
+# Who to sign in as to try each role (printed by `serve --demo`, shown on the sign-in page).
+DEMO_SIGN_INS = (
+    ("admin", DEMO_ADMIN),
+    ("front desk", DEMO_DESK),
+    ("therapist", DEMO_THERAPIST),
+)
 
 
 _REFUSAL = (
@@ -162,3 +169,4 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
             ),
             actor="demo",
         )
+    demo_history.seed_history(db, ctx, ana, clients)

@@ -89,6 +89,8 @@ class TherapySession(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     series: Mapped[Series] = relationship(back_populates="sessions")
+    # Usually the series' therapist; another one when this session is covered.
+    therapist: Mapped[Therapist] = relationship()
 
     @property
     def phase(self) -> str:

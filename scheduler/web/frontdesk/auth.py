@@ -53,6 +53,7 @@ def sign_in() -> ResponseReturnValue:
             form=form,
             demo_user=demo.DEMO_ADMIN if current_app.config.get("DEMO_SIGN_IN") else None,
             demo_password=demo.DEMO_PASSWORD if current_app.config.get("DEMO_SIGN_IN") else None,
+            demo_sign_ins=demo.DEMO_SIGN_INS,
         ),
         status,
     )

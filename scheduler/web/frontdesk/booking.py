@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import date, time
 from typing import Any
@@ -116,6 +117,18 @@ def _show_errors(form: BookingForm, fields: dict[str, str]) -> None:
             target.errors = [*target.errors, message]
 
 
+def _prefill_slot(form: BookingForm) -> None:
+    """A free slot clicked in the grid: its therapist, date and time (each only if valid)."""
+    raw_therapist = request.args.get("therapist", "")
+    offered = {choice.value for choice in form.therapist_id.choices}  # type: ignore[union-attr]
+    if raw_therapist in offered:
+        form.therapist_id.data = int(raw_therapist)
+    with contextlib.suppress(ValueError):
+        form.first_session_date.data = date.fromisoformat(request.args.get("date", ""))
+    with contextlib.suppress(ValueError):
+        form.start_time.data = time.fromisoformat(request.args.get("time", ""))
+
+
 @bp.route("/book", methods=["GET", "POST"])
 def book() -> ResponseReturnValue:
     u = allow("use_front_desk")
@@ -130,6 +143,7 @@ def book() -> ResponseReturnValue:
         session["office"] = office
         if request.args.get("client_id", "").isdigit():
             form.client_id.data = int(request.args["client_id"])
+        _prefill_slot(form)
     client = None
     status = 200
     conflicts: list[dict[str, Any]] = []
@@ -172,7 +186,7 @@ def book() -> ResponseReturnValue:
         status = 422
     elif wants_preview:
         form.validate()  # show what is missing next to the fields
-    preview = _preview(form) if request.method == "POST" else None
+    preview = _preview(form)
     chosen = ctx().locations.get(form.location_id.data or "")
     return (
         render_template(

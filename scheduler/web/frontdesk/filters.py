@@ -10,6 +10,8 @@ from . import present
 def register(app: Flask) -> None:
     app.add_template_filter(present.fmt_when, "when")
     app.add_template_filter(present.fmt_time, "hm")
+    app.add_template_filter(present.fmt_clock, "clock")
+    app.add_template_filter(present.fmt_phone, "phone")
     app.add_template_filter(present.fmt_day, "long_day")
     app.add_template_filter(present.fmt_short_day, "short_day")
     app.add_template_filter(present.zone_label, "zone_label")

@@ -25,17 +25,36 @@ from .forms import ClientForm, EmptyForm
 bp = page_blueprint("people", __name__)
 
 
+RECENT_DAYS = 14
+UPCOMING_DAYS = 7
+
+
 @bp.get("/clients")
 def clients() -> ResponseReturnValue:
+    """Search by name, phone or its last digits; without a search, recent and upcoming clients."""
     u = allow("use_front_desk")
     q = request.args.get("q", "")
     found = reads.search_clients(db(), q, where=policy.client_filter(u)) if q.strip() else []
-    return render_template("pages/clients.html", q=q, found=found)
+    if len(found) == 1 and request.args.get("go"):  # the header's search: straight there
+        return redirect(url_for("people.client", client_id=found[0].id))
+    now = ctx().clock()
+    where = policy.session_filter(u)
+    recent = upcoming = []
+    if not q.strip():
+        recent = reads.clients_seen(
+            db(), now - timedelta(days=RECENT_DAYS), now, where=where, latest_first=True
+        )
+        upcoming = reads.clients_seen(
+            db(), now, now + timedelta(days=UPCOMING_DAYS), where=where, latest_first=False
+        )
+    return render_template("pages/clients.html", q=q, found=found, recent=recent, upcoming=upcoming)
 
 
 def _client_page(found: Client, form: ClientForm | None = None, status: int = 200) -> Any:
     u = viewer()
     series = reads.series_of_client(db(), found.id, where=policy.series_filter(u))
+    sessions = reads.client_sessions(db(), found.id, where=policy.session_filter(u))
+    now = ctx().clock()
     may_edit = allowed("edit_client", found)
     if form is None and may_edit:
         form = ClientForm(
@@ -50,6 +69,8 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         "pages/client.html",
         c=found,
         series=series,
+        upcoming=[s for s in sessions if s.starts_at >= now],
+        past=[s for s in reversed(sessions) if s.starts_at < now],
         form=form if may_edit else None,
         may_book=allowed("use_front_desk"),
         may_rotate=may_rotate,

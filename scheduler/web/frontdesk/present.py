@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from ...db.models import TherapySession
 from ...domain.phases import phase_for
 from ...domain.series import Skip
@@ -86,6 +88,24 @@ def local(dt: datetime | None, zone: str) -> datetime | None:
 def fmt_time(dt: datetime | None, zone: str) -> str:
     loc = local(dt, zone)
     return "" if loc is None else f"{loc:%H:%M}"
+
+
+def fmt_phone(e164: str | None) -> str:
+    """'(206) 555-0142' for a US number; anything else as stored."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, "US")
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code != 1:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def fmt_clock(at: time) -> str:
+    """'9:30 AM': a wall-clock time of day."""
+    return f"{at.hour % 12 or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
 
 
 def fmt_when(dt: datetime | None, zone: str) -> str:

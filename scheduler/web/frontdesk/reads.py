@@ -6,12 +6,13 @@ Lists take `where`: the reader's reach from `services.access`, applied in the qu
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession
+from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession, therapist_offices
 from ...locations import Location
 from ...services.queries import local_day_bounds, sessions_between
 
@@ -43,6 +44,18 @@ def therapists(db: Session, *, where: ColumnElement[bool]) -> list[Therapist]:
     """Active therapists, by name."""
     query = select(Therapist).where(Therapist.active, where).order_by(Therapist.name)
     return list(db.scalars(query))
+
+
+def office_therapists(
+    db: Session, office_id: str, *, with_ids: Sequence[int] = (), where: ColumnElement[bool]
+) -> list[Therapist]:
+    """The office's active therapists, plus `with_ids` (those holding sessions there), by name."""
+    listed = select(therapist_offices.c.therapist_id).where(
+        therapist_offices.c.office_id == office_id
+    )
+    here = Therapist.active & Therapist.id.in_(listed)
+    query = select(Therapist).where(or_(here, Therapist.id.in_(list(with_ids))), where)
+    return list(db.scalars(query.order_by(Therapist.name, Therapist.id)))
 
 
 def search_clients(
@@ -94,3 +107,48 @@ def audit_trail(db: Session, series_id: int, limit: int = 200) -> list[AuditEntr
         .limit(limit)
     )
     return list(db.scalars(query))
+
+
+def clients_seen(
+    db: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    where: ColumnElement[bool],
+    latest_first: bool,
+    limit: int = 12,
+) -> list[TherapySession]:
+    """One session per client in [start, end): the nearest to now (clients list: recent, next)."""
+    order = TherapySession.starts_at.desc() if latest_first else TherapySession.starts_at
+    query = (
+        select(TherapySession)
+        .where(
+            TherapySession.starts_at >= start,
+            TherapySession.starts_at < end,
+            TherapySession.status != "cancelled",
+            where,
+        )
+        .options(joinedload(TherapySession.series).joinedload(Series.client))
+        .order_by(order, TherapySession.id)
+        .limit(limit * 20)  # a client has at most a few sessions in the window
+    )
+    picked: dict[int, TherapySession] = {}
+    for s in db.scalars(query).unique():
+        picked.setdefault(s.series.client_id, s)
+        if len(picked) == limit:
+            break
+    return list(picked.values())
+
+
+def client_sessions(
+    db: Session, client_id: int, *, where: ColumnElement[bool]
+) -> list[TherapySession]:
+    """Every session of the client's series the reader reaches, in time order."""
+    query = (
+        select(TherapySession)
+        .join(Series, Series.id == TherapySession.series_id)
+        .where(Series.client_id == client_id, where)
+        .options(joinedload(TherapySession.series))
+        .order_by(TherapySession.starts_at, TherapySession.id)
+    )
+    return list(db.scalars(query).unique())

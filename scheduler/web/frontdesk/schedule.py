@@ -7,16 +7,17 @@ from datetime import date, timedelta
 from flask import redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from ...db.models import TherapySession
 from ...locations import Location
-from ...services import inbox
+from ...services import access as policy
+from ...services.availability import closed_days
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db
-from . import access, present, reads
+from ..reach import viewer
+from . import access, grid, present, reads
 from .base import page_blueprint
 
 bp = page_blueprint("schedule", __name__)
-
-UPCOMING_DAYS = 7
 
 
 def _today(loc: Location) -> date:
@@ -59,6 +60,44 @@ def switch() -> ResponseReturnValue:
     return redirect(url_for(endpoint, office_id=loc.id))
 
 
+def _grid_of_day(loc: Location, shown: date, sessions: list[TherapySession]) -> grid.Grid:
+    """A column per therapist of the office (and any other therapist with a session there)."""
+    active = [s for s in sessions if s.active]
+    people = reads.office_therapists(
+        db(),
+        loc.id,
+        with_ids=sorted({s.therapist_id for s in active}),
+        where=policy.therapist_filter(viewer()),
+    )
+    specs = [
+        grid.ColumnSpec(
+            f"t{t.id}", t.name, shown, [s for s in active if s.therapist_id == t.id], t.id
+        )
+        for t in people
+    ]
+    shown_ids = {t.id for t in people}
+    others = [s for s in active if s.therapist_id not in shown_ids]
+    if others:  # a therapist outside the reader's reach covers a session here
+        specs.append(grid.ColumnSpec("other", "Other therapist", shown, others))
+    return grid.build(loc, specs, now=ctx().clock(), closed=closed_days(loc, [shown.year]))
+
+
+def _grid_of_week(
+    loc: Location, days: list[date], sessions: list[TherapySession], therapist_id: int | None
+) -> grid.Grid:
+    """A column per day; weekend days the office is shut and has nothing booked are left out."""
+    active = [s for s in sessions if s.active]
+    closed = closed_days(loc, sorted({d.year for d in days}))
+    specs = []
+    for d in days:
+        booked = [s for s in active if s.local_date == d]
+        if d.weekday() >= 5 and not booked and not loc.hours.get(d.weekday()):
+            continue
+        specs.append(grid.ColumnSpec(d.isoformat(), present.fmt_short_day(d), d, booked,
+                                     therapist_id))  # fmt: skip
+    return grid.build(loc, specs, now=ctx().clock(), closed=closed)
+
+
 @bp.get("/offices/<office_id>/day")
 def day(office_id: str) -> ResponseReturnValue:
     loc = access.location(office_id)
@@ -66,21 +105,17 @@ def day(office_id: str) -> ResponseReturnValue:
     today = _today(loc)
     shown = _day_arg("date", today)
     sessions = reads.office_days(db(), loc, shown, 1)
-    upcoming = reads.office_days(db(), loc, shown + timedelta(days=1), UPCOMING_DAYS - 1)
-    texts = messages_for_sessions(db(), [s.id for s in [*sessions, *upcoming]])
+    texts = messages_for_sessions(db(), [s.id for s in sessions])
     return render_template(
         "pages/day.html",
         loc=loc,
         shown=shown,
         today=today,
         sessions=sessions,
-        upcoming=upcoming,
+        grid=_grid_of_day(loc, shown, sessions),
         texts=texts,
         prev_day=shown - timedelta(days=1),
         next_day=shown + timedelta(days=1),
-        inbox_count=len(
-            inbox.list_items(db(), office_ids=[loc.id], include_unrouted=False, status="open")
-        ),
     )
 
 
@@ -91,9 +126,11 @@ def week(office_id: str) -> ResponseReturnValue:
     today = _today(loc)
     shown = _day_arg("start", today)
     monday = shown - timedelta(days=shown.weekday())
-    sessions = reads.office_days(db(), loc, monday, 7)
+    people = reads.office_therapists(db(), loc.id, where=policy.therapist_filter(viewer()))
+    raw = request.args.get("therapist", "")
+    chosen = next((t for t in people if raw.isdigit() and t.id == int(raw)), None)
+    sessions = reads.office_days(db(), loc, monday, 7, therapist_id=chosen.id if chosen else None)
     days = [monday + timedelta(days=i) for i in range(7)]
-    by_day = {d: [s for s in sessions if s.local_date == d] for d in days}
     zones = {d: present.zone_label(loc.timezone, d) for d in days}
     return render_template(
         "pages/week.html",
@@ -101,8 +138,9 @@ def week(office_id: str) -> ResponseReturnValue:
         today=today,
         monday=monday,
         days=days,
-        by_day=by_day,
-        texts=messages_for_sessions(db(), [s.id for s in sessions]),
+        grid=_grid_of_week(loc, days, sessions, chosen.id if chosen else None),
+        therapists=people,
+        chosen=chosen,
         zone_changes=len(set(zones.values())) > 1,
         zones=zones,
         prev_week=monday - timedelta(weeks=1),

@@ -1,0 +1,176 @@
+"""The demo's past: a series already under way, with attendance, texts and an inbox to work.
+
+So every part of the app can be tried at once: a Tucson client five weeks into a 12-week
+series with Dr. Ana Reyes (sessions attended, one no-show, a weekly goal agreed and rated by
+text, so her next session has a weekly review), a session earlier today whose attendance is
+still to be recorded (when Tucson has been open long enough today), and an inbox with a
+reschedule request, a free-text reply and an undeliverable phone.
+
+History is written through the same use cases staff and clients use, each run with the clock
+set to when it happened (`_at`), so rows, audit entries and texts look as they would.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, OutboundMessage, Series, Therapist, TherapySession
+from . import booking, directory, inbound, inbox, session_changes
+from .context import ServiceContext
+
+OFFICE = "tucson"
+WEEKS_AGO = 5
+GOAL = "Ask my sister to lunch and tell her about the new job"
+_sids = itertools.count(1)
+
+
+def _sid() -> str:
+    return f"SMdemo{next(_sids):026x}"
+
+
+def _at(ctx: ServiceContext, when: datetime) -> ServiceContext:
+    """The same context with its clock stopped at `when` (history written as it happened)."""
+    return replace(ctx, clock=lambda: when)
+
+
+def seed_history(db: Session, ctx: ServiceContext, ana: Therapist, clients: list[Client]) -> None:
+    """Past sessions with attendance, a goal and its rating, and three inbox items."""
+    loc = ctx.locations[OFFICE]
+    now = ctx.clock()
+    today = now.astimezone(loc.tz).date()
+    elena = _client(db, ctx, "Elena", "Ruiz", "+15205550164")
+    series = _past_series(db, ctx, ana, elena, today - timedelta(weeks=WEEKS_AGO), time(16))
+    _attendance(db, ctx, series, now)
+    _goal_and_rating(db, ctx, series, now)
+    _session_today(db, ctx, ana, now)
+    _inbox(db, ctx, clients, now)
+
+
+def _client(db: Session, ctx: ServiceContext, first: str, last: str, phone: str) -> Client:
+    new = directory.NewClient(
+        first_name=first,
+        last_name=last,
+        phone=phone,
+        home_location_id=OFFICE,
+        sms_consent=True,
+        goal_prompt_consent=True,
+    )
+    return directory.create_client(db, ctx, new, actor="demo", source="demo")
+
+
+def _weekday_open(loc_hours: dict[int, tuple[tuple[time, time], ...]], day: date) -> date:
+    """`day`, or the next weekday (Mon–Fri) the office has hours on."""
+    while day.weekday() >= 5 or not loc_hours.get(day.weekday()):
+        day += timedelta(days=1)
+    return day
+
+
+def _past_series(
+    db: Session, ctx: ServiceContext, ana: Therapist, client: Client, first: date, at: time
+) -> Series:
+    loc = ctx.locations[OFFICE]
+    first = _weekday_open(dict(loc.hours), first)
+    booked_at = datetime.combine(first - timedelta(days=3), time(10), loc.tz)
+    request = booking.SeriesRequest(
+        client_id=client.id,
+        therapist_id=ana.id,
+        location_id=OFFICE,
+        first_session_date=first,
+        start_time=at,
+        session_count=12,
+        problem_area="role_transition",
+        room="Room 2",
+    )
+    return booking.book_series(db, _at(ctx, booked_at), request, actor="demo").series
+
+
+def _attendance(db: Session, ctx: ServiceContext, series: Series, now: datetime) -> None:
+    """Every past session attended, except the third: a no-show."""
+    for s in series.sessions:
+        if s.ends_at > now:
+            break
+        status: Literal["attended", "no_show"] = "no_show" if s.number == 3 else "attended"
+        session_changes.mark(db, _at(ctx, s.ends_at), s.id, status, actor="desk@demo.invalid")
+
+
+def _goal_and_rating(db: Session, ctx: ServiceContext, series: Series, now: datetime) -> None:
+    """The last attended session's goal, prompted by text two days later and rated 4."""
+    done = [s for s in series.sessions if s.status == "attended"]
+    if not done:
+        return
+    last = done[-1]
+    session_changes.set_weekly_goal(db, last.id, GOAL, actor="ana.reyes@demo.invalid")
+    sent_at = last.starts_at + timedelta(days=2)
+    if sent_at >= now:
+        return
+    loc = ctx.locations[OFFICE]
+    client = series.client
+    db.add(
+        OutboundMessage(
+            client_id=client.id,
+            session_id=last.id,
+            series_id=series.id,
+            office_id=OFFICE,
+            kind="goal_prompt",
+            send_at=sent_at,
+            expires_at=sent_at + timedelta(hours=10),
+            status="delivered",
+            provider_sid=_sid(),
+            body=f"Hi {client.first_name}, how did this week go? Reply 1-5 (5 = great).",
+            sent_at=sent_at,
+            created_at=sent_at - timedelta(days=2),
+            updated_at=sent_at,
+        )
+    )
+    db.flush()
+    for minutes, body in ((40, "4"), (42, "Lunch is on Saturday, a bit nervous")):
+        sms = inbound.InboundSms(_sid(), client.phone, loc.sms_number, body)
+        inbound.receive(db, _at(ctx, sent_at + timedelta(minutes=minutes)), sms)
+
+
+def _session_today(db: Session, ctx: ServiceContext, ana: Therapist, now: datetime) -> None:
+    """A session that began an hour ago today, waiting for its attendance (if Tucson was open)."""
+    loc = ctx.locations[OFFICE]
+    local = now.astimezone(loc.tz)
+    start = (local - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    end = start + timedelta(minutes=50)
+    if start.date() != local.date() or not loc.is_open(start.date(), start.time(), end.time()):
+        return
+    client = _client(db, ctx, "Grace", "Holm", "+15205550158")
+    request = booking.SeriesRequest(
+        client_id=client.id,
+        therapist_id=ana.id,
+        location_id=OFFICE,
+        first_session_date=start.date() - timedelta(weeks=1),
+        start_time=start.time(),
+        session_count=12,
+        problem_area="grief",
+        room="Room 1",
+    )
+    series = booking.book_series(db, _at(ctx, start - timedelta(weeks=2)), request, actor="demo")
+    first: TherapySession = series.series.sessions[0]
+    session_changes.mark(db, _at(ctx, first.ends_at), first.id, "attended", actor="demo")
+
+
+def _inbox(db: Session, ctx: ServiceContext, clients: list[Client], now: datetime) -> None:
+    """A reschedule request, a free-text reply and a phone texts cannot reach."""
+    maria, james, _priya, tom = clients
+    tucson, miami = ctx.locations[OFFICE], ctx.locations["miami"]
+    texts = [
+        (maria, tucson, "R", 95),
+        (james, tucson, "Running 10 minutes late today, sorry!", 30),
+        (tom, miami, "Can we switch to mornings from next month?", 200),
+    ]
+    for client, loc, body, minutes_ago in texts:
+        sms = inbound.InboundSms(_sid(), client.phone, loc.sms_number, body)
+        inbound.receive(db, _at(ctx, now - timedelta(minutes=minutes_ago)), sms)
+    dana = _client(db, ctx, "Dana", "Whitfield", "+15205550199")
+    reason = "the carrier reports the number is not a mobile phone (Twilio 21614)"
+    dana.phone_undeliverable_at = now - timedelta(hours=3)
+    dana.phone_undeliverable_reason = reason
+    inbox.report_undeliverable_phone(db, dana, reason, at=now - timedelta(hours=3))
