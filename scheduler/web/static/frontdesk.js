@@ -182,7 +182,60 @@
     });
   }
 
+  // The time grid: drag a future session onto a free half hour to open its move, previewed
+  // before anything is saved. Without scripts (or a mouse) the session's page does the same.
+  function setupGrid(table) {
+    var dragged = null;
+    function clearTargets() {
+      Array.prototype.forEach.call(table.querySelectorAll("td.drop-target"), function (td) {
+        td.classList.remove("drop-target");
+      });
+    }
+    function slotOf(event) {
+      var cell = event.target.closest ? event.target.closest("td.slot") : null;
+      return cell && table.contains(cell) ? cell : null;
+    }
+    table.addEventListener("dragstart", function (e) {
+      var block = e.target.closest ? e.target.closest("a.block-link[data-movable]") : null;
+      if (!block) { return; }
+      dragged = block;
+      e.dataTransfer.effectAllowed = "move";
+      e.dataTransfer.setData("text/plain", block.getAttribute("data-session"));
+      block.classList.add("dragging");
+    });
+    table.addEventListener("dragend", function () {
+      if (dragged) { dragged.classList.remove("dragging"); }
+      dragged = null;
+      clearTargets();
+    });
+    table.addEventListener("dragover", function (e) {
+      var cell = slotOf(e);
+      if (!dragged || !cell) { return; }
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "move";
+      if (!cell.classList.contains("drop-target")) {
+        clearTargets();
+        cell.classList.add("drop-target");
+      }
+    });
+    table.addEventListener("drop", function (e) {
+      var cell = slotOf(e);
+      if (!dragged || !cell) { return; }
+      e.preventDefault();
+      var slot = cell.querySelector("a");
+      var params = new URLSearchParams({
+        new_date: slot.getAttribute("data-date"),
+        new_time: slot.getAttribute("data-time"),
+      });
+      var therapist = slot.getAttribute("data-therapist");
+      if (therapist) { params.set("therapist_id", therapist); }
+      window.location.href = dragged.getAttribute("href") + "?" + params.toString() + "#move-h";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var grid = document.getElementById("grid");
+    if (grid) { setupGrid(grid); }
     var form = document.getElementById("book-form");
     if (form) { setupBooking(form); }
     Array.prototype.forEach.call(document.querySelectorAll("button.copy"), setupCopy);
