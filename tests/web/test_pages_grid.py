@@ -61,7 +61,8 @@ def test_the_day_is_a_grid_with_a_column_per_therapist(
     assert "Dr. Grid Okafor" in heads and "Dr. Idle Park" in heads
     session = booked.sessions[2]
     block = re.search(
-        rf'<td rowspan="(\d+)" class="block[^"]*">\s*<a class="block-link" href="/sessions/{session.id}"',
+        rf'<td rowspan="(\d+)" class="block[^"]*">\s*'
+        rf'<a class="block-link" href="/sessions/{session.id}"',
         page,
     )
     assert block and block.group(1) == "10"  # 50 minutes in 5-minute rows
