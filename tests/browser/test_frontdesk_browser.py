@@ -142,7 +142,7 @@ def test_book_change_and_answer_a_reply(desktop: Any, live_app: LiveApp) -> None
     # The week of the spring change says so, and shows both this series and the demo's.
     page.goto(live_app.url(f"/offices/seattle/week?start={_spring_forward(first).isoformat()}"))
     assert "The clocks change this week" in page.inner_text(".zone")
-    assert page.locator(".week .card", has_text="Robin Hale").count() == 1
+    assert page.locator("#grid .block-link", has_text="Robin Hale").count() == 1
     screenshot(page, "week-1280")
 
     with live_app.container.sessions() as db:
