@@ -24,6 +24,7 @@ from ..domain.series import (
 from ..locations import Location
 from . import audit
 from .availability import Slot, closed_days, find_conflicts, hours_problems, years_spanned
+from .conflicts import closed_blocker, closed_message
 from .context import ScheduleChange, ServiceContext
 from .errors import Conflict, Invalid, NotFound
 
@@ -100,12 +101,20 @@ def plan(ctx: ServiceContext, req: SeriesRequest, location: Location) -> SeriesP
         raise Invalid({"start_time": str(exc)}) from None
     except ClosureRejected as exc:
         raise Conflict(
-            [
-                {"date": s.day.isoformat(), "reason": "closed", "message": s.reason}
-                for s in exc.skipped
-            ],
+            [closed_conflict(location, s.day, s.reason) for s in exc.skipped],
             message="the office is closed on some of these dates",
         ) from None
+
+
+def closed_conflict(location: Location, day: date, reason: str) -> dict[str, object]:
+    """A week the series cannot have because the office is shut (no session number yet)."""
+    blocker = closed_blocker(location, day, reason)
+    return {
+        "date": day.isoformat(),
+        "reason": "closed",
+        "message": closed_message(blocker),
+        "blocked_by": blocker,
+    }
 
 
 def _slots(planned: tuple[PlannedSession, ...]) -> list[Slot]:

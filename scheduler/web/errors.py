@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..formats import field_errors
+from ..services.conflicts import redact, summarise
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -26,17 +28,28 @@ def json_error(status: int, error: str, **extra: Any) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(Invalid)
     def _invalid(exc: Invalid) -> Response:
-        return json_error(422, "validation", fields=exc.fields)
+        # `fields` keeps each problem as before; `messages` says it as a sentence naming the
+        # field ("Session count must be between 8 and 20"), ready to show a person.
+        return json_error(422, "validation", fields=exc.fields, messages=field_errors(exc.fields))
 
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound) -> Response:
         if exc.field:  # an id inside the body that points nowhere is a bad field, not a bad URL
-            return json_error(422, "validation", fields={exc.field: f"{exc.what} not found"})
+            fields = {exc.field: f"{exc.what} not found"}
+            return json_error(422, "validation", fields=fields, messages=field_errors(fields))
         return json_error(404, "not_found", message=str(exc))
 
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict) -> Response:
-        return json_error(409, "conflict", message=str(exc), conflicts=exc.conflicts)
+        # Whoever is signed in (API token or browser) sees other offices' clients only if they
+        # may; `summary` says each obstacle once (16 weeks outside hours are one line).
+        reader = g.get("user") or g.get("staff")
+        conflicts = (
+            exc.conflicts if reader is None else redact(exc.conflicts, reader.may_see_office)
+        )
+        return json_error(
+            409, "conflict", message=str(exc), conflicts=conflicts, summary=summarise(conflicts)
+        )
 
     @app.errorhandler(Forbidden)
     def _forbidden(exc: Forbidden) -> Response:

@@ -24,9 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
         batch_op.add_column(
-            sa.Column(
-                "merged_at", scheduler.db.types.UTCDateTime(timezone=True), nullable=True
-            )
+            sa.Column("merged_at", scheduler.db.types.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(batch_op.f("ix_clients_merged_into_id"), ["merged_into_id"])
         batch_op.create_foreign_key(
@@ -37,9 +35,7 @@ def upgrade() -> None:
             sa.Column("late_cancel", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(
-            sa.Column(
-                "marked_at", scheduler.db.types.UTCDateTime(timezone=True), nullable=True
-            )
+            sa.Column("marked_at", scheduler.db.types.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("marked_by", sa.String(length=254), nullable=True))
     op.create_table(
