@@ -6,7 +6,9 @@ nothing is created at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,10 +30,15 @@ class Container:
     observers: list[ScheduleObserver] = field(default_factory=list)
     # The SMS backend; None in tests that send nothing (the dispatcher is given one there).
     gateway: SmsGateway | None = None
+    # What "now" is for the use cases; None is the real clock (tests set a fixed one).
+    clock: Callable[[], datetime] | None = None
 
     @property
     def ctx(self) -> ServiceContext:
-        return ServiceContext(self.settings, self.locations, tuple(self.observers))
+        observers = tuple(self.observers)
+        if self.clock is None:
+            return ServiceContext(self.settings, self.locations, observers)
+        return ServiceContext(self.settings, self.locations, observers, clock=self.clock)
 
     def close(self) -> None:
         self.engine.dispose()

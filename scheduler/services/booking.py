@@ -59,14 +59,14 @@ class Preview:
     error: str | None = None
 
 
-def _location(ctx: ServiceContext, location_id: str) -> Location:
+def location_for(ctx: ServiceContext, location_id: str) -> Location:
     location = ctx.locations.get(location_id)
     if location is None:
         raise NotFound("location", location_id, field="location_id")
     return location
 
 
-def _validate(ctx: ServiceContext, req: SeriesRequest, location: Location) -> None:
+def validate(ctx: ServiceContext, req: SeriesRequest, location: Location) -> None:
     problems: dict[str, str] = {}
     lo, hi = ctx.settings.session_count_min, ctx.settings.session_count_max
     if not lo <= req.session_count <= hi:
@@ -123,9 +123,9 @@ def _slots(planned: tuple[PlannedSession, ...]) -> list[Slot]:
 
 def preview(db: Session, ctx: ServiceContext, req: SeriesRequest) -> Preview:
     """The booking form's live preview: same checks as `book_series`, nothing written."""
-    location = _location(ctx, req.location_id)
+    location = location_for(ctx, req.location_id)
     try:
-        _validate(ctx, req, location)
+        validate(ctx, req, location)
         series_plan = plan(ctx, req, location)
     except Invalid as exc:
         return Preview(location, None, [], error="; ".join(exc.fields.values()))
@@ -140,7 +140,7 @@ def preview(db: Session, ctx: ServiceContext, req: SeriesRequest) -> Preview:
 
 def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: str) -> Booking:
     """Book all N sessions or none. Raises NotFound, Invalid or Conflict before any write."""
-    location = _location(ctx, req.location_id)
+    location = location_for(ctx, req.location_id)
     # Lock the therapist row for the rest of the transaction: two desks booking the same
     # therapist at once are serialised here, so the conflict check below cannot go stale.
     works_here = (
@@ -163,7 +163,7 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
         raise NotFound("client", req.client_id, field="client_id")
     if not therapist.works_here:
         raise Invalid({"therapist_id": f"{therapist.name} does not work at {location.name}"})
-    _validate(ctx, req, location)
+    validate(ctx, req, location)
     series_plan = plan(ctx, req, location)
     if series_plan.sessions[0].starts_at <= ctx.clock():
         raise Invalid({"start_time": "the first session would start in the past"})

@@ -33,7 +33,10 @@ OPERATIONS: list[Operation] = [
     (
         "patch",
         "/sessions/{session_id}",
-        "Move, cancel, mark or set the weekly goal",
+        "One change: move (starts_at_local, room, therapist_id), cancel (a client's "
+        "cancellation inside the office's late window is a late cancel), attendance "
+        "(attended, no_show, late_cancelled once started; scheduled undoes a mark made "
+        "today), or the weekly goal",
         SessionPatch,
         200,
     ),
@@ -53,9 +56,18 @@ _ERRORS = {
     "401": {"description": "Missing or invalid bearer token"},
     "403": {"description": "The token's user may not do this"},
     "404": {"description": "No such resource"},
-    "409": {"description": 'Conflict: {"error": "conflict", "conflicts": [...]}'},
+    "409": {
+        "description": 'Conflict: {"error": "conflict", "conflicts": [...], "summary": [...]}: '
+        "each conflict names what blocks it in blocked_by (another session with its client's "
+        "initials, therapist and time; a room; the office's hours; a holiday or closure by "
+        "name); summary says each obstacle once with the sessions it blocks. POST /clients "
+        'answers 409 {"error": "duplicate", "existing": [...]} for a phone already on file'
+    },
     "413": {"description": "Body too large"},
-    "422": {"description": 'Validation: {"error": "validation", "fields": {...}}'},
+    "422": {
+        "description": 'Validation: {"error": "validation", "fields": {...}, "messages": {...}}'
+        " (messages: each problem as a sentence naming its field)"
+    },
 }
 
 

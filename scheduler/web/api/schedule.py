@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
-from ...services import booking, session_changes
+from ...services import attendance, booking, session_changes, session_moves
 from ...services.errors import Forbidden, Invalid, NotFound
 from ...services.queries import local_day_bounds, sessions_between
 from ...services.session_changes import CancelledBy
@@ -123,32 +123,50 @@ def get_session(session_id: int) -> ResponseReturnValue:
     return jsonify(serialize.session(_load(TherapySession, "session", session_id)))
 
 
+MOVE_FIELDS = ("starts_at_local", "room", "therapist_id")
+THERAPIST_STATUSES = ("attended", "no_show", "late_cancelled", "scheduled")
+
+
+def move_request(given: dict[str, Any]) -> session_moves.MoveRequest:
+    """The move asked for; a room left out stays, `"room": null` means none in particular."""
+    return session_moves.MoveRequest(
+        starts_at_local=given.get("starts_at_local"),
+        room=given.get("room", session_moves.KEEP),
+        therapist_id=given.get("therapist_id"),
+    )
+
+
 @blueprint.patch("/sessions/<int:session_id>")
 def change_session(session_id: int) -> ResponseReturnValue:
     body = parse(SessionPatch)
     _load(TherapySession, "session", session_id)
     user = current_user()
     given = body.model_dump(exclude_unset=True)
-    actions = [k for k in ("starts_at_local", "status", "weekly_goal") if k in given]
-    if len(actions) != 1:
-        raise Invalid({"body": "give exactly one of starts_at_local, status or weekly_goal"})
-    action = actions[0]
-    if user.role == "therapist" and not (
-        action == "weekly_goal" or body.status in ("attended", "no_show")
-    ):
+    groups = [
+        name
+        for name, keys in (
+            ("move", MOVE_FIELDS),
+            ("status", ("status",)),
+            ("goal", ("weekly_goal",)),
+        )
+        if any(k in given for k in keys)
+    ]
+    if len(groups) != 1:
+        raise Invalid(
+            {
+                "body": "give one change: starts_at_local/room/therapist_id (a move), status, "
+                "or weekly_goal"
+            }
+        )
+    action = groups[0]
+    if user.role == "therapist" and not (action == "goal" or body.status in THERAPIST_STATUSES):
         raise Forbidden("therapists may set the weekly goal and attendance only")
     with unit_of_work() as session:
-        if action == "starts_at_local":
-            when = body.starts_at_local
-            if when is None or when.tzinfo is not None:
-                raise Invalid(
-                    {
-                        "starts_at_local": "must be a local time without offset, "
-                        "like 2027-03-03T18:00"
-                    }
-                )
-            s = session_changes.reschedule(session, ctx(), session_id, when, actor=user.email)
-        elif action == "weekly_goal":
+        if action == "move":
+            s = session_moves.move_session(
+                session, ctx(), session_id, move_request(given), actor=user.email
+            )
+        elif action == "goal":
             s = session_changes.set_weekly_goal(
                 session, session_id, body.weekly_goal, actor=user.email
             )
@@ -162,8 +180,12 @@ def change_session(session_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        elif body.status in ("attended", "no_show"):
-            s = session_changes.mark(session, ctx(), session_id, body.status, actor=user.email)
+        elif body.status in attendance.MARKS:
+            s = attendance.record(
+                session, ctx(), session_id, body.status, actor=user.email, reason=body.reason
+            )
+        elif body.status == "scheduled":
+            s = attendance.undo(session, ctx(), session_id, actor=user.email)
         else:
             raise Invalid({"status": "is required"})
         out = serialize.session(s)

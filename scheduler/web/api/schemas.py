@@ -55,15 +55,31 @@ class SeriesIn(Body):
     closure_policy: Literal["skip", "reject"] = "skip"
 
 
+Room = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
 class SessionPatch(Body):
-    """One kind of change per request: a move, a cancellation, attendance, or the weekly goal."""
+    """One kind of change per request: a move (new local time, room and/or therapist), a
+    cancellation, attendance (attended, no_show, late_cancelled; "scheduled" undoes a mark
+    recorded today), or the weekly goal."""
 
     starts_at_local: datetime | None = None
-    status: Literal["cancelled", "attended", "no_show"] | None = None
+    room: Room | None = None
+    therapist_id: int | None = None
+    status: Literal["cancelled", "attended", "no_show", "late_cancelled", "scheduled"] | None = None
     cancelled_by: Literal["client", "practice"] | None = None
     make_up: bool | None = None
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
     weekly_goal: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class SessionMoveIn(Body):
+    """A change to preview: a new local date and time, and/or another room (null: none in
+    particular) or therapist. Nothing is saved."""
+
+    starts_at_local: datetime | None = None
+    room: Room | None = None
+    therapist_id: int | None = None
 
 
 class SeriesPatch(Body):
