@@ -3,9 +3,9 @@
 Order: the therapist asked for first, then the office's other therapists; within each, the
 weekday asked for first, then the days next to it; within a day, the times nearest the one
 asked for; a start one or two weeks later only where the earlier start is not free; the room
-asked for before other rooms. Every suggestion passes the checks `booking.book_series` makes (opening hours,
-closures and holidays under the request's closure policy, the therapist's, the room's and
-the client's other sessions), so it can be booked as it stands.
+asked for before other rooms. Every suggestion passes the checks `booking.book_series` makes
+(opening hours, closures and holidays under the request's closure policy, the therapist's,
+the room's and the client's other sessions), so it can be booked as it stands.
 
 Cost: the candidate series are planned in memory; the sessions that could stand in the way
 are read with one query for the whole window, and the therapists with one more.

@@ -144,6 +144,9 @@ def test_another_office_client_is_not_shown_to_a_desk_that_does_not_serve_it(
         assert "S.L." not in c["message"] and "at folsom" in c["message"]
 
 
+BOOKING_FIELDS = ("therapist_id", "location_id", "first_session_date", "start_time", "room")
+
+
 def series_count(db) -> int:
     return db.scalar(select(func.count()).select_from(Series))
 
@@ -162,8 +165,8 @@ def test_suggestions_are_free_in_all_weeks_and_each_books_as_it_stands(api, sett
     for s in found:
         assert set(s) >= {"therapist_id", "location_id", "first_session_date", "start_time", "room"}
         before = series_count(db)
-        booked = api.post("/series", {**asked, **{k: s[k] for k in (
-            "therapist_id", "location_id", "first_session_date", "start_time", "room")}})  # fmt: skip
+        chosen = {k: s[k] for k in BOOKING_FIELDS}
+        booked = api.post("/series", {**asked, **chosen})
         assert booked.status_code == 201, (s, booked.json)
         assert series_count(db) == before + 1
         # Free the calendar again so the next suggestion is tried against the same state.
