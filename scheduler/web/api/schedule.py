@@ -7,12 +7,14 @@ from typing import Any, TypeVar
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from ...db.models import Series, TherapySession
 from ...services import attendance, booking, session_changes, session_moves
 from ...services.errors import Forbidden, Invalid, NotFound
 from ...services.queries import local_day_bounds, sessions_between
 from ...services.session_changes import CancelledBy
+from ...services.text_state import text_states
 from ..context import ctx, db, unit_of_work
 from . import serialize
 from .auth import current_user, require, require_access, require_office
@@ -50,13 +52,16 @@ def create_series() -> ResponseReturnValue:
     req = booking.SeriesRequest(**body.model_dump())
     with unit_of_work() as session:
         result = booking.book_series(session, ctx(), req, actor=user.email)
-        out = serialize.series(result.series, result.skipped)
+        out = serialize.series(
+            result.series, result.skipped, text_states(session, result.series.sessions)
+        )
     return jsonify(out), 201
 
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
-    return jsonify(serialize.series(_load(Series, "series", series_id)))
+    series = _load(Series, "series", series_id)
+    return jsonify(serialize.series(series, texts=text_states(db(), series.sessions)))
 
 
 @blueprint.patch("/series/<int:series_id>")
@@ -80,7 +85,7 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        out = serialize.series(series)
+        out = serialize.series(series, texts=text_states(session, series.sessions))
     return jsonify(out)
 
 
@@ -115,12 +120,17 @@ def list_sessions() -> ResponseReturnValue:
     found = sessions_between(
         db(), start=start, end=end, office_id=location_id, therapist_id=therapist_id
     )
-    return jsonify([serialize.session(s) for s in found])
+    texts = text_states(db(), found)
+    return jsonify([serialize.session(s, texts[s.id]) for s in found])
 
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
-    return jsonify(serialize.session(_load(TherapySession, "session", session_id)))
+    return jsonify(session_json(db(), _load(TherapySession, "session", session_id)))
+
+
+def session_json(session: Session, s: TherapySession) -> dict[str, Any]:
+    return serialize.session(s, text_states(session, [s])[s.id])
 
 
 MOVE_FIELDS = ("starts_at_local", "room", "therapist_id")
@@ -188,5 +198,5 @@ def change_session(session_id: int) -> ResponseReturnValue:
             s = attendance.undo(session, ctx(), session_id, actor=user.email)
         else:
             raise Invalid({"status": "is required"})
-        out = serialize.session(s)
+        out = session_json(session, s)
     return jsonify(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,8 @@ from ...db.models import Client, Series, Therapist, TherapySession
 from ...domain.phases import termination_starts_at
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
+from ...services.attendance import mark_of
+from ...services.text_state import SessionTexts
 
 
 def location(loc: Location, book: LocationBook) -> dict[str, Any]:
@@ -67,10 +70,11 @@ def client(c: Client) -> dict[str, Any]:
     }
 
 
-def session(s: TherapySession) -> dict[str, Any]:
+def session(s: TherapySession, texts: SessionTexts | None = None) -> dict[str, Any]:
+    """A session; `texts` (from services.text_state) adds its one text state."""
     zone = ZoneInfo(s.timezone)
     series = s.series
-    return {
+    out = {
         "id": s.id,
         "series_id": s.series_id,
         "number": s.number,
@@ -94,10 +98,22 @@ def session(s: TherapySession) -> dict[str, Any]:
         "confirmed_at": _iso(s.confirmed_at),
         "weekly_goal": s.weekly_goal,
         "revision": s.revision,
+        "late_cancel": s.late_cancel,
+        # attended | no_show | late_cancelled, or None while nothing is recorded.
+        "attendance": mark_of(s),
+        "marked_at": _iso(s.marked_at),
     }
+    if texts is not None:
+        out["text_state"] = texts.state
+        out["text_detail"] = texts.detail
+    return out
 
 
-def series(sr: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
+def series(
+    sr: Series,
+    skipped: tuple[Skip, ...] = (),
+    texts: Mapping[int, SessionTexts] | None = None,
+) -> dict[str, Any]:
     active = [s for s in sr.sessions if s.status != "cancelled"]
     return {
         "id": sr.id,
@@ -114,7 +130,7 @@ def series(sr: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
         "status": sr.status,
         "termination_starts_at": termination_starts_at(sr.session_count),
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s) for s in sr.sessions],
+        "sessions": [session(s, (texts or {}).get(s.id)) for s in sr.sessions],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
 
