@@ -9,8 +9,10 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..formats import field_errors
+from ..services.client_records import Duplicate, visible_to
 from ..services.conflicts import redact, summarise
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound
+from .context import db
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,28 @@ def register(app: Flask) -> None:
         )
         return json_error(
             409, "conflict", message=str(exc), conflicts=conflicts, summary=summarise(conflicts)
+        )
+
+    @app.errorhandler(Duplicate)
+    def _duplicate(exc: Duplicate) -> Response:
+        # Only records the reader may see are named (id and initials, nothing more); others
+        # are counted so the desk knows to ask an admin rather than make another record.
+        reader = g.get("user") or g.get("staff")
+        shown = visible_to(db(), exc.existing, reader.may_see_office) if reader else []
+        hidden = len(exc.existing) - len(shown)
+        message = "a client with this phone is already on file; use that record, or send "
+        message += "confirm_duplicate: true if this is another person (families share phones)"
+        if hidden:
+            message += f"; {hidden} more at offices you do not serve (ask an admin)"
+        return json_error(
+            409,
+            "duplicate",
+            message=message,
+            existing=[
+                {"id": c.id, "initials": c.initials, "home_location_id": c.home_office_id}
+                for c in shown
+            ],
+            not_shown=hidden,
         )
 
     @app.errorhandler(Forbidden)

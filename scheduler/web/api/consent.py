@@ -36,13 +36,15 @@ class ClientPatch(Body):
         | None
     ) = None
     phone: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
+    # A new phone another client already has answers 409 "duplicate" unless this is set.
+    confirm_duplicate: bool = False
 
 
 @blueprint.patch("/clients/<int:client_id>")
 def update_client(client_id: int) -> ResponseReturnValue:
     user = require("admin", "front_desk")
     body = parse(ClientPatch)
-    if not body.model_dump(exclude_none=True):
+    if not body.model_dump(exclude_none=True, exclude={"confirm_duplicate"}):
         raise Invalid({"body": "nothing to change"})
     client = directory.get_client(db(), client_id)
     if not user.may_see_office(client.home_office_id):

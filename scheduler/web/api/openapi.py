@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .base import blueprint
-from .schemas import ClientIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
+from .schemas import ClientIn, ClientMergeIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
 
 # (method, path, summary, request model or None, success status)
 Operation = tuple[str, str, str, type[BaseModel] | None, int]
@@ -23,7 +23,24 @@ OPERATIONS: list[Operation] = [
     ("get", "/locations/{location_id}", "One office", None, 200),
     ("post", "/therapists", "Create a therapist", TherapistIn, 201),
     ("get", "/therapists/{therapist_id}", "One therapist", None, 200),
-    ("post", "/clients", "Create a client", ClientIn, 201),
+    (
+        "post",
+        "/clients",
+        'Create a client; a phone already on file answers 409 {"error": "duplicate", '
+        '"existing": [{"id", "initials", "home_location_id"}]} (only records you may see) '
+        'unless "confirm_duplicate": true',
+        ClientIn,
+        201,
+    ),
+    (
+        "post",
+        "/clients/{client_id}/merge",
+        "Admins: merge client from_client_id into this one (series, texts, consents, inbound "
+        "texts, inbox items, ratings move; its feed URLs are revoked; it then answers 404); "
+        "audited",
+        ClientMergeIn,
+        200,
+    ),
     ("get", "/clients/{client_id}", "One client with consent history", None, 200),
     ("post", "/series", "Book an N-session weekly series", SeriesIn, 201),
     ("get", "/series/{series_id}", "One series with its sessions", None, 200),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from ...services import directory
+from ...services import client_records, directory
 from ...services.errors import Forbidden, NotFound
 from ...services.queries import therapist_sees_client
 from ..context import ctx, db, unit_of_work
@@ -13,7 +13,7 @@ from . import serialize
 from .auth import current_user, require
 from .base import blueprint
 from .feeds import feed_url_for
-from .schemas import ClientIn, TherapistIn, parse
+from .schemas import ClientIn, ClientMergeIn, TherapistIn, parse
 
 
 @blueprint.get("/locations")
@@ -74,6 +74,27 @@ def create_client() -> ResponseReturnValue:
         )
         out = serialize.client(client)
     return jsonify(out), 201
+
+
+@blueprint.post("/clients/<int:client_id>/merge")
+def merge_clients(client_id: int) -> ResponseReturnValue:
+    """Admins: merge the record `from_client_id` into this one (audited)."""
+    user = require("admin")
+    body = parse(ClientMergeIn)
+    directory.get_client(db(), client_id)  # 404 for a record that is not there (or merged)
+    with unit_of_work() as session:
+        result = client_records.merge(
+            session, ctx(), client_id, body.from_client_id, actor=user.email
+        )
+        out = {
+            **serialize.client(result.client),
+            "merged": {
+                "from_client_id": result.merged.id,
+                "moved": result.moved,
+                "resolved_inbox_items": result.resolved_items,
+            },
+        }
+    return jsonify(out)
 
 
 @blueprint.get("/clients/<int:client_id>")

@@ -40,6 +40,14 @@ class ClientIn(Body):
     sms_consent: bool
     goal_prompt_consent: bool = False
     goal_detail_consent: bool = False
+    # A phone already on file answers 409 "duplicate" unless this says it is meant (families).
+    confirm_duplicate: bool = False
+
+
+class ClientMergeIn(Body):
+    """Merge the record `from_client_id` into the one in the URL (admins)."""
+
+    from_client_id: int
 
 
 class SeriesIn(Body):

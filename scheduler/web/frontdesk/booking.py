@@ -83,7 +83,7 @@ def _chosen_client(form: BookingForm) -> Client | None:
     if not form.client_id.data:
         return None
     client = db().get(Client, form.client_id.data)
-    if client is None:
+    if client is None or client.merged_into_id is not None:
         return None
     access.check_client(client)
     return client

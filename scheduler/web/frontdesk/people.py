@@ -32,7 +32,7 @@ def clients() -> ResponseReturnValue:
 
 def _client(client_id: int) -> Client:
     found = db().get(Client, client_id)
-    if found is None:
+    if found is None or found.merged_into_id is not None:
         raise NotFound("client", client_id)
     access.check_client(found)
     return found
