@@ -1,4 +1,5 @@
-"""Each office's inbox: list what needs a person, resolve it with a note (audited)."""
+"""The inbox: one list across the offices a user reaches (filterable by office), unread
+markers and counts per user, each item's thread, replies by text, and resolving with a note."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import StringConstraints
 
 from ...db.models.inbound import InboxItem
-from ...services import inbox
+from ...services import inbox, inbox_replies, inbox_threads
 from ...services.errors import Forbidden, Invalid
 from ..context import ctx, db, unit_of_work
 from . import openapi
@@ -19,6 +20,12 @@ from .base import blueprint
 from .schemas import Body, parse
 
 STATUSES = ("open", "resolved", "all")
+
+
+class ReplyIn(Body):
+    """A staff-written reply, sent by text from the office's number (at most 3 segments)."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class InboxPatch(Body):
@@ -70,13 +77,9 @@ def serialize_item(item: InboxItem) -> dict[str, Any]:
     }
 
 
-@blueprint.get("/inbox")
-def list_inbox() -> ResponseReturnValue:
+def _places(location_id: str | None) -> tuple[list[str] | None, bool]:
+    """(office ids or None for all, whether unrouted texts are included) for this reader."""
     user = require("admin", "front_desk")
-    location_id = request.args.get("location_id") or None
-    status = request.args.get("status") or "open"
-    if status not in STATUSES:
-        raise Invalid({"status": f"must be one of {', '.join(STATUSES)}"})
     if location_id is not None:
         if ctx().locations.get(location_id) is None:
             raise Invalid({"location_id": f"unknown location {location_id!r}"})
@@ -87,13 +90,71 @@ def list_inbox() -> ResponseReturnValue:
         office_ids, unrouted = None, user.role == "admin"
     else:
         office_ids, unrouted = [o.id for o in user.offices], False
+    return office_ids, unrouted
+
+
+@blueprint.get("/inbox")
+def list_inbox() -> ResponseReturnValue:
+    user = require("admin", "front_desk")
+    location_id = request.args.get("location_id") or None
+    status = request.args.get("status") or "open"
+    if status not in STATUSES:
+        raise Invalid({"status": f"must be one of {', '.join(STATUSES)}"})
+    office_ids, unrouted = _places(location_id)
     items = inbox.list_items(
         db(),
         office_ids=office_ids,
         include_unrouted=unrouted,
         status=None if status == "all" else status,  # type: ignore[arg-type]
     )
-    return jsonify([serialize_item(i) for i in items])
+    seen = inbox_threads.read_ids(db(), user.id, [i.id for i in items])
+    return jsonify([serialize_item(i) | {"unread": i.id not in seen} for i in items])
+
+
+@blueprint.get("/inbox/counts")
+def inbox_counts() -> ResponseReturnValue:
+    """Unread open items per office, for the header's badge."""
+    user = require("admin", "front_desk")
+    office_ids, unrouted = _places(request.args.get("location_id") or None)
+    counts = inbox_threads.unread_counts(
+        db(), user.id, office_ids=office_ids, include_unrouted=unrouted
+    )
+    by_office = {k: v for k, v in counts.items() if k is not None}
+    return jsonify(
+        {
+            "unread": by_office,
+            "unrouted_unread": counts.get(None, 0),
+            "total_unread": sum(counts.values()),
+        }
+    )
+
+
+@blueprint.get("/inbox/<int:item_id>")
+def get_inbox_item(item_id: int) -> ResponseReturnValue:
+    """One item with its thread; opening it marks it read for this user."""
+    user = require("admin", "front_desk")
+    item = inbox.get_item(db(), item_id)
+    _check_access(item.office_id)
+    loc = ctx().locations.get(item.office_id) if item.office_id else None
+    entries = inbox_threads.thread(db(), item, include_clinical=user.role == "admin")
+    with unit_of_work() as session:
+        inbox_threads.mark_read(session, user.id, item.id, ctx().clock())
+    out = serialize_item(item) | {"unread": False}
+    out["thread"] = [e.as_json(loc.tz if loc else None) for e in entries]
+    return jsonify(out)
+
+
+@blueprint.post("/inbox/<int:item_id>/replies")
+def reply_to_item(item_id: int) -> ResponseReturnValue:
+    """Queue a text to the item's client from the office's number (201 with the queued text)."""
+    user = require("admin", "front_desk")
+    body = parse(ReplyIn)
+    item = inbox.get_item(db(), item_id)
+    _check_access(item.office_id)
+    with unit_of_work() as session:
+        queued = inbox_replies.queue_reply(session, ctx(), item_id, body.text, actor=user.email)
+        out = queued.as_json()
+    return jsonify(out), 201
 
 
 @blueprint.patch("/inbox/<int:item_id>")
@@ -117,7 +178,38 @@ def update_inbox_item(item_id: int) -> ResponseReturnValue:
 
 openapi.OPERATIONS.extend(
     [
-        ("get", "/inbox", "Inbox items of an office (admins: all, plus unrouted)", None, 200),
+        (
+            "get",
+            "/inbox",
+            "Inbox items across the offices you reach (location_id filters; admins also get "
+            "unrouted texts); each with unread (for you)",
+            None,
+            200,
+        ),
+        (
+            "get",
+            "/inbox/counts",
+            'Unread open items for you: {"unread": {office: n}, "unrouted_unread", "total_unread"}',
+            None,
+            200,
+        ),
+        (
+            "get",
+            "/inbox/{item_id}",
+            "One item with its thread (the client's texts and ours with that office, oldest "
+            "first); opening it marks it read for you",
+            None,
+            200,
+        ),
+        (
+            "post",
+            "/inbox/{item_id}/replies",
+            "Reply by text from the office's number: 201 with the queued text (kind reply). "
+            "Opt-out, consent and quiet hours hold: held_for_quiet_hours and send_at say when "
+            "it goes. At most 3 segments, no control characters",
+            ReplyIn,
+            201,
+        ),
         (
             "patch",
             "/inbox/{item_id}",
@@ -134,4 +226,8 @@ openapi._QUERY.setdefault(
         ("location_id", False, "string", "Office id; without it, every office you may see"),
         ("status", False, "string", "open (default), resolved or all"),
     ],
+)
+openapi._QUERY.setdefault(
+    "/inbox/counts",
+    [("location_id", False, "string", "Office id; without it, every office you may see")],
 )
