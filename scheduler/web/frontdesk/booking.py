@@ -14,6 +14,7 @@ from ...db.models import Client
 from ...domain.phases import PROBLEM_AREAS
 from ...locations import Location
 from ...services import booking, directory
+from ...services.conflicts import redact
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from . import access, present, reads
@@ -199,7 +200,9 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
         # The problem area changes no date; a form without one yet still gets its dates.
         req = replace(req, problem_area=PROBLEM_AREAS[0])
     result = booking.preview(db(), ctx(), req)
-    return present.preview_view(result)
+    # Another office's client is not named to a desk that does not serve that office.
+    shown = redact(result.conflicts, access.user().may_see_office)
+    return present.preview_view(replace(result, conflicts=shown))
 
 
 @bp.post("/book/preview")
