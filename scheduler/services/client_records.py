@@ -27,7 +27,7 @@ from ..db.models import (
     ProgressRating,
     Series,
 )
-from . import audit, messaging
+from . import audit
 from .context import ServiceContext
 from .errors import Invalid, NotFound, ServiceError
 
@@ -158,13 +158,13 @@ def merge(
                 note=f"opted out by text as client {gone.id}, merged into this record",
             )
         )
-        messaging.suppress_pending_for_client(db, into.id, "opted_out")
+        ctx.texts.suppress_pending(db, into.id, "opted_out")
     gone.merged_into_id, gone.merged_at = into.id, now
     db.flush()
     resolved = _resolve_shared_phone_items(db, into, actor)
     db.refresh(into, ["consent_events"])
     # The moved series' texts now follow the kept record's consents, zone and phone.
-    messaging.replan_client(db, ctx, into.id)
+    ctx.texts.replan_client(db, ctx, into.id)
     audit.record(
         db,
         actor=actor,

@@ -20,13 +20,13 @@ from ..db.models import Client, InboxItem, OutboundMessage
 from ..db.types import utcnow
 from ..domain.reminders import next_allowed_at_or_after
 from ..domain.sms import encoding_for, segment_count
+from ..domain.texting_policy import texting_policy
 from ..formats import format_when
 from ..locations import Location
 from . import audit
 from .context import ServiceContext
 from .errors import Invalid
 from .inbox import get_item
-from .render import policy_for
 
 MAX_SEGMENTS = 3
 
@@ -114,7 +114,12 @@ def queue_reply(
         raise Invalid({"item": f"office {item.office_id} is no longer configured"})
     client = _recipient(db, item)
     now = ctx.clock()
-    policy = policy_for(ctx.settings, location, ctx.locations.get(client.home_office_id))
+    policy = texting_policy(
+        location,
+        ctx.locations.get(client.home_office_id),
+        max_per_day=ctx.settings.sms_max_per_client_day,
+        max_per_week=ctx.settings.sms_max_per_client_week,
+    )
     send_at = next_allowed_at_or_after(now, client.timezone, policy)
     stamp = utcnow()
     message = OutboundMessage(
