@@ -22,7 +22,7 @@ from ..db.models import TherapySession
 from ..formats import format_date
 from ..locations import Location
 from . import audit
-from .context import ServiceContext
+from .context import ChangeKind, ServiceContext
 from .errors import Invalid
 from .session_common import emit, get_session, office_of, touch
 
@@ -67,6 +67,8 @@ def record(
     before = mark_of(session) or session.status
     if session.status == "cancelled" and not session.late_cancel:
         raise Invalid({"status": "a session cancelled in advance cannot be marked"})
+    if session.status == "cancelled" and not session.counts:
+        raise Invalid({"status": "a make-up week replaced this session; it cannot be marked"})
     if session.starts_at > now:
         if mark == "late_cancelled":
             raise Invalid(
@@ -113,6 +115,11 @@ def undo(db: Session, ctx: ServiceContext, session_id: int, *, actor: str) -> Th
             {"status": f"was recorded on {when}; a mark can be undone only on the day it was "
              f"recorded ({location.name} time). Record the right attendance instead"}
         )  # fmt: skip
+    # A late cancel taken back before the start: the client was told it was off, so they are
+    # told it is on again (a change notice); other undos change nothing the client was told.
+    kind: ChangeKind = "status"
+    if before == "late_cancelled" and session.starts_at > now:
+        kind = "rescheduled"
     session.status = "scheduled"
     session.cancelled_by = session.cancel_reason = None
     session.late_cancel = False
@@ -127,7 +134,7 @@ def undo(db: Session, ctx: ServiceContext, session_id: int, *, actor: str) -> Th
         series_id=session.series_id,
         before=before,
     )
-    emit(db, ctx, "status", session.series, [session], actor)
+    emit(db, ctx, kind, session.series, [session], actor)
     return session
 
 

@@ -204,3 +204,16 @@ def test_text_states_cost_the_same_for_one_day_or_many(api, booked, engine):
     one = reads("/sessions?location_id=seattle&from=2027-02-24&to=2027-02-24")
     many = reads("/sessions?location_id=seattle&from=2027-02-24&to=2027-04-24")
     assert one == many
+
+
+def test_undoing_a_late_cancel_before_the_start_tells_the_client_again(api, booked, clock, db):
+    second = booked["series"]["sessions"][1]  # Mar 3, 17:00 Seattle
+    clock.now = datetime(2027, 3, 3, 10, 0, tzinfo=UTC)
+    r = api.patch(f"/sessions/{second['id']}", {"status": "cancelled", "cancelled_by": "client"})
+    assert r.json["attendance"] == "late_cancelled"
+    back = api.patch(f"/sessions/{second['id']}", {"status": "scheduled"})
+    assert back.status_code == 200, back.json
+    kinds = db.scalars(
+        select(OutboundMessage.kind).where(OutboundMessage.session_id == second["id"])
+    ).all()
+    assert "session_cancelled" in kinds and "session_changed" in kinds
