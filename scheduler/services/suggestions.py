@@ -13,7 +13,6 @@ are read with one query for the whole window, and the therapists with one more.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Therapist, therapist_offices
-from ..domain.series import ClosureRejected, LocalTimeError, SeriesPlan, plan_series
+from ..domain.series import ClosureRejected, LocalTimeError, plan_series
 from ..formats import format_date, format_time
 from ..locations import Location
 from .availability import BusyCalendar, Slot, busy_calendar, closed_days, outside_hours
@@ -71,14 +70,50 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class _Pattern:
-    """One weekly pattern to try: where it sits relative to the request, and its plan."""
+    """One weekly pattern to try and where it sits relative to the request (its sort key)."""
 
     day_distance: int
-    week_shift: int
     minutes_away: int
+    week_shift: int
     first_date: date
     start_time: time
-    plan: SeriesPlan
+
+
+class _Planner:
+    """Plans patterns on first use: most requests are answered by the first few."""
+
+    def __init__(self, ctx: ServiceContext, req: SeriesRequest, location: Location) -> None:
+        self.req, self.location, self.now = req, location, ctx.clock()
+        self.duration = timedelta(minutes=req.duration_minutes)
+        self.closed = closed_days(
+            location, years_spanned(req.first_session_date, req.session_count + 3)
+        )
+        self._plans: dict[tuple[date, time], list[Slot] | None] = {}
+
+    def slots(self, pattern: _Pattern) -> list[Slot] | None:
+        """The pattern's N meetings, or None if the calendar rules it out as a whole."""
+        key = (pattern.first_date, pattern.start_time)
+        if key not in self._plans:
+            self._plans[key] = self._plan(*key)
+        return self._plans[key]
+
+    def _plan(self, first: date, at: time) -> list[Slot] | None:
+        try:
+            plan = plan_series(
+                first_date=first,
+                start_time=at,
+                zone=self.location.timezone,
+                session_count=self.req.session_count,
+                duration=self.duration,
+                closed=self.closed,
+                policy=self.req.closure_policy,
+            )
+        except (LocalTimeError, ClosureRejected):
+            return None
+        slots = [Slot(p.number, p.starts_at, p.ends_at) for p in plan.sessions]
+        if slots[0].starts_at <= self.now or any(outside_hours(self.location, s) for s in slots):
+            return None
+        return slots
 
 
 def _therapists(db: Session, location: Location, asked: int) -> list[tuple[int, str]]:
@@ -116,11 +151,9 @@ def _minutes_apart(a: time, b: time) -> int:
 
 
 def _patterns(ctx: ServiceContext, req: SeriesRequest, location: Location) -> list[_Pattern]:
-    """Every weekly pattern near the request that fits the office's calendar, best first."""
-    now = ctx.clock()
-    today = now.astimezone(location.tz).date()
+    """Every weekly pattern near the request within opening hours, best first (not planned)."""
+    today = ctx.clock().astimezone(location.tz).date()
     duration = timedelta(minutes=req.duration_minutes)
-    closed = closed_days(location, years_spanned(req.first_session_date, req.session_count + 3))
     found = []
     for week_shift in WEEK_SHIFTS:
         for offset in DAY_OFFSETS:
@@ -128,43 +161,10 @@ def _patterns(ctx: ServiceContext, req: SeriesRequest, location: Location) -> li
             if first < today:
                 continue
             for at in _times(location, first, req.start_time, duration):
-                try:
-                    plan = plan_series(
-                        first_date=first,
-                        start_time=at,
-                        zone=location.timezone,
-                        session_count=req.session_count,
-                        duration=duration,
-                        closed=closed,
-                        policy=req.closure_policy,
-                    )
-                except (LocalTimeError, ClosureRejected):
-                    continue
-                if plan.sessions[0].starts_at <= now:
-                    continue
-                slots = _slots(plan)
-                if any(outside_hours(location, s) for s in slots):
-                    continue
-                found.append(
-                    _Pattern(
-                        abs(offset), week_shift, _minutes_apart(at, req.start_time), first, at, plan
-                    )
-                )
+                away = _minutes_apart(at, req.start_time)
+                found.append(_Pattern(abs(offset), away, week_shift, first, at))
     found.sort(key=lambda p: (p.day_distance, p.minutes_away, p.week_shift, p.first_date))
     return found
-
-
-def _slots(plan: SeriesPlan) -> list[Slot]:
-    return [Slot(p.number, p.starts_at, p.ends_at) for p in plan.sessions]
-
-
-def _candidates(
-    patterns: list[_Pattern], therapists: list[tuple[int, str]], rooms: list[str | None]
-) -> Iterator[tuple[int, str, _Pattern, str | None]]:
-    for therapist_id, name in therapists:
-        for pattern in patterns:
-            for room in rooms:
-                yield therapist_id, name, pattern, room
 
 
 def suggest(
@@ -186,50 +186,74 @@ def suggest(
     rooms: list[str | None] = [None]
     if req.room is not None:
         rooms = [req.room, *(r for r in location.rooms if r != req.room)]
-    first = min(p.plan.sessions[0].starts_at for p in patterns)
+    planner = _Planner(ctx, req, location)
+    start = datetime.combine(min(p.first_date for p in patterns), time(0), location.tz)
     last = max(p.first_date for p in patterns)
     horizon = datetime.combine(
         last + timedelta(weeks=req.session_count + SPARE_WEEKS), time(0), location.tz
     )
-    calendar: BusyCalendar = busy_calendar(
-        db,
-        office_id=location.id,
-        therapist_ids=[t for t, _ in therapists],
-        rooms=[r for r in rooms if r],
-        client_id=req.client_id,
-        start=first,
-        end=horizon,
-    )
+    # The therapist asked for first: the others' calendars are read only if they are needed.
+    asked = therapists[0][0] == req.therapist_id
+    groups = [therapists[:1], therapists[1:]] if asked else [therapists]
     found: list[Suggestion] = []
     offered: set[tuple[int, int, time]] = set()
-    for therapist_id, name, pattern, room in _candidates(patterns, therapists, rooms):
-        if pattern.plan.sessions[-1].ends_at > horizon:
-            continue  # beyond what was read: never offer what was not checked
-        key = (therapist_id, pattern.first_date.weekday(), pattern.start_time)
-        if key in offered:
-            continue  # the same weekly slot a week later, or in another room, is no new choice
+    for group in filter(None, groups):
+        calendar = busy_calendar(
+            db,
+            office_id=location.id,
+            therapist_ids=[t for t, _ in group],
+            rooms=[r for r in rooms if r],
+            client_id=req.client_id,
+            start=start,
+            end=horizon,
+        )
+        for therapist_id, name in group:
+            for pattern in patterns:
+                key = (therapist_id, pattern.first_date.weekday(), pattern.start_time)
+                if key in offered:
+                    continue  # the same weekly slot a week later is no new choice
+                slots = planner.slots(pattern)
+                if slots is None or slots[-1].ends_at > horizon:
+                    continue  # beyond what was read: never offer what was not checked
+                room = _free_room(calendar, slots, therapist_id, location, rooms, req)
+                if room is False:
+                    continue
+                offered.add(key)
+                found.append(
+                    Suggestion(
+                        therapist_id=therapist_id,
+                        therapist_name=name,
+                        location_id=location.id,
+                        first_session_date=slots[0].starts_at.astimezone(location.tz).date(),
+                        start_time=pattern.start_time,
+                        room=room if isinstance(room, str) else None,
+                    )
+                )
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _free_room(
+    calendar: BusyCalendar,
+    slots: list[Slot],
+    therapist_id: int,
+    location: Location,
+    rooms: list[str | None],
+    req: SeriesRequest,
+) -> str | bool | None:
+    """The first of `rooms` free with the therapist and client at all `slots`, else False."""
+    for room in rooms:
         free = calendar.is_free(
-            _slots(pattern.plan),
+            slots,
             therapist_id=therapist_id,
             office_id=location.id,
             room=room,
             client_id=req.client_id,
         )
         if free:
-            offered.add(key)
-            found.append(
-                Suggestion(
-                    therapist_id=therapist_id,
-                    therapist_name=name,
-                    location_id=location.id,
-                    first_session_date=pattern.plan.sessions[0].local_date,
-                    start_time=pattern.start_time,
-                    room=room,
-                )
-            )
-            if len(found) >= limit:
-                break
-    return found
+            return room
+    return False
 
 
 def as_request(req: SeriesRequest, suggestion: Suggestion) -> SeriesRequest:
