@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Client, Series, Therapist, TherapySession
+from ..db.models import Client, Office, Series, Therapist, TherapySession
 from ..domain.calendar import closed_checker
 from ..locations import Location
 from .conflicts import (
@@ -205,6 +205,7 @@ def busy_calendar(
             s.therapist_id,
             Therapist.name,
             s.office_id,
+            Office.name.label("office_name"),
             s.room,
             s.timezone,
             s.starts_at,
@@ -216,6 +217,7 @@ def busy_calendar(
         .join(Series, Series.id == s.series_id)
         .join(Client, Client.id == Series.client_id)
         .join(Therapist, Therapist.id == s.therapist_id)
+        .join(Office, Office.id == s.office_id)
         .where(or_(*who) if who else false(), s.status != "cancelled")
         .where(s.starts_at < end, s.ends_at > start)
     )
@@ -229,6 +231,7 @@ def busy_calendar(
             therapist_id=r.therapist_id,
             therapist_name=r.name,
             office_id=r.office_id,
+            office_name=r.office_name,
             room=r.room,
             timezone=r.timezone,
             starts_at=r.starts_at,

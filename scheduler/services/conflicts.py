@@ -40,6 +40,7 @@ class Busy:
     therapist_id: int
     therapist_name: str
     office_id: str
+    office_name: str
     room: str | None
     timezone: str
     starts_at: datetime
@@ -62,6 +63,7 @@ def session_blocker(busy: Busy) -> dict[str, Any]:
         "therapist_id": busy.therapist_id,
         "therapist_name": busy.therapist_name,
         "location_id": busy.office_id,
+        "location_name": busy.office_name,
         "room": busy.room,
         "starts_at": busy.starts_at.astimezone(ZoneInfo(zone)).isoformat(),
         "ends_at": busy.ends_at.astimezone(ZoneInfo(zone)).isoformat(),
@@ -75,7 +77,8 @@ def session_message(reason: str, blocker: dict[str, Any], here_id: str) -> str:
     when = f"{blocker['time']} {blocker['zone']}"
     name = blocker["therapist_name"]
     who = blocker.get("client_initials")
-    elsewhere = "" if blocker["location_id"] == here_id else f" at {blocker['location_id']}"
+    office = blocker.get("location_name") or blocker["location_id"]
+    elsewhere = "" if blocker["location_id"] == here_id else f" at {office}"
     if reason == "therapist_busy":
         with_whom = f", with {who}" if who else ""
         return (
@@ -184,7 +187,7 @@ def _series_level(blocker: dict[str, Any] | None) -> dict[str, Any] | None:
     if not blocker or blocker.get("type") != "session":
         return blocker
     keep = ("type", "series_id", "client_initials", "therapist_id", "therapist_name")
-    return {k: blocker[k] for k in (*keep, "location_id", "room") if k in blocker}
+    return {k: blocker[k] for k in (*keep, "location_id", "location_name", "room") if k in blocker}
 
 
 def redact(conflicts: Conflicts, may_see_office: Callable[[str], bool]) -> Conflicts:

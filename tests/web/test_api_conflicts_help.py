@@ -141,7 +141,7 @@ def test_another_office_client_is_not_shown_to_a_desk_that_does_not_serve_it(
     for c in elsewhere:
         assert "client_initials" not in c["blocked_by"]
         assert "conflicting_session_id" not in c
-        assert "S.L." not in c["message"] and "at folsom" in c["message"]
+        assert "S.L." not in c["message"] and "at Folsom" in c["message"]
 
 
 BOOKING_FIELDS = ("therapist_id", "location_id", "first_session_date", "start_time", "room")
