@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .db.session import make_engine, make_session_factory
+from .db.types import utcnow
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext, TextsPort
 from .sms.console import ConsoleGateway
@@ -38,16 +39,13 @@ class Container:
     gateway: SmsGateway
     texts: TextsPort
     observers: list[ScheduleObserver] = field(default_factory=list)
-    # What "now" is for the use cases; None is the real clock (tests set a fixed one).
-    clock: Callable[[], datetime] | None = None
+    # What "now" is for use cases started at this edge; tests turn it to check expiries.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     @property
     def ctx(self) -> ServiceContext:
-        observers = tuple(self.observers)
-        if self.clock is None:
-            return ServiceContext(self.settings, self.locations, self.texts, observers)
         return ServiceContext(
-            self.settings, self.locations, self.texts, observers, clock=self.clock
+            self.settings, self.locations, self.texts, tuple(self.observers), clock=self.clock
         )
 
     @cached_property
