@@ -65,24 +65,6 @@ def check_duplicate(
     return sharing
 
 
-def visible_to(db: Session, clients: Sequence[Client], may_see_office: Any) -> list[Client]:
-    """Those of `clients` whose home office, or an office treating them, the reader may see."""
-    if not clients:
-        return []
-    treated: dict[int, set[str]] = {}
-    for client_id, office_id in db.execute(
-        select(Series.client_id, Series.office_id)
-        .where(Series.client_id.in_([c.id for c in clients]))
-        .distinct()
-    ):
-        treated.setdefault(client_id, set()).add(office_id)
-    return [
-        c
-        for c in clients
-        if any(may_see_office(o) for o in {c.home_office_id, *treated.get(c.id, set())})
-    ]
-
-
 @dataclass(frozen=True)
 class MergeResult:
     client: Client

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..db.models import InboundMessage, InboxItem, InboxRead, OutboundMessage
+from .inbound import RATING_WINDOW
 
 THREAD_LIMIT = 100
 # Texts of ours that reached (or tried to reach) the phone; planned ones are not history yet.
@@ -71,13 +72,17 @@ def thread(
     else:
         return []
     entries: list[ThreadEntry] = []
-    for m in db.scalars(
-        select(InboundMessage)
-        .where(where_in)
-        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
-        .limit(limit)
-    ):
-        clinical = m.keyword == "rating" and m.outcome == "rating"
+    received = list(
+        db.scalars(
+            select(InboundMessage)
+            .where(where_in)
+            .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+            .limit(limit)
+        )
+    )
+    answers = set() if include_clinical else _goal_answers(db, received)
+    for m in received:
+        clinical = (m.keyword == "rating" and m.outcome == "rating") or m.id in answers
         body = WITHHELD if clinical and not include_clinical else m.body
         entries.append(ThreadEntry("in", m.received_at, body, m.keyword, message_id=m.id))
         if m.reply_body:
@@ -106,6 +111,34 @@ def thread(
     return entries[-limit:]
 
 
+def _goal_answers(db: Session, received: Sequence[InboundMessage]) -> set[int]:
+    """Texts that answer a weekly goal prompt: free text within RATING_WINDOW after a prompt
+    went to that client (the rule the pipeline and `review.goal_replies` use). One query."""
+    free = [m for m in received if m.client_id is not None and m.keyword in ("other", "start")]
+    if not free:
+        return set()
+    sent_at = OutboundMessage.sent_at
+    prompts: dict[int, list[datetime]] = {}
+    for client_id, at in db.execute(
+        select(OutboundMessage.client_id, sent_at).where(
+            OutboundMessage.client_id.in_({m.client_id for m in free}),
+            OutboundMessage.kind == "goal_prompt",
+            OutboundMessage.status.in_(("sent", "delivered")),
+            sent_at > min(m.received_at for m in free) - RATING_WINDOW,
+            sent_at <= max(m.received_at for m in free),
+        )
+    ):
+        prompts.setdefault(client_id, []).append(at)
+    return {
+        m.id
+        for m in free
+        if any(
+            m.received_at - RATING_WINDOW < at <= m.received_at
+            for at in prompts.get(m.client_id or 0, ())
+        )
+    }
+
+
 def mark_read(db: Session, user_id: int, item_id: int, at: datetime) -> None:
     """Record that the user opened the item (once; later opens change nothing)."""
     dialect = db.get_bind().dialect.name
@@ -131,22 +164,18 @@ def read_ids(db: Session, user_id: int, item_ids: Sequence[int]) -> set[int]:
 
 
 def unread_counts(
-    db: Session, user_id: int, *, office_ids: Sequence[str] | None, include_unrouted: bool
+    db: Session, user_id: int, *, where: ColumnElement[bool], office_id: str | None = None
 ) -> dict[str | None, int]:
-    """Open items the user has not opened, per office (None: the admins' unrouted pile)."""
-    places = []
-    if office_ids is None:
-        places.append(InboxItem.office_id.is_not(None))
-    elif office_ids:
-        places.append(InboxItem.office_id.in_(list(office_ids)))
-    if include_unrouted:
-        places.append(InboxItem.office_id.is_(None))
-    if not places:
-        return {}
-    rows = db.execute(
+    """Open items the user has not opened, per office (None: the admins' unrouted pile).
+
+    `where` is the reader's reach over inbox items (`access.inbox_filter`); `office_id` narrows
+    the count to one office."""
+    query = (
         select(InboxItem.office_id, func.count())
         .outerjoin(InboxRead, and_(InboxRead.item_id == InboxItem.id, InboxRead.user_id == user_id))
-        .where(or_(*places), InboxItem.status == "open", InboxRead.item_id.is_(None))
+        .where(where, InboxItem.status == "open", InboxRead.item_id.is_(None))
         .group_by(InboxItem.office_id)
     )
-    return {office_id: int(n) for office_id, n in rows}
+    if office_id is not None:
+        query = query.where(InboxItem.office_id == office_id)
+    return {found: int(n) for found, n in db.execute(query)}

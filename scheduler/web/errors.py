@@ -9,7 +9,8 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..formats import field_errors
-from ..services.client_records import Duplicate, visible_to
+from ..services import access
+from ..services.client_records import Duplicate
 from ..services.conflicts import redact, summarise
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound
 from .context import db
@@ -44,11 +45,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict) -> Response:
         # Whoever is signed in (API token or browser) sees other offices' clients only if they
-        # may; `summary` says each obstacle once (16 weeks outside hours are one line).
-        reader = g.get("user") or g.get("staff")
-        conflicts = (
-            exc.conflicts if reader is None else redact(exc.conflicts, reader.may_see_office)
-        )
+        # reach them; `summary` says each obstacle once (16 weeks outside hours are one line).
+        reader = g.get("user")
+        conflicts = exc.conflicts
+        if reader is not None:
+            conflicts = redact(conflicts, access.reach(reader).office)
         return json_error(
             409, "conflict", message=str(exc), conflicts=conflicts, summary=summarise(conflicts)
         )
@@ -57,8 +58,8 @@ def register(app: Flask) -> None:
     def _duplicate(exc: Duplicate) -> Response:
         # Only records the reader may see are named (id and initials, nothing more); others
         # are counted so the desk knows to ask an admin rather than make another record.
-        reader = g.get("user") or g.get("staff")
-        shown = visible_to(db(), exc.existing, reader.may_see_office) if reader else []
+        reader = g.get("user")
+        shown = [c for c in exc.existing if reader and access.can_read(db(), reader, c)]
         hidden = len(exc.existing) - len(shown)
         message = "a client with this phone is already on file; use that record, or send "
         message += "confirm_duplicate: true if this is another person (families share phones)"

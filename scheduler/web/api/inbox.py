@@ -1,8 +1,14 @@
-"""The inbox: one list across the offices a user reaches (filterable by office), unread
-markers and counts per user, each item's thread, replies by text, and resolving with a note."""
+"""The inbox: one list across the offices a user reaches (filterable by office), unread markers
+and counts per user, each item with its thread, replies by text, and resolving with a note.
+
+What an item shows depends on the reader (`services.access`): the front desk reads the text of
+what clients send the office, except replies to a weekly goal prompt (`"goal_reply": true`),
+whose words are clinical and so absent from its reads (in threads too); admins see everything.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -11,11 +17,14 @@ from flask.typing import ResponseReturnValue
 from pydantic import StringConstraints
 
 from ...db.models.inbound import InboxItem
-from ...services import inbox, inbox_replies, inbox_threads
-from ...services.errors import Forbidden, Invalid
+from ...services import access, inbox, inbox_replies, inbox_threads
+from ...services.audit import View
+from ...services.errors import Invalid
+from ...services.review import goal_replies
 from ..context import ctx, db, unit_of_work
+from ..reach import allow, clinical, load, viewed
 from . import openapi
-from .auth import require
+from .auth import current_user
 from .base import blueprint
 from .schemas import Body, parse
 
@@ -35,32 +44,23 @@ class InboxPatch(Body):
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
 
-def _check_access(office_id: str | None) -> None:
-    user = require("admin", "front_desk")
-    if office_id is None:
-        if user.role != "admin":
-            raise Forbidden("texts to unknown numbers are for admins")
-    elif not user.may_see_office(office_id):
-        raise Forbidden(f"no access to office {office_id}")
-
-
 def _when(value: Any, zone: str | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(ZoneInfo(zone)).isoformat() if zone else value.isoformat()
 
 
-def serialize_item(item: InboxItem) -> dict[str, Any]:
+def serialize_item(item: InboxItem, *, goal_reply: bool) -> dict[str, Any]:
     loc = ctx().locations.get(item.office_id) if item.office_id else None
     zone = loc.timezone if loc else None
     message = item.inbound_message
     client = item.client
-    return {
+    out: dict[str, Any] = {
         "id": item.id,
         "location_id": item.office_id,
         "kind": item.kind,
         "status": item.status,
-        "summary": item.summary,
+        "goal_reply": goal_reply,
         "created_at": _when(item.created_at, zone),
         "client": (
             {"id": client.id, "first_name": client.first_name, "last_name": client.last_name}
@@ -75,49 +75,58 @@ def serialize_item(item: InboxItem) -> dict[str, Any]:
         "resolved_at": _when(item.resolved_at, zone),
         "resolved_by": item.resolved_by,
     }
+    if not goal_reply or clinical(item):
+        out["summary"] = item.summary
+    return out
 
 
-def _places(location_id: str | None) -> tuple[list[str] | None, bool]:
-    """(office ids or None for all, whether unrouted texts are included) for this reader."""
-    user = require("admin", "front_desk")
-    if location_id is not None:
-        if ctx().locations.get(location_id) is None:
-            raise Invalid({"location_id": f"unknown location {location_id!r}"})
-        _check_access(location_id)
-        office_ids: list[str] | None = [location_id]
-        unrouted = False
-    elif user.role == "admin" or not user.offices:
-        office_ids, unrouted = None, user.role == "admin"
-    else:
-        office_ids, unrouted = [o.id for o in user.offices], False
-    return office_ids, unrouted
+def _serialize_all(items: Sequence[InboxItem]) -> list[dict[str, Any]]:
+    replies = goal_replies(db(), items)
+    return [serialize_item(i, goal_reply=i.id in replies) for i in items]
 
 
 @blueprint.get("/inbox")
 def list_inbox() -> ResponseReturnValue:
-    user = require("admin", "front_desk")
-    location_id = request.args.get("location_id") or None
+    user = current_user()
+    allow("use_front_desk")
+    location_id = _office_arg()
     status = request.args.get("status") or "open"
     if status not in STATUSES:
         raise Invalid({"status": f"must be one of {', '.join(STATUSES)}"})
-    office_ids, unrouted = _places(location_id)
     items = inbox.list_items(
         db(),
-        office_ids=office_ids,
-        include_unrouted=unrouted,
+        office_ids=None if location_id is None else [location_id],
+        include_unrouted=location_id is None,  # kept to admins by the reach filter
         status=None if status == "all" else status,  # type: ignore[arg-type]
+        where=access.inbox_filter(user),
     )
     seen = inbox_threads.read_ids(db(), user.id, [i.id for i in items])
-    return jsonify([serialize_item(i) | {"unread": i.id not in seen} for i in items])
+    out = [o | {"unread": o["id"] not in seen} for o in _serialize_all(items)]
+    viewed(*(View("inbox_item", i.id, i.client_id) for i in items))
+    return jsonify(out)
+
+
+def _office_arg() -> str | None:
+    """The `location_id` filter, checked: a known office whose inbox the user works."""
+    location_id = request.args.get("location_id") or None
+    if location_id is not None:
+        if ctx().locations.get(location_id) is None:
+            raise Invalid({"location_id": f"unknown location {location_id!r}"})
+        allow("work_inbox", location_id)
+    return location_id
 
 
 @blueprint.get("/inbox/counts")
 def inbox_counts() -> ResponseReturnValue:
     """Unread open items per office, for the header's badge."""
-    user = require("admin", "front_desk")
-    office_ids, unrouted = _places(request.args.get("location_id") or None)
+    user = current_user()
+    allow("use_front_desk")
+    location_id = _office_arg()
     counts = inbox_threads.unread_counts(
-        db(), user.id, office_ids=office_ids, include_unrouted=unrouted
+        db(),
+        user.id,
+        where=access.inbox_filter(user),
+        office_id=location_id,
     )
     by_office = {k: v for k, v in counts.items() if k is not None}
     return jsonify(
@@ -132,25 +141,23 @@ def inbox_counts() -> ResponseReturnValue:
 @blueprint.get("/inbox/<int:item_id>")
 def get_inbox_item(item_id: int) -> ResponseReturnValue:
     """One item with its thread; opening it marks it read for this user."""
-    user = require("admin", "front_desk")
-    item = inbox.get_item(db(), item_id)
-    _check_access(item.office_id)
+    user = current_user()
+    item = load(InboxItem, item_id)
     loc = ctx().locations.get(item.office_id) if item.office_id else None
-    entries = inbox_threads.thread(db(), item, include_clinical=user.role == "admin")
-    with unit_of_work() as session:
-        inbox_threads.mark_read(session, user.id, item.id, ctx().clock())
-    out = serialize_item(item) | {"unread": False}
+    entries = inbox_threads.thread(db(), item, include_clinical=clinical(item))
+    (out,) = _serialize_all([item])
+    out["unread"] = False
     out["thread"] = [e.as_json(loc.tz if loc else None) for e in entries]
+    inbox_threads.mark_read(db(), user.id, item.id, ctx().clock())
+    viewed(View("inbox_item", item.id, item.client_id))  # commits the read marker too
     return jsonify(out)
 
 
 @blueprint.post("/inbox/<int:item_id>/replies")
 def reply_to_item(item_id: int) -> ResponseReturnValue:
     """Queue a text to the item's client from the office's number (201 with the queued text)."""
-    user = require("admin", "front_desk")
+    user = allow("work_inbox", load(InboxItem, item_id))
     body = parse(ReplyIn)
-    item = inbox.get_item(db(), item_id)
-    _check_access(item.office_id)
     with unit_of_work() as session:
         queued = inbox_replies.queue_reply(session, ctx(), item_id, body.text, actor=user.email)
         out = queued.as_json()
@@ -159,20 +166,18 @@ def reply_to_item(item_id: int) -> ResponseReturnValue:
 
 @blueprint.patch("/inbox/<int:item_id>")
 def update_inbox_item(item_id: int) -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    allow("work_inbox", load(InboxItem, item_id))
     body = parse(InboxPatch)
-    item = inbox.get_item(db(), item_id)
-    _check_access(item.office_id)
     with unit_of_work() as session:
         item = inbox.update_item(
             session,
             item_id,
             status=body.status,
             note=body.note,
-            actor=user.email,
+            actor=current_user().email,
             at=ctx().clock(),
         )
-        out = serialize_item(item)
+        (out,) = _serialize_all([item])
     return jsonify(out)
 
 
@@ -197,7 +202,8 @@ openapi.OPERATIONS.extend(
             "get",
             "/inbox/{item_id}",
             "One item with its thread (the client's texts and ours with that office, oldest "
-            "first); opening it marks it read for you",
+            "first; a reply to a goal prompt is withheld from the front desk); opening it "
+            "marks it read for you (the read is audited)",
             None,
             200,
         ),

@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from ...db.models import Series, TherapySession
-from ...services import attendance, booking, session_changes, session_moves
-from ...services.errors import Forbidden, Invalid, NotFound
+from ...db.models import Client, Series, Therapist, TherapySession
+from ...services import access, attendance, booking, session_changes, session_moves
+from ...services.audit import View
+from ...services.errors import Invalid
 from ...services.queries import local_day_bounds, sessions_between
 from ...services.session_changes import CancelledBy
 from ...services.text_state import text_states
 from ..context import ctx, db, unit_of_work
+from ..reach import allow, clinical, load, viewed
 from . import serialize
-from .auth import current_user, require, require_access, require_office
+from .auth import current_user
 from .base import blueprint
 from .schemas import SeriesIn, SeriesPatch, SessionPatch, parse
 
 MAX_LIST_DAYS = 62
-
-
-_Row = TypeVar("_Row", Series, TherapySession)
-
-
-def _load(model: type[_Row], what: str, row_id: int) -> _Row:
-    """The series or session `row_id`, if the user may see it (else NotFound or Forbidden)."""
-    row = db().get(model, row_id)
-    if row is None:
-        raise NotFound(what, row_id)
-    require_access(row.office_id, row.therapist_id)
-    return row
 
 
 def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
@@ -45,30 +35,40 @@ def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
 
 @blueprint.post("/series")
 def create_series() -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    user = current_user()
+    allow("use_front_desk")
     body = parse(SeriesIn)
     if ctx().locations.get(body.location_id):
-        require_office(body.location_id)
+        allow("book", body.location_id)
+    # A client or therapist the caller does not reach reads exactly like one that is missing.
+    access.get_visible(db(), user, Client, body.client_id, field="client_id")
+    access.get_visible(db(), user, Therapist, body.therapist_id, field="therapist_id")
     req = booking.SeriesRequest(**body.model_dump())
     with unit_of_work() as session:
         result = booking.book_series(session, ctx(), req, actor=user.email)
         out = serialize.series(
-            result.series, result.skipped, text_states(session, result.series.sessions)
+            result.series,
+            result.skipped,
+            text_states(session, result.series.sessions),
+            clinical=clinical(result.series),
         )
     return jsonify(out), 201
 
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
-    series = _load(Series, "series", series_id)
-    return jsonify(serialize.series(series, texts=text_states(db(), series.sessions)))
+    series = load(Series, series_id)
+    texts = text_states(db(), series.sessions)
+    out = serialize.series(series, texts=texts, clinical=clinical(series))
+    viewed(View("series", series.id, series.client_id))
+    return jsonify(out)
 
 
 @blueprint.patch("/series/<int:series_id>")
 def change_series(series_id: int) -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    user = current_user()
+    allow("change_schedule", load(Series, series_id))
     body = parse(SeriesPatch)
-    _load(Series, "series", series_id)
     if (body.session_count is None) == (body.status is None):
         raise Invalid({"body": "give exactly one of session_count or status"})
     with unit_of_work() as session:
@@ -85,7 +85,8 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        out = serialize.series(series, texts=text_states(session, series.sessions))
+        texts = text_states(session, series.sessions)
+        out = serialize.series(series, texts=texts, clinical=clinical(series))
     return jsonify(out)
 
 
@@ -99,9 +100,9 @@ def list_sessions() -> ResponseReturnValue:
     if loc is None:
         raise Invalid({"location_id": f"unknown location {location_id!r}"})
     user = current_user()
-    therapist_id = user.therapist_id if user.role == "therapist" else None
-    if user.role != "therapist":
-        require_office(location_id)
+    # Desk staff see the office's whole schedule; a therapist lists their own sessions there.
+    if access.reach(user).desk:
+        allow("view_schedule", location_id)
     problems = {}
     days: dict[str, date] = {}
     for key in ("from", "to"):
@@ -118,23 +119,26 @@ def list_sessions() -> ResponseReturnValue:
         raise Invalid({"to": f"at most {MAX_LIST_DAYS} days after from"})
     start, end = local_day_bounds(loc.timezone, days["from"], days["to"])
     found = sessions_between(
-        db(), start=start, end=end, office_id=location_id, therapist_id=therapist_id
+        db(), start=start, end=end, office_id=location_id, where=access.session_filter(user)
     )
     texts = text_states(db(), found)
-    return jsonify([serialize.session(s, texts[s.id]) for s in found])
+    return jsonify([serialize.session(s, texts[s.id], clinical=clinical(s)) for s in found])
 
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
-    return jsonify(session_json(db(), _load(TherapySession, "session", session_id)))
+    s = load(TherapySession, session_id)
+    out = session_json(db(), s)
+    viewed(View("session", s.id, s.series.client_id))
+    return jsonify(out)
 
 
 def session_json(session: Session, s: TherapySession) -> dict[str, Any]:
-    return serialize.session(s, text_states(session, [s])[s.id])
+    """A session with its text state (and its clinical fields for readers allowed them)."""
+    return serialize.session(s, text_states(session, [s])[s.id], clinical=clinical(s))
 
 
 MOVE_FIELDS = ("starts_at_local", "room", "therapist_id")
-THERAPIST_STATUSES = ("attended", "no_show", "late_cancelled", "scheduled")
 
 
 def move_request(given: dict[str, Any]) -> session_moves.MoveRequest:
@@ -148,19 +152,12 @@ def move_request(given: dict[str, Any]) -> session_moves.MoveRequest:
 
 @blueprint.patch("/sessions/<int:session_id>")
 def change_session(session_id: int) -> ResponseReturnValue:
+    row = load(TherapySession, session_id)
     body = parse(SessionPatch)
-    _load(TherapySession, "session", session_id)
     user = current_user()
     given = body.model_dump(exclude_unset=True)
-    groups = [
-        name
-        for name, keys in (
-            ("move", MOVE_FIELDS),
-            ("status", ("status",)),
-            ("goal", ("weekly_goal",)),
-        )
-        if any(k in given for k in keys)
-    ]
+    kinds = {"move": MOVE_FIELDS, "status": ("status",), "goal": ("weekly_goal",)}
+    groups = [name for name, keys in kinds.items() if any(k in given for k in keys)]
     if len(groups) != 1:
         raise Invalid(
             {
@@ -169,8 +166,15 @@ def change_session(session_id: int) -> ResponseReturnValue:
             }
         )
     action = groups[0]
-    if user.role == "therapist" and not (action == "goal" or body.status in THERAPIST_STATUSES):
-        raise Forbidden("therapists may set the weekly goal and attendance only")
+    if action == "goal":
+        allow("write_clinical", row)
+    elif action == "status" and body.status in (*attendance.MARKS, "scheduled"):
+        allow("mark_attendance", row)
+    else:
+        allow("change_schedule", row)
+    if action == "move" and given.get("therapist_id") is not None:
+        # A therapist the caller does not reach reads exactly like one that is missing.
+        access.get_visible(db(), user, Therapist, given["therapist_id"], field="therapist_id")
     with unit_of_work() as session:
         if action == "move":
             s = session_moves.move_session(

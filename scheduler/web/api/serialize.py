@@ -1,4 +1,8 @@
-"""Turning models into the API's JSON shapes (times shown in the office's zone with offset)."""
+"""Turning models into the API's JSON shapes (times shown in the office's zone with offset).
+
+Clinical fields (the weekly goal) are included only when the caller says the reader may see
+them (`services.access.clinical_visible`); otherwise they are absent, not null.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +74,9 @@ def client(c: Client) -> dict[str, Any]:
     }
 
 
-def session(s: TherapySession, texts: SessionTexts | None = None) -> dict[str, Any]:
+def session(
+    s: TherapySession, texts: SessionTexts | None = None, *, clinical: bool
+) -> dict[str, Any]:
     """A session; `texts` (from services.text_state) adds its one text state."""
     zone = ZoneInfo(s.timezone)
     series = s.series
@@ -96,13 +102,14 @@ def session(s: TherapySession, texts: SessionTexts | None = None) -> dict[str, A
         "is_make_up": s.is_make_up,
         "confirmed": s.confirmed_at is not None,
         "confirmed_at": _iso(s.confirmed_at),
-        "weekly_goal": s.weekly_goal,
         "revision": s.revision,
         "late_cancel": s.late_cancel,
         # attended | no_show | late_cancelled, or None while nothing is recorded.
         "attendance": mark_of(s),
         "marked_at": _iso(s.marked_at),
     }
+    if clinical:
+        out["weekly_goal"] = s.weekly_goal
     if texts is not None:
         out["text_state"] = texts.state
         out["text_detail"] = texts.detail
@@ -113,6 +120,8 @@ def series(
     sr: Series,
     skipped: tuple[Skip, ...] = (),
     texts: Mapping[int, SessionTexts] | None = None,
+    *,
+    clinical: bool,
 ) -> dict[str, Any]:
     active = [s for s in sr.sessions if s.status != "cancelled"]
     return {
@@ -130,7 +139,7 @@ def series(
         "status": sr.status,
         "termination_starts_at": termination_starts_at(sr.session_count),
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s, (texts or {}).get(s.id)) for s in sr.sessions],
+        "sessions": [session(s, (texts or {}).get(s.id), clinical=clinical) for s in sr.sessions],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
 
