@@ -27,6 +27,8 @@ THREAD_LIMIT = 100
 # Texts of ours that reached (or tried to reach) the phone; planned ones are not history yet.
 SHOWN_STATUSES = ("sending", "sent", "delivered", "failed")
 CLINICAL_KINDS = ("goal_prompt",)
+# Keywords that are instructions, never an answer to a goal prompt (ratings are clinical anyway).
+COMMANDS = ("stop", "help", "confirm", "reschedule", "rating")
 WITHHELD = "(content for the treating therapist)"
 
 
@@ -114,7 +116,7 @@ def thread(
 def _goal_answers(db: Session, received: Sequence[InboundMessage]) -> set[int]:
     """Texts that answer a weekly goal prompt: free text within RATING_WINDOW after a prompt
     went to that client (the rule the pipeline and `review.goal_replies` use). One query."""
-    free = [m for m in received if m.client_id is not None and m.keyword in ("other", "start")]
+    free = [m for m in received if m.client_id is not None and m.keyword not in COMMANDS]
     if not free:
         return set()
     sent_at = OutboundMessage.sent_at
