@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true, union
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Series, Therapist, TherapySession, User, therapist_offices
@@ -137,6 +137,11 @@ def _treated_by(therapist_id: int) -> Any:
 
 
 def client_filter(user: User) -> ColumnElement[bool]:
+    # A record merged into another is history: nobody reaches it (it answers 404).
+    return and_(Client.merged_into_id.is_(None), _client_reach(user))
+
+
+def _client_reach(user: User) -> ColumnElement[bool]:
     r = reach(user)
     if r.desk and r.offices is None:
         return true()
@@ -243,6 +248,8 @@ def can_read(db: Session, user: User, row: Row | str) -> bool:
         )
     if isinstance(row, InboxItem):
         return r.admin or (r.desk and r.office(row.office_id))
+    if isinstance(row, Client) and row.merged_into_id is not None:
+        return False
     if r.desk and r.offices is None:
         return True
     return reaches(db, user, type(row), row.id)

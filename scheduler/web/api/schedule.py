@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from ...db.models import Client, Series, Therapist, TherapySession
-from ...services import access, booking, session_changes
+from ...services import access, attendance, booking, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.queries import local_day_bounds, sessions_between
 from ...services.session_changes import CancelledBy
+from ...services.text_state import text_states
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, clinical, load, viewed
 from . import serialize
@@ -43,14 +46,20 @@ def create_series() -> ResponseReturnValue:
     req = booking.SeriesRequest(**body.model_dump())
     with unit_of_work() as session:
         result = booking.book_series(session, ctx(), req, actor=user.email)
-        out = serialize.series(result.series, result.skipped, clinical=clinical(result.series))
+        out = serialize.series(
+            result.series,
+            result.skipped,
+            text_states(session, result.series.sessions),
+            clinical=clinical(result.series),
+        )
     return jsonify(out), 201
 
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
     series = load(Series, series_id)
-    out = serialize.series(series, clinical=clinical(series))
+    texts = text_states(db(), series.sessions)
+    out = serialize.series(series, texts=texts, clinical=clinical(series))
     viewed(View("series", series.id, series.client_id))
     return jsonify(out)
 
@@ -76,7 +85,8 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        out = serialize.series(series, clinical=clinical(series))
+        texts = text_states(session, series.sessions)
+        out = serialize.series(series, texts=texts, clinical=clinical(series))
     return jsonify(out)
 
 
@@ -111,15 +121,33 @@ def list_sessions() -> ResponseReturnValue:
     found = sessions_between(
         db(), start=start, end=end, office_id=location_id, where=access.session_filter(user)
     )
-    return jsonify([serialize.session(s, clinical=clinical(s)) for s in found])
+    texts = text_states(db(), found)
+    return jsonify([serialize.session(s, texts[s.id], clinical=clinical(s)) for s in found])
 
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
     s = load(TherapySession, session_id)
-    out = serialize.session(s, clinical=clinical(s))
+    out = session_json(db(), s)
     viewed(View("session", s.id, s.series.client_id))
     return jsonify(out)
+
+
+def session_json(session: Session, s: TherapySession) -> dict[str, Any]:
+    """A session with its text state (and its clinical fields for readers allowed them)."""
+    return serialize.session(s, text_states(session, [s])[s.id], clinical=clinical(s))
+
+
+MOVE_FIELDS = ("starts_at_local", "room", "therapist_id")
+
+
+def move_request(given: dict[str, Any]) -> session_moves.MoveRequest:
+    """The move asked for; a room left out stays, `"room": null` means none in particular."""
+    return session_moves.MoveRequest(
+        starts_at_local=given.get("starts_at_local"),
+        room=given.get("room", session_moves.KEEP),
+        therapist_id=given.get("therapist_id"),
+    )
 
 
 @blueprint.patch("/sessions/<int:session_id>")
@@ -128,28 +156,31 @@ def change_session(session_id: int) -> ResponseReturnValue:
     body = parse(SessionPatch)
     user = current_user()
     given = body.model_dump(exclude_unset=True)
-    actions = [k for k in ("starts_at_local", "status", "weekly_goal") if k in given]
-    if len(actions) != 1:
-        raise Invalid({"body": "give exactly one of starts_at_local, status or weekly_goal"})
-    action = actions[0]
-    if action == "weekly_goal":
+    kinds = {"move": MOVE_FIELDS, "status": ("status",), "goal": ("weekly_goal",)}
+    groups = [name for name, keys in kinds.items() if any(k in given for k in keys)]
+    if len(groups) != 1:
+        raise Invalid(
+            {
+                "body": "give one change: starts_at_local/room/therapist_id (a move), status, "
+                "or weekly_goal"
+            }
+        )
+    action = groups[0]
+    if action == "goal":
         allow("write_clinical", row)
-    elif action == "status" and body.status in ("attended", "no_show"):
+    elif action == "status" and body.status in (*attendance.MARKS, "scheduled"):
         allow("mark_attendance", row)
     else:
         allow("change_schedule", row)
+    if action == "move" and given.get("therapist_id") is not None:
+        # A therapist the caller does not reach reads exactly like one that is missing.
+        access.get_visible(db(), user, Therapist, given["therapist_id"], field="therapist_id")
     with unit_of_work() as session:
-        if action == "starts_at_local":
-            when = body.starts_at_local
-            if when is None or when.tzinfo is not None:
-                raise Invalid(
-                    {
-                        "starts_at_local": "must be a local time without offset, "
-                        "like 2027-03-03T18:00"
-                    }
-                )
-            s = session_changes.reschedule(session, ctx(), session_id, when, actor=user.email)
-        elif action == "weekly_goal":
+        if action == "move":
+            s = session_moves.move_session(
+                session, ctx(), session_id, move_request(given), actor=user.email
+            )
+        elif action == "goal":
             s = session_changes.set_weekly_goal(
                 session, session_id, body.weekly_goal, actor=user.email
             )
@@ -163,9 +194,13 @@ def change_session(session_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        elif body.status in ("attended", "no_show"):
-            s = session_changes.mark(session, ctx(), session_id, body.status, actor=user.email)
+        elif body.status in attendance.MARKS:
+            s = attendance.record(
+                session, ctx(), session_id, body.status, actor=user.email, reason=body.reason
+            )
+        elif body.status == "scheduled":
+            s = attendance.undo(session, ctx(), session_id, actor=user.email)
         else:
             raise Invalid({"status": "is required"})
-        out = serialize.session(s, clinical=clinical(s))
+        out = session_json(session, s)
     return jsonify(out)

@@ -6,6 +6,7 @@ them (`services.access.clinical_visible`); otherwise they are absent, not null.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,8 @@ from ...db.models import Client, Series, Therapist, TherapySession
 from ...domain.phases import termination_starts_at
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
+from ...services.attendance import mark_of
+from ...services.text_state import SessionTexts
 
 
 def location(loc: Location, book: LocationBook) -> dict[str, Any]:
@@ -71,7 +74,10 @@ def client(c: Client) -> dict[str, Any]:
     }
 
 
-def session(s: TherapySession, *, clinical: bool) -> dict[str, Any]:
+def session(
+    s: TherapySession, texts: SessionTexts | None = None, *, clinical: bool
+) -> dict[str, Any]:
+    """A session; `texts` (from services.text_state) adds its one text state."""
     zone = ZoneInfo(s.timezone)
     series = s.series
     out = {
@@ -97,13 +103,26 @@ def session(s: TherapySession, *, clinical: bool) -> dict[str, Any]:
         "confirmed": s.confirmed_at is not None,
         "confirmed_at": _iso(s.confirmed_at),
         "revision": s.revision,
+        "late_cancel": s.late_cancel,
+        # attended | no_show | late_cancelled, or None while nothing is recorded.
+        "attendance": mark_of(s),
+        "marked_at": _iso(s.marked_at),
     }
     if clinical:
         out["weekly_goal"] = s.weekly_goal
+    if texts is not None:
+        out["text_state"] = texts.state
+        out["text_detail"] = texts.detail
     return out
 
 
-def series(sr: Series, skipped: tuple[Skip, ...] = (), *, clinical: bool) -> dict[str, Any]:
+def series(
+    sr: Series,
+    skipped: tuple[Skip, ...] = (),
+    texts: Mapping[int, SessionTexts] | None = None,
+    *,
+    clinical: bool,
+) -> dict[str, Any]:
     active = [s for s in sr.sessions if s.status != "cancelled"]
     return {
         "id": sr.id,
@@ -120,7 +139,7 @@ def series(sr: Series, skipped: tuple[Skip, ...] = (), *, clinical: bool) -> dic
         "status": sr.status,
         "termination_starts_at": termination_starts_at(sr.session_count),
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s, clinical=clinical) for s in sr.sessions],
+        "sessions": [session(s, (texts or {}).get(s.id), clinical=clinical) for s in sr.sessions],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
 

@@ -16,6 +16,7 @@ from ...domain.phases import PROBLEM_AREAS
 from ...locations import Location
 from ...services import access as policy
 from ...services import booking, directory
+from ...services.conflicts import redact
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, load, viewer
@@ -215,7 +216,9 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
         # The problem area changes no date; a form without one yet still gets its dates.
         req = replace(req, problem_area=PROBLEM_AREAS[0])
     result = booking.preview(db(), ctx(), req)
-    return present.preview_view(result)
+    # Another office's client is not named to a desk that does not serve that office.
+    shown = redact(result.conflicts, policy.reach(viewer()).office)
+    return present.preview_view(replace(result, conflicts=shown))
 
 
 @bp.post("/book/preview")
