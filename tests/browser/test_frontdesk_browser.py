@@ -79,7 +79,7 @@ def test_book_change_and_answer_a_reply(desktop: Any, live_app: LiveApp) -> None
     sign_in(page, live_app)
     # The demo practice is on the landing page: its name and the office's labelled zone.
     assert "Interpersonal Therapy Associates" in page.inner_text("header")
-    assert "America/Phoenix" in page.inner_text("#zone")
+    assert "Mountain (MST)" in page.inner_text("#zone")
     assert page.locator("table.sessions tbody tr").count() > 0
     screenshot(page, "day-1280")
 
@@ -126,7 +126,7 @@ def test_book_change_and_answer_a_reply(desktop: Any, live_app: LiveApp) -> None
     page.click("text=Move the session")
     page.wait_for_url(re.compile(r"/series/\d+$"))
     assert "Session moved." in page.inner_text(".flash")
-    assert "18:00" in page.inner_text("table.sessions tbody tr:nth-child(2)")
+    assert "6:00 PM" in page.inner_text("table.sessions tbody tr:nth-child(2)")
 
     # Cancel session 3 for the client.
     page.click("a[aria-label^='Change session 3/16']")

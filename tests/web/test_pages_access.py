@@ -42,7 +42,7 @@ def test_sign_in_lands_on_an_office_day_and_sign_out_ends_it(
     assert response.status_code == 302 and response.location == "/"
     day = client.get("/", follow_redirects=True)
     assert day.status_code == 200
-    assert "Tucson" in day.text and "America/Phoenix" in day.text
+    assert "Tucson" in day.text and "Mountain (MST)" in day.text
     token = csrf(client, "/clients")
     assert client.post("/signout", data={"csrf_token": token}).status_code == 302
     assert client.get("/clients").status_code == 302

@@ -40,7 +40,7 @@ def test_client_page_shows_consent_history_and_opt_out(
     page = desk.get(f"/clients/{c.id}").text
     assert "Opted out" in page and "no texts are sent" in page
     assert page.count("granted") >= 2  # sms_reminders and goal_prompts at creation
-    assert "America/Los_Angeles" in page
+    assert "Pacific (P" in page and "America/Los_Angeles" not in page
 
 
 def test_staff_cannot_undo_a_text_opt_out_without_saying_how(

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ...domain.phases import PROBLEM_AREAS
 from ...services.consent import CONSENT_SOURCES
-from .present import PROBLEM_AREA_LABELS, US_ZONES, ZONE_NAMES
+from .present import PROBLEM_AREA_LABELS, US_ZONES, zone_name
 
 
 def options(*pairs: tuple[str, str]) -> list[SelectChoice]:
@@ -64,7 +64,7 @@ class BookingForm(FlaskForm):
     )
     client_timezone = SelectField(
         "Client's time zone",
-        choices=options(("", "Same as the office"), *((z, ZONE_NAMES[z]) for z in US_ZONES)),
+        choices=options(("", "Same as the office"), *((z, zone_name(z)) for z in US_ZONES)),
         default="",
     )
     sms_consent = BooleanField("Agrees to text reminders")
@@ -113,9 +113,14 @@ class CancelForm(FlaskForm):
 class AttendanceForm(FlaskForm):
     status = RadioField(
         "Attendance",
-        choices=options(("attended", "Attended"), ("no_show", "Did not attend")),
+        choices=options(
+            ("attended", "Attended"),
+            ("no_show", "No-show"),
+            ("late_cancelled", "Late cancel"),
+        ),
         validators=[InputRequired()],
     )
+    next = HiddenField()
 
 
 class RenegotiateForm(FlaskForm):

@@ -7,23 +7,22 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-
+from ... import formats
 from ...db.models import TherapySession
 from ...domain.phases import phase_for
 from ...domain.series import Skip
 from ...services.booking import Preview
 
-ZONE_NAMES = {
-    "America/New_York": "Eastern time",
-    "America/Chicago": "Central time",
-    "America/Denver": "Mountain time",
-    "America/Phoenix": "Arizona time (no daylight saving)",
-    "America/Los_Angeles": "Pacific time",
-    "America/Anchorage": "Alaska time",
-    "Pacific/Honolulu": "Hawaii time",
-}
-US_ZONES = tuple(ZONE_NAMES)
+# The zones a client may live in (the booking form's choice); labels come from `formats`.
+US_ZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+)
 PROBLEM_AREA_LABELS = {
     "grief": "Grief",
     "role_dispute": "Role dispute",
@@ -40,16 +39,13 @@ def offset_label(offset: timedelta | None) -> str:
 
 
 def zone_label(zone: str, day: date | None = None) -> str:
-    """'Pacific time, PST (UTC−08:00), America/Los_Angeles' as on `day` (noon, local)."""
-    tz = ZoneInfo(zone)
-    at = datetime.combine(day, time(12), tz) if day else datetime.now(tz)
-    name = ZONE_NAMES.get(zone, zone)
-    return f"{name}, {at.tzname()} ({offset_label(at.utcoffset())}), {zone}"
+    """'Pacific (PST)' as on `day` (default today)."""
+    return formats.zone_name(zone, day)
 
 
 def zone_name(zone: str) -> str:
-    """'Pacific time (America/Los_Angeles)': the zone without a date-dependent abbreviation."""
-    return f"{ZONE_NAMES.get(zone, zone)} ({zone})"
+    """'Pacific': a zone's name without the date-dependent abbreviation (a form's choice)."""
+    return formats.zone_name(zone).rsplit(" (", 1)[0]
 
 
 def audit_details(details: dict[str, Any], zone: str) -> str:
@@ -81,47 +77,39 @@ def _audit_value(value: Any, zone: str) -> str:
     return str(value)
 
 
-def local(dt: datetime | None, zone: str) -> datetime | None:
-    return None if dt is None else dt.astimezone(ZoneInfo(zone))
-
-
-def fmt_time(dt: datetime | None, zone: str) -> str:
-    loc = local(dt, zone)
-    return "" if loc is None else f"{loc:%H:%M}"
-
-
 def fmt_phone(e164: str | None) -> str:
-    """'(206) 555-0142' for a US number; anything else as stored."""
-    if not e164:
-        return ""
-    try:
-        number = phonenumbers.parse(e164, "US")
-    except phonenumbers.NumberParseException:
-        return e164
-    if number.country_code != 1:
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    """'(206) 555-0142'."""
+    return formats.format_phone(e164)
 
 
 def fmt_clock(at: time) -> str:
     """'9:30 AM': a wall-clock time of day."""
-    return f"{at.hour % 12 or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
+    return formats.format_time(at)
+
+
+def fmt_time(dt: datetime | None, zone: str) -> str:
+    """'5:00 PM' in `zone`."""
+    return "" if dt is None else formats.format_time(dt, zone)
 
 
 def fmt_when(dt: datetime | None, zone: str) -> str:
-    """'Wed 3 Mar 2027, 17:00 PST' in `zone`."""
-    loc = local(dt, zone)
-    if loc is None:
-        return ""
-    return f"{loc:%a} {loc.day} {loc:%b %Y}, {loc:%H:%M} {loc.tzname()}"
+    """'Wed, Mar 3, 2027, 5:00 PM PST' in `zone`."""
+    return "" if dt is None else formats.format_when(dt, zone)
 
 
 def fmt_day(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    """'Wednesday, March 3, 2027'."""
+    return formats.format_long_date(day)
 
 
 def fmt_short_day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b}"
+    """'Wed, Mar 3'."""
+    return formats.format_short_date(day)
+
+
+def fmt_date(day: date) -> str:
+    """'Wed, Mar 3, 2027'."""
+    return formats.format_date(day)
 
 
 def session_phase(s: TherapySession) -> str:
@@ -139,6 +127,8 @@ def session_position(s: TherapySession) -> str:
 
 
 def status_label(s: TherapySession) -> str:
+    if s.status == "cancelled" and s.late_cancel:
+        return "late cancel"
     if s.status == "cancelled":
         who = f" by {s.cancelled_by}" if s.cancelled_by else ""
         return f"cancelled{who}"
@@ -160,6 +150,11 @@ class PreviewRow:
     dst_note: str = ""
     make_up_for: Skip | None = None
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def time_label(self) -> str:
+        """'5:00 PM' (`time` stays 17:00 for the JSON)."""
+        return formats.format_time(time.fromisoformat(self.time))
 
 
 @dataclass
@@ -242,7 +237,7 @@ def preview_view(preview: Preview) -> PreviewView:
         )
         if p.dst_changed:
             row.dst_note = (
-                f"clocks changed: still {row.time} in {loc.name}, now {row.zone_abbr} "
+                f"clocks changed: still {row.time_label} in {loc.name}, now {row.zone_abbr} "
                 f"({row.offset})"
             )
             view.dst_notes.append(f"Session {p.number} on {fmt_day(p.local_date)}: {row.dst_note}")

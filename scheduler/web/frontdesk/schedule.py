@@ -11,10 +11,11 @@ from ...db.models import TherapySession
 from ...locations import Location
 from ...services import access as policy
 from ...services.availability import closed_days
+from ...services.text_state import text_states
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db
 from ..reach import viewer
-from . import access, grid, present, reads
+from . import access, attendance, grid, present, reads
 from .base import page_blueprint
 
 bp = page_blueprint("schedule", __name__)
@@ -108,6 +109,9 @@ def day(office_id: str) -> ResponseReturnValue:
     texts = messages_for_sessions(db(), [s.id for s in sessions])
     return render_template(
         "pages/day.html",
+        states=text_states(db(), sessions),
+        marks=attendance.for_sheet(sessions, loc, ctx().clock()),
+        back=request.full_path.rstrip("?"),
         loc=loc,
         shown=shown,
         today=today,

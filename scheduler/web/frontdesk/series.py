@@ -13,10 +13,11 @@ from ...db.models import Series, TherapySession
 from ...services import review, session_changes
 from ...services.audit import View
 from ...services.errors import Conflict, Invalid
+from ...services.session_common import office_of
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed
-from . import reads
+from . import attendance, reads
 from .base import page_blueprint
 from .forms import (
     AttendanceForm,
@@ -131,10 +132,9 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             attendance=forms.get("attendance") or AttendanceForm(formdata=None),
             goal=_goal_form(s, forms.get("goal")),
             may_set_goal=allowed("write_clinical", s),
-            may_mark=allowed("mark_attendance", s),
+            mark=attendance.for_sheet([s], office_of(ctx(), s.office_id), ctx().clock())[s.id],
             review=review.weekly_review(db(), s.id) if clinical(s) else None,
             may_change=allowed("change_schedule", s),
-            started=s.starts_at <= ctx().clock(),
         ),
         status,
     )
@@ -198,22 +198,6 @@ def cancel(session_id: int) -> ResponseReturnValue:
         flash("Session cancelled.")
         return redirect(url_for("series.page", series_id=s.series_id))
     return _session_page(s, 422, cancel=form)
-
-
-@bp.post("/sessions/<int:session_id>/attendance")
-def attendance(session_id: int) -> ResponseReturnValue:
-    s = load(TherapySession, session_id)
-    u = allow("mark_attendance", s)
-    form = AttendanceForm()
-    if form.validate():
-        try:
-            with unit_of_work() as tx:
-                session_changes.mark(tx, ctx(), session_id, form.status.data, actor=u.email)
-        except (Invalid, Conflict) as exc:
-            return _session_page(s, _refusal(form, exc), attendance=form)
-        flash("Attendance recorded.")
-        return redirect(url_for("series.page", series_id=s.series_id))
-    return _session_page(s, 422, attendance=form)
 
 
 @bp.post("/sessions/<int:session_id>/goal")
