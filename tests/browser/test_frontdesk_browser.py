@@ -132,6 +132,7 @@ def test_book_change_and_answer_a_reply(desktop: Any, live_app: LiveApp) -> None
     page.click("a[aria-label^='Change session 3/16']")
     page.check("input[name=cancelled_by][value=client]")
     page.fill("#reason", "Family visit")
+    page.once("dialog", lambda dialog: dialog.accept())  # cancelling asks first
     page.click("text=Cancel this session")
     page.wait_for_url(re.compile(r"/series/\d+$"))
     assert "Session cancelled." in page.inner_text(".flash")

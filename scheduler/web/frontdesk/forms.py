@@ -92,8 +92,10 @@ class BookingForm(FlaskForm):
 
 
 class RescheduleForm(FlaskForm):
-    new_date = DateField("New date", validators=[InputRequired()])
-    new_time = TimeField("New start time (office local time)", validators=[InputRequired()])
+    new_date = DateField("Date", validators=[InputRequired()])
+    new_time = TimeField("Start time (office local time)", validators=[InputRequired()])
+    room = SelectField("Room", validate_choice=False, default="")
+    therapist_id = SelectField("Therapist", coerce=int, validate_choice=False)
 
 
 class CancelForm(FlaskForm):

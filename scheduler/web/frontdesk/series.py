@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from ...db.models import Series, TherapySession
-from ...services import review, session_changes
+from ...services import review, session_changes, session_moves
 from ...services.audit import View
-from ...services.errors import Conflict, Invalid
+from ...services.errors import Conflict, Invalid, NotFound
 from ...services.session_common import office_of
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed
-from . import attendance, reads
+from . import attendance, moving, reads
 from .base import page_blueprint
 from .forms import (
     AttendanceForm,
     CancelForm,
     CancelRestForm,
     RenegotiateForm,
-    RescheduleForm,
     WeeklyGoalForm,
 )
 
@@ -117,10 +115,13 @@ def cancel_rest(series_id: int) -> ResponseReturnValue:
     return _series_page(series, 422, cancel_rest=form)
 
 
-def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> ResponseReturnValue:
-    reschedule = forms.get("reschedule") or RescheduleForm(
-        formdata=None, new_date=s.local_date, new_time=s.local_time
-    )
+def _session_page(
+    s: TherapySession, status: int = 200, move: moving.MoveView | None = None, **forms: Any
+) -> ResponseReturnValue:
+    reschedule = forms.get("reschedule") or moving.form_for(db(), s)
+    names = {int(c.value): c.label for c in reschedule.therapist_id.choices}  # type: ignore[union-attr]
+    if move is None and "reschedule" not in forms and moving.dropped():
+        move = moving.preview(db(), s, reschedule, names)  # a block dropped in the grid
     return (
         render_template(
             "pages/session.html",
@@ -128,6 +129,7 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             series=s.series,
             texts=messages_for_sessions(db(), [s.id]).get(s.id, []),
             reschedule=reschedule,
+            move=move,
             cancel=forms.get("cancel") or CancelForm(formdata=None),
             attendance=forms.get("attendance") or AttendanceForm(formdata=None),
             goal=_goal_form(s, forms.get("goal")),
@@ -158,21 +160,28 @@ def session_page(session_id: int) -> ResponseReturnValue:
 
 @bp.post("/sessions/<int:session_id>/reschedule")
 def reschedule(session_id: int) -> ResponseReturnValue:
+    """Preview the move (every conflict, nothing saved), or save it."""
     s = load(TherapySession, session_id)
     u = allow("change_schedule", s)
-    form = RescheduleForm()
-    if form.validate():
-        when = datetime.combine(form.new_date.data, form.new_time.data.replace(second=0))
-        try:
-            with unit_of_work() as tx:
-                session_changes.reschedule(tx, ctx(), session_id, when, actor=u.email)
-        except (Invalid, Conflict) as exc:
-            if isinstance(exc, Invalid) and "starts_at_local" in exc.fields:
-                exc = Invalid({"new_time": exc.fields["starts_at_local"]})
-            return _session_page(s, _refusal(form, exc), reschedule=form)
-        flash("Session moved.")
-        return redirect(url_for("series.page", series_id=s.series_id))
-    return _session_page(s, 422, reschedule=form)
+    form = moving.form_for(db(), s, formdata=request.form)
+    names = {int(c.value): c.label for c in form.therapist_id.choices}  # type: ignore[union-attr]
+    if not form.validate():
+        return _session_page(s, 422, reschedule=form)
+    if request.form.get("action") == "preview":
+        shown = moving.preview(db(), s, form, names)
+        return _session_page(s, 200 if shown else 422, move=shown, reschedule=form)
+    try:
+        with unit_of_work() as tx:
+            session_moves.move_session(tx, ctx(), session_id, moving.change_of(form), actor=u.email)
+    except (Invalid, NotFound) as exc:
+        moving.show_refusal(form, exc)
+        return _session_page(s, 422, reschedule=form)
+    except Conflict:
+        shown = moving.preview(db(), s, form, names)
+        form.form_errors.append("Not moved: something is in the way (see the preview).")
+        return _session_page(s, 409, move=shown, reschedule=form)
+    flash("Session moved.")
+    return redirect(url_for("series.page", series_id=s.series_id))
 
 
 @bp.post("/sessions/<int:session_id>/cancel")

@@ -233,6 +233,13 @@
     });
   }
 
+  // Destructive buttons ask first (data-confirm holds the question).
+  document.addEventListener("submit", function (e) {
+    var button = e.submitter;
+    var question = button && button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { e.preventDefault(); }
+  }, true);
+
   document.addEventListener("DOMContentLoaded", function () {
     var grid = document.getElementById("grid");
     if (grid) { setupGrid(grid); }
