@@ -177,7 +177,8 @@ def suggest(
     """
     location = location_for(ctx, req.location_id)
     validate(ctx, req, location)
-    if db.scalar(select(Client.id).where(Client.id == req.client_id)) is None:
+    # client_id 0: a client not on file yet (the booking form's new client), busy nowhere.
+    if req.client_id and db.scalar(select(Client.id).where(Client.id == req.client_id)) is None:
         raise NotFound("client", req.client_id, field="client_id")
     therapists = _therapists(db, location, req.therapist_id)
     patterns = _patterns(ctx, req, location)

@@ -15,12 +15,12 @@ from ...db.models import Client, Therapist
 from ...domain.phases import PROBLEM_AREAS
 from ...locations import Location
 from ...services import access as policy
-from ...services import booking, directory
-from ...services.conflicts import redact
+from ...services import booking, client_records, directory
+from ...services.conflicts import redact, summarise
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, load, viewer
-from . import access, present, reads
+from . import access, booking_help, present, reads
 from .base import page_blueprint
 from .forms import BookingForm
 
@@ -106,6 +106,7 @@ def _new_client(form: BookingForm) -> directory.NewClient:
         sms_consent=form.sms_consent.data,
         goal_prompt_consent=form.goal_prompt_consent.data,
         goal_detail_consent=form.goal_detail_consent.data,
+        confirm_duplicate=form.confirm_duplicate.data,
     )
 
 
@@ -148,11 +149,14 @@ def book() -> ResponseReturnValue:
     client = None
     status = 200
     conflicts: list[dict[str, Any]] = []
+    duplicates: list[Client] = []
+    # A pressed suggestion or "use this client" fills the form; it books nothing.
+    helping = request.method == "POST" and booking_help.apply_choice(form, request.form)
     try:
         client = _chosen_client(form)
     except NotFound:
         form.client_id.errors = ["no such client"]
-    wants_preview = request.form.get("action") == "preview"
+    wants_preview = request.form.get("action") == "preview" or helping
     if request.method == "POST" and not wants_preview and form.validate():
         try:
             access.location(form.location_id.data or "", "book")
@@ -177,13 +181,20 @@ def book() -> ResponseReturnValue:
             if not exc.field:
                 raise
             _show_errors(form, {exc.field: f"{exc.what} not found"})
+        except client_records.Duplicate as exc:
+            duplicates = booking_help.shown_duplicates(exc)
+            form.phone.errors = [
+                "is already on file for another client: use that record below, or tick the box "
+                "if this is another person sharing the phone"
+            ]
         except Conflict as exc:
             conflicts = exc.conflicts
             form.form_errors.append(str(exc))
         else:
             flash(f"Booked {form.session_count.data} sessions.")
             return redirect(url_for("series.page", series_id=series_id))
-    if request.method == "POST" and not wants_preview:
+    if request.method == "POST" and not wants_preview and not duplicates:
+        # A phone on file is a question to the desk (same person?), not an error: 200.
         status = 422
     elif wants_preview:
         form.validate()  # show what is missing next to the fields
@@ -196,6 +207,8 @@ def book() -> ResponseReturnValue:
             client=client,
             preview=preview,
             conflicts=conflicts,
+            conflict_summary=[str(g["message"]) for g in summarise(conflicts)],
+            duplicates=duplicates,
             zone_hint=present.zone_name(chosen.timezone) if chosen else None,
         ),
         status,
@@ -218,7 +231,18 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     result = booking.preview(db(), ctx(), req)
     # Another office's client is not named to a desk that does not serve that office.
     shown = redact(result.conflicts, policy.reach(viewer()).office)
-    return present.preview_view(replace(result, conflicts=shown))
+    view = present.preview_view(replace(result, conflicts=shown))
+    if shown and result.plan is not None and req.therapist_id:
+        view.suggestions = booking_help.suggestions_for(replace(req, client_id=_client_id(form)))
+    return view
+
+
+def _client_id(form: BookingForm) -> int:
+    """The existing client chosen, if any: suggestions then also avoid their other sessions."""
+    if form.client_mode.data == "new" or not form.client_id.data:
+        return 0
+    found = policy.reaches(db(), viewer(), Client, form.client_id.data)
+    return form.client_id.data if found else 0
 
 
 @bp.post("/book/preview")

@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(present.fmt_day, "long_day")
     app.add_template_filter(present.fmt_short_day, "short_day")
     app.add_template_filter(present.fmt_date, "us_date")
+    app.add_template_filter(present.named_error, "named_error")
     app.add_template_filter(present.zone_label, "zone_label")
     app.add_template_filter(present.zone_name, "zone_name")
     app.add_template_filter(present.audit_details, "audit_details")

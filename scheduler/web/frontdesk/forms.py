@@ -70,6 +70,9 @@ class BookingForm(FlaskForm):
     sms_consent = BooleanField("Agrees to text reminders")
     goal_prompt_consent = BooleanField("Agrees to weekly goal prompts by text")
     goal_detail_consent = BooleanField("Agrees that prompts may quote their own goal")
+    confirm_duplicate = BooleanField(
+        "This is another person sharing the phone (e.g. family): add a new record anyway"
+    )
     location_id = SelectField("Office", validators=[DataRequired()])
     therapist_id = SelectField("Therapist", coerce=int, validators=[InputRequired()])
     room = SelectField("Room", validate_choice=False, default="")

@@ -12,6 +12,8 @@ from ...db.models import TherapySession
 from ...domain.phases import phase_for
 from ...domain.series import Skip
 from ...services.booking import Preview
+from ...services.conflicts import summarise
+from ...services.suggestions import Suggestion
 
 # The zones a client may live in (the booking form's choice); labels come from `formats`.
 US_ZONES = (
@@ -112,6 +114,19 @@ def fmt_date(day: date) -> str:
     return formats.format_date(day)
 
 
+def named_error(message: str, label: str) -> str:
+    """An error that names its field: 'is in the past' -> 'First session date is in the past'."""
+    text = message.strip()
+    name = label.strip().rstrip(":")
+    if not name or text.lower().startswith(name.lower()):
+        return text
+    if text.startswith("This field"):
+        return name + text[len("This field") :]
+    if text[:1].isupper():
+        return f"{name}: {text[:1].lower()}{text[1:]}"
+    return f"{name} {text}"
+
+
 def session_phase(s: TherapySession) -> str:
     """The IPT phase, or '' for a session that no longer counts towards the contract."""
     n = s.series.session_count
@@ -167,6 +182,9 @@ class PreviewView:
     skipped: list[tuple[Skip, date | None]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # those not tied to one session
     dst_notes: list[str] = field(default_factory=list)
+    # Each obstacle once, naming the sessions it blocks ("Seattle is not open then: sessions 1–16").
+    summary: list[str] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
 
     @property
     def conflict_count(self) -> int:
@@ -203,6 +221,7 @@ class PreviewView:
 def preview_view(preview: Preview) -> PreviewView:
     loc = preview.location
     view = PreviewView(ok=False, office=loc.name, zone=zone_name(loc.timezone), error=preview.error)
+    view.summary = [str(g["message"]) for g in summarise(preview.conflicts)]
     by_number: dict[int, list[str]] = {}
     for c in preview.conflicts:
         number = c.get("number")
