@@ -151,3 +151,18 @@ def test_sessions_outside_the_hours_widen_the_window(tucson: Location) -> None:
     assert g.last_minute == 21 * 60
     (block,) = [c for c in cells(g) if c.kind == "block"]
     assert block.start == 19 * 60 + 45
+
+
+def test_odd_minutes_snap_to_rows_so_no_cell_is_empty(tucson: Location) -> None:
+    g = build(
+        tucson,
+        [session(tucson, MONDAY, time(13, 34)), session(tucson, MONDAY, time(15, 2), 43, id=2)],
+        now=datetime.combine(MONDAY, time(12, 7), tucson.tz),
+    )
+    assert all(c.span >= 1 for c in cells(g))
+    row = 0
+    for cell in cells(g):
+        assert cell.row == row
+        row += cell.span
+    assert row == g.row_count
+    assert len(g.columns[0].lanes) == 1

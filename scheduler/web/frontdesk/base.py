@@ -8,6 +8,9 @@ from flask import Blueprint, current_app, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
+from ...db.models import User
+from ...services import access as policy
+from ...services import inbox_threads
 from ...services.errors import Forbidden, NotFound
 from . import access
 
@@ -56,12 +59,24 @@ def _template_globals() -> dict[str, Any]:
     u = access.load_user()
     offices = access.visible_locations(u) if u else []
     remembered = session.get("office")
+    unread = _unread(u)
     return {
         "me": u,
         "practice": container().locations.practice,
         "nav_offices": offices,
         "office": next((o for o in offices if o.id == remembered), offices[0] if offices else None),
+        "inbox_unread": sum(unread.values()),
+        "inbox_unread_by_office": unread,
     }
+
+
+def _unread(u: User | None) -> dict[str | None, int]:
+    """Open inbox items the user has not opened yet, per office (the header's count)."""
+    if u is None or not policy.reach(u).desk:
+        return {}
+    from ..context import db
+
+    return inbox_threads.unread_counts(db(), u.id, where=policy.inbox_filter(u))
 
 
 def page_blueprint(name: str, import_name: str) -> Blueprint:

@@ -172,5 +172,13 @@ class ClientForm(FlaskForm):
     )
 
 
+class ReplyForm(FlaskForm):
+    text = TextAreaField(
+        "Reply by text",
+        validators=[DataRequired(), Length(max=2000)],
+        description="Sent from the office's number; at most 3 text messages long.",
+    )
+
+
 class ResolveForm(FlaskForm):
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])

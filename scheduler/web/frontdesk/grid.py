@@ -135,9 +135,14 @@ def _minutes(dt: datetime, loc: Location, day: date) -> int:
     return days * 24 * 60 + local.hour * 60 + local.minute
 
 
+def _snap(minute: int, *, up: bool = False) -> int:
+    """To a row edge: a session at 1:34 PM fills the rows from 1:30 (the text says 1:34)."""
+    return -(-minute // STEP) * STEP if up else minute // STEP * STEP
+
+
 def _span(s: TherapySession, loc: Location, day: date) -> tuple[int, int]:
-    start = _minutes(s.starts_at, loc, day)
-    end = max(_minutes(s.ends_at, loc, day), start + STEP)
+    start = _snap(_minutes(s.starts_at, loc, day))
+    end = max(_snap(_minutes(s.ends_at, loc, day), up=True), start + STEP)
     return start, end
 
 
@@ -145,7 +150,7 @@ def _open_spans(loc: Location, day: date, closed: str | None) -> list[tuple[int,
     if closed:
         return []
     return [
-        (a.hour * 60 + a.minute, b.hour * 60 + b.minute)
+        (_snap(a.hour * 60 + a.minute, up=True), _snap(b.hour * 60 + b.minute))
         for a, b in loc.hours.get(day.weekday(), ())
     ]
 
@@ -204,7 +209,7 @@ def build(
     grid = Grid(first, last, [], [TimeLabel((m - first) // STEP, SLOT // STEP, m) for m in
                                    range(first, last, SLOT)], now=now)  # fmt: skip
     today = local_now.date()
-    now_minute = local_now.hour * 60 + local_now.minute
+    now_minute = _snap(local_now.hour * 60 + local_now.minute)
     if any(spec.day == today for spec in specs) and first <= now_minute < last:
         grid.now_row = (now_minute - first) // STEP
     for spec in specs:

@@ -57,7 +57,9 @@ def switch() -> ResponseReturnValue:
     office_id = request.args.get("office", "")
     view = request.args.get("view", "day")
     loc = access.location(office_id)
-    endpoint = {"week": "schedule.week", "inbox": "inbox.office"}.get(view, "schedule.day")
+    if view == "inbox":
+        return redirect(url_for("inbox.everything", office=loc.id))
+    endpoint = "schedule.week" if view == "week" else "schedule.day"
     return redirect(url_for(endpoint, office_id=loc.id))
 
 
