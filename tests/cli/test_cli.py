@@ -109,6 +109,25 @@ def test_serve_demo_starts_and_answers(tmp_path):
         )
         with urllib.request.urlopen(req) as r:
             assert len(json.load(r)) == 9
+        printed = "".join(lines)
+        # Each role's sign-in, and the address served is the public one (feed links use it).
+        for email in ("admin@demo.invalid", "desk@demo.invalid", "ana.reyes@demo.invalid"):
+            assert email in printed
+        assert f"public base URL http://127.0.0.1:{port}" in printed
+        rotate = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/locations/tucson/feed-token",
+            method="POST",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(rotate) as r:
+            assert f"http://127.0.0.1:{port}/feeds/" in json.dumps(json.load(r))
+        # The demo's inbox has something of each kind to work on.
+        inbox = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/inbox", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(inbox) as r:
+            kinds = {item["kind"] for item in json.load(r)}
+        assert {"reschedule_request", "free_text", "undeliverable_phone"} <= kinds
     finally:
         proc.terminate()
         proc.communicate(timeout=20)

@@ -263,6 +263,11 @@ PAGES = [
     Case("GET", "/offices/miami/inbox", "200 200 200 403 403"),
     Case("GET", "/offices/seattle/inbox", "200 200 403 403 403"),
     Case("GET", "/offices/atlantis/inbox", every(404)),
+    # One inbox across the offices a user works; ?office= narrows it to one.
+    Case("GET", "/inbox", "200 200 200 403 403"),
+    Case("GET", "/inbox?office=miami", "200 200 200 403 403"),
+    Case("GET", "/inbox?office=seattle", "200 200 403 403 403"),
+    Case("GET", "/inbox?office=atlantis", "404 404 404 403 403"),
     # Booking.
     Case("GET", "/book", "200 200 200 403 403"),
     Case("POST", "/book", "302 302 302 403 403", _book("miami", "ther_a", "client_m", "14:00")),
@@ -341,6 +346,17 @@ PAGES = [
     Case("POST", "/sessions/{started_m}/attendance", "302 302 302 302 404", {"status": "attended"}),
     Case("POST", "/sessions/{started_s}/attendance", "302 302 404 404 302", {"status": "attended"}),
     Case("POST", "/sessions/{missing}/attendance", every(404), {"status": "attended"}),
+    Case("POST", "/sessions/{started_m}/attendance", "302 302 302 302 404", {"status": "no_show"}),
+    Case(
+        "POST",
+        "/sessions/{started_m}/attendance",
+        "302 302 302 302 404",
+        {"status": "late_cancelled"},
+    ),
+    # Undo (on the day it was recorded; an unmarked session is refused with a message).
+    Case("POST", "/sessions/{started_m}/attendance/undo", "302 302 302 302 404", {}),
+    Case("POST", "/sessions/{started_s}/attendance/undo", "302 302 404 404 302", {}),
+    Case("POST", "/sessions/{missing}/attendance/undo", every(404), {}),
     Case("POST", "/sessions/{next_m}/goal", "302 403 403 302 404", {"weekly_goal": "Walk"}),
     Case("POST", "/sessions/{next_s}/goal", "302 403 404 404 302", {"weekly_goal": "Walk"}),
     Case("POST", "/sessions/{missing}/goal", every(404), {"weekly_goal": "Walk"}),
@@ -349,6 +365,11 @@ PAGES = [
     Case("POST", "/inbox/{item_s}/resolve", "302 302 404 404 404", {}),
     Case("POST", "/inbox/{item_unrouted}/resolve", "302 404 404 404 404", {}),
     Case("POST", "/inbox/{missing}/resolve", every(404), {}),
+    # Replies by text: whoever works the item's inbox (the reply itself is checked by the service).
+    Case("POST", "/inbox/{item_s}/reply", "302 302 404 404 404", {}),
+    Case("POST", "/inbox/{item_m_unknown}/reply", "302 302 302 404 404", {}),
+    Case("POST", "/inbox/{item_unrouted}/reply", "302 404 404 404 404", {}),
+    Case("POST", "/inbox/{missing}/reply", every(404), {}),
     # Feeds answer to their secret token, whoever asks; webhooks to Twilio's signature.
     Case("GET", "/feeds/therapists/{feed_token_a}.ics", every(200)),
     Case("GET", "/feeds/locations/not-a-real-token-0123456789.ics", every(404)),
