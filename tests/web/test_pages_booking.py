@@ -316,3 +316,18 @@ def test_preview_button_works_without_scripts_and_books_nothing(
     assert page.status_code == 200
     assert "Daylight saving" in page.text and "Presidents" in page.text
     assert db.scalar(select(Series).where(Series.therapist_id == therapist.id)) is None
+
+
+def test_a_new_client_with_a_phone_on_file_is_pointed_to_the_existing_record(
+    desk: FlaskClient, db: Session, ctx: ServiceContext
+) -> None:
+    therapist = factories.therapist(db, ctx, "seattle")
+    known = factories.client(db, ctx, "seattle", first_name="Robin", phone="+12065550177")
+    db.commit()
+    before = db.scalars(select(Client.id)).all()
+    response = desk.post("/book", data=_booking(therapist.id) | {"csrf_token": csrf(desk, "/book")})
+    # A question to the desk (same person?), not an error: the record on file, to use instead.
+    assert response.status_code == 200
+    assert f'name="use_client" value="{known.id}"' in response.text
+    assert "Robin" in response.text and "already on file" in response.text
+    assert db.scalars(select(Client.id)).all() == before  # nothing written

@@ -134,7 +134,7 @@ def test_week_view_labels_the_zone_and_the_clock_change(
     series = factories.series(db, ctx)  # Wednesdays at 17:00 from 2027-02-24
     db.commit()
     page = desk.get("/offices/seattle/week?start=2027-03-10").text
-    assert "week of Monday 8 March 2027" in page
+    assert "week of Monday, March 8, 2027" in page
     assert "The clocks change this week" in page and "PDT" in page
     assert series.client.last_name in page
     assert desk.get("/offices/tucson/week?start=2027-03-10").text.count("clocks change") == 0

@@ -122,8 +122,8 @@ def named_error(message: str, label: str) -> str:
         return text
     if text.startswith("This field"):
         return name + text[len("This field") :]
-    if text[:1].isupper():
-        return f"{name}: {text[:1].lower()}{text[1:]}"
+    if text[:1].isupper():  # already a sentence of its own ("Wrong email or password.")
+        return text
     return f"{name} {text}"
 
 
