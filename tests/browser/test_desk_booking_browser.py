@@ -73,8 +73,14 @@ def test_a_phone_on_file_is_offered_as_the_client(desktop: Any, live_app: LiveAp
     page.goto(live_app.url("/book?office=tucson"))
     wednesday = _weekday_ahead("America/Phoenix", 2, 2)
     _new_client(page, "Maria", "Lopes", "(520) 555-0143")  # Maria Lopez's phone, a typo'd name
+    # Said as the phone is typed, with the record to use instead.
+    hint = page.locator("#phone-check .on-file")
+    hint.wait_for()
+    assert "Already on file: Maria Lopez (Tucson)" in hint.inner_text()
+    assert hint.locator("button", has_text="Use Maria Lopez").is_visible()
     _series_form(page, first=wednesday.isoformat(), at="09:00")
     page.wait_for_selector("#preview-body .ok")
+    screenshot(page, "book-duplicate-as-typed-1280")
     page.click("button[value=book]")
     box = page.locator("#duplicates")
     box.wait_for()

@@ -139,10 +139,18 @@ def test_booking_form_refuses_conflicts_with_the_list(
     assert db.scalar(select(Series).where(Series.client_id == client.id)) is None
 
 
-def test_phone_is_checked_as_typed(desk: FlaskClient) -> None:
+def test_phone_is_checked_as_typed(
+    desk: FlaskClient, db: Session, ctx: ServiceContext
+) -> None:
     good = desk.get("/book/phone?phone=(206) 555-0131").json
-    assert good == {"ok": True, "e164": "+12065550131", "message": "OK: +12065550131"}
+    expected = {"ok": True, "e164": "+12065550131", "message": "OK: (206) 555-0131"}
+    assert good == expected | {"on_file": []}
     assert desk.get("/book/phone?phone=12").json["ok"] is False
+    # A phone already on file names that record, so the form can offer to use it.
+    known = factories.client(db, ctx, "seattle", first_name="Robin", phone="+12065550131")
+    db.commit()
+    on_file = desk.get("/book/phone?phone=206.555.0131").json["on_file"]
+    assert on_file == [{"id": known.id, "name": f"Robin {known.last_name}", "home": "Seattle"}]
 
 
 def _series(db: Session, ctx: ServiceContext, **kw: Any) -> Series:

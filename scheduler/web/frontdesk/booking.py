@@ -287,4 +287,17 @@ def check_phone() -> ResponseReturnValue:
         e164 = directory.normalise_phone(raw)
     except Invalid as exc:
         return jsonify(ok=False, message=exc.fields.get("phone", "is not valid"))
-    return jsonify(ok=True, e164=e164, message=f"OK: {e164}")
+    # Records already on file with this phone (only those this user may see): the form offers
+    # to use one instead of making a second record of the same person.
+    sharing = client_records.with_phone(db(), [e164])
+    shown = [c for c in sharing if policy.can_read(db(), viewer(), c)]
+    return jsonify(
+        ok=True,
+        e164=e164,
+        message=f"OK: {present.fmt_phone(e164)}",
+        on_file=[
+            {"id": c.id, "name": present.client_name(c.first_name, c.last_name),
+             "home": c.home_office.name}
+            for c in shown
+        ],
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from ...services import review, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Conflict, Invalid, NotFound
 from ...services.session_common import office_of
+from ...services.text_state import text_states
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed
@@ -128,6 +129,7 @@ def _session_page(
             s=s,
             series=s.series,
             texts=messages_for_sessions(db(), [s.id]).get(s.id, []),
+            text_state_of=text_states(db(), [s]).get(s.id),
             reschedule=reschedule,
             move=move,
             cancel=forms.get("cancel") or CancelForm(formdata=None),

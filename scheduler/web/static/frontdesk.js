@@ -155,8 +155,25 @@
         }
         getJSON(form.getAttribute("data-phone-url") + "?phone=" + encodeURIComponent(raw))
           .then(function (res) {
-            phoneCheck.textContent = res.ok ? res.message : "Phone " + res.message;
+            phoneCheck.textContent = res.ok ? res.message : "Mobile phone " + res.message;
             phoneCheck.className = "check-result " + (res.ok ? "is-ok" : "is-bad");
+            (res.on_file || []).forEach(function (c) {
+              // Already on file: offer that record (a submit button of the form: the server
+              // fills the form with it and books nothing).
+              var line = document.createElement("span");
+              line.className = "on-file";
+              line.textContent = " Already on file: " + c.name + " (" + c.home + "). ";
+              var use = document.createElement("button");
+              use.type = "submit";
+              use.name = "use_client";
+              use.value = String(c.id);
+              use.formNoValidate = true;
+              use.className = "small";
+              use.textContent = "Use " + c.name;
+              line.appendChild(use);
+              phoneCheck.appendChild(line);
+              phoneCheck.className = "check-result is-warn";
+            });
           })
           .catch(function () { phoneCheck.textContent = ""; });
       }, 300));
