@@ -15,6 +15,7 @@ from ...services import audit, consent, feeds, review
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
+from ...services.text_state import text_states
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed, viewer
@@ -154,6 +155,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         monday=monday,
         sessions=sessions,
         texts=messages_for_sessions(db(), ids),
+        states=text_states(db(), sessions),
         reviews={s.id: review.weekly_review(db(), s.id) for s in reviewed},
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,

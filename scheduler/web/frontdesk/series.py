@@ -57,6 +57,7 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
             series=series,
             sessions=sessions,
             texts=messages_for_sessions(db(), [s.id for s in sessions]),
+            states=text_states(db(), sessions),
             audit=reads.audit_trail(db(), series.id),
             renegotiate=renegotiate,
             cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
