@@ -6,7 +6,9 @@ nothing is created at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +18,7 @@ from .db.session import make_engine, make_session_factory
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext
 from .services.messaging import MessagePlanner
+from .services.termination import TerminationPlanner
 from .sms.gateway import SmsGateway, build_gateway
 
 
@@ -28,10 +31,12 @@ class Container:
     observers: list[ScheduleObserver] = field(default_factory=list)
     # The SMS backend; None in tests that send nothing (the dispatcher is given one there).
     gateway: SmsGateway | None = None
+    # What "now" is for every use case; tests that need a fixed time replace it.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
     def ctx(self) -> ServiceContext:
-        return ServiceContext(self.settings, self.locations, tuple(self.observers))
+        return ServiceContext(self.settings, self.locations, tuple(self.observers), self.clock)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -39,7 +44,7 @@ class Container:
 
 def default_observers(settings: Settings, locations: LocationBook) -> list[ScheduleObserver]:
     """What reacts, inside the same transaction, to every booking and calendar change."""
-    return [MessagePlanner(settings, locations)]
+    return [MessagePlanner(settings, locations), TerminationPlanner()]
 
 
 def build(

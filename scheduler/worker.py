@@ -28,6 +28,7 @@ from .config import Settings
 from .services.dispatch import Dispatcher, default_worker_id
 from .services.feeds import refresh_stale_feeds
 from .services.reconcile import expire_pending, reconcile
+from .services.termination import sweep as open_due_offers
 from .sms.gateway import SmsGateway, build_gateway
 from .wiring import Container
 
@@ -74,6 +75,10 @@ def housekeeping_job(rt: Runtime) -> object:
         expired = expire_pending(db, rt.container.ctx.clock())
     if expired:
         log.info("housekeeping: %d pending texts expired", expired)
+    with rt.container.sessions.begin() as db:
+        offers = open_due_offers(db, rt.container.ctx)
+    if offers:
+        log.info("housekeeping: %d offer-maintenance tasks opened", offers)
     return expired
 
 

@@ -28,8 +28,13 @@ def open_item(
     client_id: int | None = None,
     session_id: int | None = None,
     inbound_message_id: int | None = None,
+    series_id: int | None = None,
+    admins_only: bool = False,
 ) -> InboxItem:
-    """Put one item in an office's inbox (office None: the admins' unrouted pile)."""
+    """Put one item in an office's inbox (office None: the admins' unrouted pile).
+
+    `admins_only` items (clinical ones) sit with the office but only admins see them.
+    """
     if kind not in INBOX_KINDS:
         raise ValueError(f"unknown inbox kind {kind!r}")
     item = InboxItem(
@@ -39,6 +44,8 @@ def open_item(
         summary=summary,
         client_id=client_id,
         session_id=session_id,
+        series_id=series_id,
+        admins_only=admins_only,
         inbound_message_id=inbound_message_id,
         created_at=at,
     )
@@ -79,9 +86,13 @@ def list_items(
     office_ids: Sequence[str] | None,
     include_unrouted: bool,
     status: InboxStatus | None,
+    include_admins_only: bool = False,
     limit: int = MAX_LIST,
 ) -> list[InboxItem]:
-    """Items of the given offices (None: every office), oldest open first."""
+    """Items of the given offices (None: every office), oldest open first.
+
+    Admins-only (clinical) items are left out unless `include_admins_only`.
+    """
     query = select(InboxItem).options(
         joinedload(InboxItem.client), joinedload(InboxItem.inbound_message)
     )
@@ -95,15 +106,18 @@ def list_items(
     if not places:
         return []
     query = query.where(or_(*places))
+    if not include_admins_only:
+        query = query.where(InboxItem.admins_only.is_(False))
     if status is not None:
         query = query.where(InboxItem.status == status)
     query = query.order_by(InboxItem.created_at, InboxItem.id).limit(limit)
     return list(db.scalars(query).unique())
 
 
-def get_item(db: Session, item_id: int) -> InboxItem:
+def get_item(db: Session, item_id: int, *, admin: bool = True) -> InboxItem:
+    """One item; an admins-only item is not found for anyone else (`admin` False)."""
     item = db.get(InboxItem, item_id)
-    if item is None:
+    if item is None or (item.admins_only and not admin):
         raise NotFound("inbox item", item_id)
     return item
 

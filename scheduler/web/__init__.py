@@ -8,7 +8,7 @@ from flask import Flask, g
 
 from ..config import Settings
 from ..wiring import Container, build
-from . import errors, frontdesk, health
+from . import errors, frontdesk, health, measure_form
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .webhooks import bp as webhooks_bp
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     errors.register(app)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
+    app.register_blueprint(measure_form.bp)  # the client's one-time questionnaire form
     app.register_blueprint(health.bp)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(feeds_bp)

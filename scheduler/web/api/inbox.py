@@ -61,6 +61,8 @@ def serialize_item(item: InboxItem) -> dict[str, Any]:
             else None
         ),
         "session_id": item.session_id,
+        "series_id": item.series_id,
+        "admins_only": item.admins_only,
         # Staff need the number to call back someone the system could not match.
         "from": message.from_number if message is not None else None,
         "received_at": _when(message.received_at, zone) if message is not None else None,
@@ -92,6 +94,7 @@ def list_inbox() -> ResponseReturnValue:
         office_ids=office_ids,
         include_unrouted=unrouted,
         status=None if status == "all" else status,  # type: ignore[arg-type]
+        include_admins_only=user.role == "admin",
     )
     return jsonify([serialize_item(i) for i in items])
 
@@ -100,7 +103,7 @@ def list_inbox() -> ResponseReturnValue:
 def update_inbox_item(item_id: int) -> ResponseReturnValue:
     user = require("admin", "front_desk")
     body = parse(InboxPatch)
-    item = inbox.get_item(db(), item_id)
+    item = inbox.get_item(db(), item_id, admin=user.role == "admin")
     _check_access(item.office_id)
     with unit_of_work() as session:
         item = inbox.update_item(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from ...db.models import Series, TherapySession
-from ...services import booking, session_changes
+from ...db.models import Series, TherapySession, User
+from ...domain.series import Skip
+from ...services import booking, course_access, measures, session_changes
 from ...services.errors import Forbidden, Invalid, NotFound
 from ...services.queries import local_day_bounds, sessions_between
 from ...services.session_changes import CancelledBy
@@ -41,31 +42,88 @@ def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
     return cancelled_by
 
 
+def _series_json(series: Series, user: User, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
+    due = measures.measure_due(db(), list(series.sessions))
+    return serialize.series(
+        series,
+        skipped,
+        now=ctx().clock(),
+        due=due,
+        clinical=course_access.sees_clinical(user, series.therapist_id),
+    )
+
+
+def _continued_visible(user: User, series_id: int | None) -> None:
+    """The course a maintenance series continues must be one the booker may see."""
+    if series_id is None:
+        return
+    found = db().get(Series, series_id)
+    if found is None:
+        raise NotFound("series", series_id, field="continues_series_id")
+    course_access.require_in_reach(
+        user,
+        found.office_id,
+        found.therapist_id,
+        what="series",
+        ident=series_id,
+        field="continues_series_id",
+    )
+
+
 @blueprint.post("/series")
 def create_series() -> ResponseReturnValue:
     user = require("admin", "front_desk")
     body = parse(SeriesIn)
     if ctx().locations.get(body.location_id):
         require_office(body.location_id)
+    _continued_visible(user, body.continues_series_id)
     req = booking.SeriesRequest(**body.model_dump())
     with unit_of_work() as session:
         result = booking.book_series(session, ctx(), req, actor=user.email)
-        out = serialize.series(result.series, result.skipped)
+        out = _series_json(result.series, user, result.skipped)
     return jsonify(out), 201
 
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
-    return jsonify(serialize.series(_load(Series, "series", series_id)))
+    return jsonify(_series_json(_load(Series, "series", series_id), current_user()))
+
+
+_MEASURE_PLAN = ("measure_schedule", "measure_gad7")
 
 
 @blueprint.patch("/series/<int:series_id>")
 def change_series(series_id: int) -> ResponseReturnValue:
-    user = require("admin", "front_desk")
     body = parse(SeriesPatch)
-    _load(Series, "series", series_id)
-    if (body.session_count is None) == (body.status is None):
-        raise Invalid({"body": "give exactly one of session_count or status"})
+    found = _load(Series, "series", series_id)
+    given = body.model_dump(exclude_none=True)
+    plan = [k for k in _MEASURE_PLAN if k in given]
+    actions = [k for k in ("session_count", "status") if k in given] + (
+        ["measure_plan"] if plan else []
+    )
+    if len(actions) != 1:
+        raise Invalid(
+            {
+                "body": "give exactly one of session_count, status or the measure plan "
+                "(measure_schedule and/or measure_gad7)"
+            }
+        )
+    if plan:
+        user = current_user()
+        course_access.require_clinical(
+            user, found.office_id, found.therapist_id, what="series", ident=series_id
+        )
+        with unit_of_work() as session:
+            series = measures.change_plan(
+                session,
+                series_id,
+                schedule=body.measure_schedule,
+                gad7=body.measure_gad7,
+                actor=user.email,
+            )
+            out = _series_json(series, user)
+        return jsonify(out)
+    user = require("admin", "front_desk")
     with unit_of_work() as session:
         if body.session_count is not None:
             series = session_changes.renegotiate(
@@ -80,7 +138,7 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        out = serialize.series(series)
+        out = _series_json(series, user)
     return jsonify(out)
 
 
@@ -115,12 +173,17 @@ def list_sessions() -> ResponseReturnValue:
     found = sessions_between(
         db(), start=start, end=end, office_id=location_id, therapist_id=therapist_id
     )
-    return jsonify([serialize.session(s) for s in found])
+    due = measures.measure_due(db(), found)
+    return jsonify([serialize.session(s, due[s.id]) for s in found])
+
+
+def _session_json(s: TherapySession) -> dict[str, Any]:
+    return serialize.session(s, measures.measure_due(db(), [s])[s.id])
 
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
-    return jsonify(serialize.session(_load(TherapySession, "session", session_id)))
+    return jsonify(_session_json(_load(TherapySession, "session", session_id)))
 
 
 @blueprint.patch("/sessions/<int:session_id>")
@@ -166,5 +229,5 @@ def change_session(session_id: int) -> ResponseReturnValue:
             s = session_changes.mark(session, ctx(), session_id, body.status, actor=user.email)
         else:
             raise Invalid({"status": "is required"})
-        out = serialize.session(s)
+        out = _session_json(s)
     return jsonify(out)

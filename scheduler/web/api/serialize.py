@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...db.models import Client, Series, Therapist, TherapySession
-from ...domain.phases import termination_starts_at
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
+from ...services.termination import course_status
 
 
 def location(loc: Location, book: LocationBook) -> dict[str, Any]:
@@ -67,7 +69,8 @@ def client(c: Client) -> dict[str, Any]:
     }
 
 
-def session(s: TherapySession) -> dict[str, Any]:
+def session(s: TherapySession, measure_due: bool | None = None) -> dict[str, Any]:
+    """A session; `measure_due` (whether a questionnaire is due) when the caller looked it up."""
     zone = ZoneInfo(s.timezone)
     series = s.series
     return {
@@ -94,12 +97,27 @@ def session(s: TherapySession) -> dict[str, Any]:
         "confirmed_at": _iso(s.confirmed_at),
         "weekly_goal": s.weekly_goal,
         "revision": s.revision,
+        **({} if measure_due is None else {"measure_due": measure_due}),
     }
 
 
-def series(sr: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
+def series(
+    sr: Series,
+    skipped: tuple[Skip, ...] = (),
+    *,
+    now: datetime,
+    due: Mapping[int, bool] | None = None,
+    clinical: bool = False,
+) -> dict[str, Any]:
+    """A series with its sessions and where the course stands at `now`.
+
+    `due` maps session ids to "a questionnaire is due"; `clinical` adds the measure plan,
+    which only the treating therapist and admins see.
+    """
     active = [s for s in sr.sessions if s.status != "cancelled"]
-    return {
+    status = course_status(sr, now)
+    due = due or {}
+    out = {
         "id": sr.id,
         "client_id": sr.client_id,
         "therapist_id": sr.therapist_id,
@@ -112,11 +130,21 @@ def series(sr: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
         "problem_area": sr.problem_area,
         "room": sr.room,
         "status": sr.status,
-        "termination_starts_at": termination_starts_at(sr.session_count),
+        "kind": sr.kind,
+        "cadence_weeks": sr.cadence_weeks,
+        "continues_series_id": sr.continues_series_id,
+        "current_phase": status.phase,
+        "termination_starts_at": status.termination_starts_at,
+        "termination_starts_on": _iso(status.termination_starts_on),
+        "termination_reached": status.termination_reached,
+        "sessions_left": status.sessions_left,
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s) for s in sr.sessions],
+        "sessions": [session(s, due.get(s.id, False)) for s in sr.sessions],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
+    if clinical:
+        out["measure_plan"] = {"schedule": sr.measure_schedule, "gad7": sr.measure_gad7}
+    return out
 
 
 def _iso(value: Any) -> str | None:

@@ -20,8 +20,9 @@ def office(office_id: str) -> ResponseReturnValue:
     loc = access.location(office_id)
     access.require_desk()
     show: inbox.InboxStatus = "resolved" if request.args.get("show") == "resolved" else "open"
+    admin = access.user().role == "admin"
     items = inbox.list_items(
-        db(), office_ids=[loc.id], include_unrouted=access.user().role == "admin", status=show
+        db(), office_ids=[loc.id], include_unrouted=admin, status=show, include_admins_only=admin
     )
     return render_template(
         "pages/inbox.html",
@@ -35,7 +36,7 @@ def office(office_id: str) -> ResponseReturnValue:
 @bp.post("/inbox/<int:item_id>/resolve")
 def resolve(item_id: int) -> ResponseReturnValue:
     u = access.require_desk()
-    item = inbox.get_item(db(), item_id)
+    item = inbox.get_item(db(), item_id, admin=u.role == "admin")
     if item.office_id is None:
         if u.role != "admin":
             raise Forbidden("only admins handle texts that reached no office")

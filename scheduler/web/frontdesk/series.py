@@ -15,10 +15,12 @@ from ...services.errors import Conflict, Forbidden, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from . import access, reads
 from .base import page_blueprint
+from .course import session_measures_due
 from .forms import (
     AttendanceForm,
     CancelForm,
     CancelRestForm,
+    HandoverForm,
     RenegotiateForm,
     RescheduleForm,
     WeeklyGoalForm,
@@ -144,6 +146,8 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             review=_review(s),
             may_change=access.may_change_schedule(),
             started=s.starts_at <= ctx().clock(),
+            measures_due=session_measures_due(s),
+            handover=HandoverForm(formdata=None),
         ),
         status,
     )

@@ -1,0 +1,151 @@
+"""The clinical pages: the course view, open alerts, the outcomes report, and the handover of a
+questionnaire to the client in the office (which signs the staff member out of the device)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ...db.models import Series, TherapySession
+from ...domain import measures as domain
+from ...services import alerts, course, course_access, course_report, measure_forms, measures
+from ...services.errors import Invalid, NotFound
+from ..context import ctx, db, unit_of_work
+from . import access
+from .base import page_blueprint
+from .course_charts import course_charts, report_chart
+from .forms import AcknowledgeForm, HandoverForm
+
+bp = page_blueprint("course", __name__)
+
+
+@bp.get("/series/<int:series_id>/course")
+def page(series_id: int) -> ResponseReturnValue:
+    found = db().get(Series, series_id)
+    if found is None:
+        raise NotFound("series", series_id)
+    course_access.require_clinical(
+        access.user(), found.office_id, found.therapist_id, what="series", ident=series_id
+    )
+    view = course.course_view(db(), course.load_series(db(), series_id), ctx().clock())
+    return render_template(
+        "pages/course.html",
+        view=view,
+        series=view.series,
+        charts=course_charts(view),
+        specs=domain.SPECS,
+    )
+
+
+@bp.get("/alerts")
+def alert_list() -> ResponseReturnValue:
+    u = access.user()
+    course_access.require_alert_reader(u)
+    mine = None if u.role == "admin" else u.therapist_id
+    found = (
+        []
+        if u.role == "therapist" and mine is None
+        else alerts.open_alerts(db(), therapist_id=mine)
+    )
+    forms = {a.id: AcknowledgeForm(formdata=None, prefix=f"alert{a.id}") for a in found}
+    return render_template("pages/alerts.html", found=found, forms=forms)
+
+
+@bp.post("/alerts/<int:alert_id>/acknowledge")
+def acknowledge(alert_id: int) -> ResponseReturnValue:
+    u = access.user()
+    found = alerts.get_alert(db(), alert_id)
+    course_access.require_clinical(
+        u, found.office_id, found.therapist_id, what="alert", ident=alert_id
+    )
+    form = AcknowledgeForm(prefix=f"alert{alert_id}")
+    if not form.validate():
+        flash("Not acknowledged: " + "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(url_for("course.alert_list"))
+    try:
+        with unit_of_work() as tx:
+            alerts.acknowledge(tx, alert_id, form.note.data or "", actor=u.email, at=ctx().clock())
+    except Invalid as exc:
+        flash("Not acknowledged: " + "; ".join(exc.fields.values()))
+    else:
+        flash(f"Alert #{alert_id} acknowledged.")
+    return redirect(url_for("course.alert_list"))
+
+
+@bp.post("/sessions/<int:session_id>/measures/handover")
+def handover(session_id: int) -> ResponseReturnValue:
+    """Hand the device to the client: a one-time form, and this browser is signed out."""
+    u = access.user()
+    found = db().get(TherapySession, session_id)
+    if found is None:
+        raise NotFound("session", session_id)
+    access.check_session(found)
+    form = HandoverForm()
+    chosen = [code for code in domain.INSTRUMENTS if getattr(form, code).data]
+    # Only a clinician may ask for a questionnaire the plan does not; the desk hands over
+    # what is due.
+    clinical = course_access.sees_clinical(u, found.therapist_id)
+    try:
+        with unit_of_work() as tx:
+            token = measure_forms.start_handover(
+                tx,
+                ctx(),
+                session_id,
+                instruments=chosen if clinical and chosen else None,
+                actor=u.email,
+            )
+    except Invalid as exc:
+        flash("The questionnaire cannot be handed over: " + "; ".join(exc.fields.values()))
+        return redirect(url_for("series.session_page", session_id=session_id))
+    access.end_session()  # kiosk: nothing of the staff member's is reachable from here on
+    return redirect(url_for("measure_form.form", token=token))
+
+
+def _report_period() -> tuple[date, date]:
+    today = ctx().clock().date()
+    problems: dict[str, str] = {}
+    days: dict[str, date] = {}
+    for key, default in (("to", today), ("from", today - timedelta(days=365))):
+        raw = request.args.get(key)
+        try:
+            days[key] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            problems[key] = "must be a date like 2027-03-01"
+            days[key] = default
+    if problems:
+        raise Invalid(problems)
+    course_report.check_period(days["from"], days["to"])
+    return days["from"], days["to"]
+
+
+@bp.get("/reports/courses")
+def report() -> ResponseReturnValue:
+    course_access.require_admin(access.user())
+    try:
+        start, end = _report_period()
+    except Invalid as exc:
+        return render_template("pages/report_courses.html", errors=exc.fields, found=None), 422
+    found = course_report.course_outcomes(db(), start, end, ctx().clock())
+    return render_template(
+        "pages/report_courses.html", found=found, chart=report_chart(found), errors={}
+    )
+
+
+@bp.get("/reports/courses.csv")
+def report_csv() -> ResponseReturnValue:
+    course_access.require_admin(access.user())
+    start, end = _report_period()
+    found = course_report.course_outcomes(db(), start, end, ctx().clock())
+    name = f"course-outcomes-{start.isoformat()}-{end.isoformat()}.csv"
+    return Response(
+        course_report.as_csv(found),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def session_measures_due(s: TherapySession) -> tuple[str, ...]:
+    """For the session page: the questionnaires still due at this session."""
+    return measures.due_instruments(db(), [s])[s.id]
