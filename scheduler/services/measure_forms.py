@@ -53,6 +53,7 @@ class OpenForm:
 @dataclass(frozen=True)
 class Submitted:
     office_id: str
+    purpose: str  # office (handed over) or link
     # Whether an answer raised an alert. The web form does not show it: the confirmation
     # page is the same for everyone, so whoever takes the device back learns nothing.
     alert_raised: bool
@@ -223,7 +224,7 @@ def submit(
         alert = alert or recorded.alert is not None
     form.used_at = ctx.clock()
     db.flush()
-    return Submitted(opened.office_id, alert)
+    return Submitted(opened.office_id, opened.purpose, alert)
 
 
 def form_by_id(db: Session, form_id: int) -> MeasureForm:

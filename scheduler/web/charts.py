@@ -97,7 +97,7 @@ def measure_chart(
     height: int = 260,
 ) -> str:
     """Scores by session number over the instrument's severity bands."""
-    left, right, top, bottom = 40, 150, 16, 34
+    left, right, top, bottom = 40, 180, 16, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     last = max([session_count, *(p.number for p in points)]) if points else session_count
     last = max(last, 1)
@@ -250,7 +250,7 @@ def outcomes_chart(bars: Sequence[OutcomeBar], *, title: str = "Courses by outco
     label_w, bar_h, gap, top, width = 220, 22, 10, 8, 720
     plot_w = width - label_w - 60
     biggest = max((b.completed + b.dropped + b.ongoing for b in bars), default=0) or 1
-    height = top + len(bars) * (bar_h + gap) + 40
+    height = top + len(bars) * (bar_h + gap) + 26
     desc = (
         "; ".join(
             f"{b.label}: {b.completed} completed, {b.dropped} dropped, {b.ongoing} ongoing"

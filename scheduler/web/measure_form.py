@@ -24,6 +24,7 @@ from .frontdesk.base import CSP, csrf
 
 bp = Blueprint("measure_form", __name__)
 DONE_KEY = "measure_office"
+HANDED_KEY = "measure_handed_over"
 
 
 @bp.before_request
@@ -73,7 +74,9 @@ def thanks() -> ResponseReturnValue:
     office = ctx().locations.get(session.get(DONE_KEY) or "")
     practice = ctx().locations.practice
     return render_template(
-        "pages/measure_done.html", phone=(office.phone if office else practice.phone)
+        "pages/measure_done.html",
+        phone=(office.phone if office else practice.phone),
+        handed_over=bool(session.get(HANDED_KEY)),
     )
 
 
@@ -123,6 +126,7 @@ def submit(token: str) -> ResponseReturnValue:
         return _page(opened, token, errors=exc.fields, chosen=chosen, status=422)
     session.clear()  # nothing of whoever used this browser before stays with it
     session[DONE_KEY] = done.office_id
+    session[HANDED_KEY] = done.purpose == "office"
     return redirect(url_for("measure_form.thanks"))
 
 

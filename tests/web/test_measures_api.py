@@ -58,7 +58,7 @@ def test_gad7_is_scored_on_its_own_bands(practice):
 
 
 def test_item_9_raises_an_alert_at_once_and_no_text(practice, db):
-    course, sid = first_session(practice)
+    _course, sid = first_session(practice)
     texts_before = count(db, OutboundMessage)
     r = practice.therapist_api.post(
         f"/sessions/{sid}/measures", {"instrument": "phq9", "answers": RISK}
@@ -195,3 +195,20 @@ def test_desk_pages_carry_no_banner(practice, client):
     sign_in(client, "desk@test.invalid")
     page = client.get(f"/sessions/{sid}").get_data(as_text=True)
     assert "urgent-banner" not in page and "alert" not in page.lower().replace('role="alert"', "")
+
+
+def test_two_open_alerts_in_one_course_each_reach_the_admins(practice, clock, db):
+    course, sid = first_session(practice)
+    later = course["sessions"][3]
+    practice.therapist_api.post(
+        f"/sessions/{sid}/measures", {"instrument": "phq9", "answers": RISK}
+    )
+    from datetime import datetime, timedelta
+
+    clock.at = datetime.fromisoformat(later["starts_at"]) - timedelta(hours=1)
+    r = practice.therapist_api.post(
+        f"/sessions/{later['id']}/measures", {"instrument": "phq9", "answers": RISK}
+    )
+    assert r.status_code == 201 and r.json["alert"] is True
+    assert len(practice.therapist_api.get("/alerts").json) == 2
+    assert count(db, InboxItem, InboxItem.kind == "measure_alert", InboxItem.status == "open") == 2

@@ -75,14 +75,14 @@ class InboxItem(Base):
     __table_args__ = (
         Index("ix_inbox_items_office_status", "office_id", "status"),
         CheckConstraint("status IN ('open', 'resolved')", name="status"),
-        # At most one open item of a kind per series, however many workers sweep at once.
+        # At most one open "offer maintenance" task per series, however many workers sweep
+        # at once (services.termination).
         Index(
-            "uq_inbox_items_series_kind_open",
+            "uq_inbox_items_open_offer",
             "series_id",
-            "kind",
             unique=True,
-            postgresql_where=text("status = 'open' AND series_id IS NOT NULL"),
-            sqlite_where=text("status = 'open' AND series_id IS NOT NULL"),
+            postgresql_where=text("status = 'open' AND kind = 'offer_maintenance'"),
+            sqlite_where=text("status = 'open' AND kind = 'offer_maintenance'"),
         ),
     )
 

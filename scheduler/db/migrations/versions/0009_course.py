@@ -130,11 +130,11 @@ def upgrade() -> None:
             sa.Column("admins_only", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.create_index(
-            "uq_inbox_items_series_kind_open",
-            ["series_id", "kind"],
+            "uq_inbox_items_open_offer",
+            ["series_id"],
             unique=True,
-            postgresql_where=sa.text("status = 'open' AND series_id IS NOT NULL"),
-            sqlite_where=sa.text("status = 'open' AND series_id IS NOT NULL"),
+            postgresql_where=sa.text("status = 'open' AND kind = 'offer_maintenance'"),
+            sqlite_where=sa.text("status = 'open' AND kind = 'offer_maintenance'"),
         )
         batch_op.create_foreign_key(
             batch_op.f("fk_inbox_items_series_id_series"), "series", ["series_id"], ["id"]
@@ -182,9 +182,9 @@ def downgrade() -> None:
     with op.batch_alter_table("inbox_items", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_inbox_items_series_id_series"), type_="foreignkey")
         batch_op.drop_index(
-            "uq_inbox_items_series_kind_open",
-            postgresql_where=sa.text("status = 'open' AND series_id IS NOT NULL"),
-            sqlite_where=sa.text("status = 'open' AND series_id IS NOT NULL"),
+            "uq_inbox_items_open_offer",
+            postgresql_where=sa.text("status = 'open' AND kind = 'offer_maintenance'"),
+            sqlite_where=sa.text("status = 'open' AND kind = 'offer_maintenance'"),
         )
         batch_op.drop_column("admins_only")
         batch_op.drop_column("series_id")
