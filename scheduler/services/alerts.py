@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..db.models import Alert, MeasureResponse, Series, TherapySession
@@ -72,8 +72,8 @@ def raise_risk_alert(
     return alert
 
 
-def _open(therapist_id: int | None) -> list[object]:
-    criteria: list[object] = [Alert.status == "open"]
+def _open(therapist_id: int | None) -> list[ColumnElement[bool]]:
+    criteria = [Alert.status == "open"]
     if therapist_id is not None:
         criteria.append(Alert.therapist_id == therapist_id)
     return criteria
@@ -83,7 +83,7 @@ def open_alerts(db: Session, *, therapist_id: int | None) -> list[Alert]:
     """Open alerts, oldest first: one therapist's, or every one (None, for admins)."""
     query = (
         select(Alert)
-        .where(*_open(therapist_id))  # type: ignore[arg-type]
+        .where(*_open(therapist_id))
         .options(
             joinedload(Alert.series).joinedload(Series.client),
             joinedload(Alert.session),
@@ -96,7 +96,7 @@ def open_alerts(db: Session, *, therapist_id: int | None) -> list[Alert]:
 
 def count_open(db: Session, *, therapist_id: int | None) -> int:
     """How many alerts are open (one indexed count; the page banner asks on every page)."""
-    query = select(func.count()).select_from(Alert).where(*_open(therapist_id))  # type: ignore[arg-type]
+    query = select(func.count()).select_from(Alert).where(*_open(therapist_id))
     return int(db.scalar(query) or 0)
 
 

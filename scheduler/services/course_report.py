@@ -79,11 +79,31 @@ class CourseReport:
     total: OutcomeRow
 
 
+DEFAULT_PERIOD = timedelta(days=365)
+
+
 def check_period(start: date, end: date) -> None:
     if end < start:
         raise Invalid({"to": "is before from"})
     if (end - start).days > MAX_PERIOD_DAYS:
         raise Invalid({"to": f"at most {MAX_PERIOD_DAYS} days after from"})
+
+
+def period(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:
+    """The report's period from its `from`/`to` texts (default: the year up to today)."""
+    problems: dict[str, str] = {}
+    days: dict[str, date | None] = {}
+    for name, raw in (("from", raw_from), ("to", raw_to)):
+        try:
+            days[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            problems[name] = "must be a date like 2027-03-01"
+    if problems:
+        raise Invalid(problems)
+    end = days["to"] or today
+    start = days["from"] or end - DEFAULT_PERIOD
+    check_period(start, end)
+    return start, end
 
 
 def _per_course(start: date, end: date, now: datetime) -> Subquery:

@@ -22,7 +22,7 @@ from ..db.models import MeasureForm, TherapySession
 from ..domain import measures as domain
 from . import audit, measures
 from .context import ServiceContext
-from .errors import Invalid, NotFound
+from .errors import Invalid
 from .session_changes import get_session
 
 TOKEN_BYTES = 32
@@ -225,10 +225,3 @@ def submit(
     form.used_at = ctx.clock()
     db.flush()
     return Submitted(opened.office_id, opened.purpose, alert)
-
-
-def form_by_id(db: Session, form_id: int) -> MeasureForm:
-    found = db.get(MeasureForm, form_id)
-    if found is None:
-        raise NotFound("measure form", form_id)
-    return found

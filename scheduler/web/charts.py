@@ -13,19 +13,17 @@ from dataclasses import dataclass
 from html import escape
 from itertools import count
 
+from ..domain.measures import Band
+
+__all__ = ["Band", "OutcomeBar", "ScorePoint", "WeekMark", "attendance_chart", "measure_chart",
+           "outcomes_chart", "ratings_chart"]  # fmt: skip
+
 INK = "#1b1f24"
 MUTED = "#555e68"
 LINE = "#8a949e"
 # Light tints from calm to alarming; light enough that the ink on top prints clearly.
 BAND_FILLS = ("#eef6ee", "#f6f6e4", "#fbf0dc", "#fbe4d8", "#f7d6d6")
 _ids = count(1)
-
-
-@dataclass(frozen=True)
-class Band:
-    low: int
-    high: int
-    label: str
 
 
 @dataclass(frozen=True)

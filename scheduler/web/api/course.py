@@ -3,22 +3,20 @@ and admins only (services.course_access); the front desk sees `measure_due` on s
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
 from ...services import alerts, course, course_access, course_report, measures
 from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
+from ..downloads import course_report_csv
 from . import course_json, openapi
 from .auth import current_user
 from .base import blueprint
 from .schemas import AlertAcknowledgement, MeasureIn, parse
-
-DEFAULT_REPORT_DAYS = 365
 
 
 def _clinical_series(series_id: int) -> Series:
@@ -113,23 +111,10 @@ def acknowledge_alert(alert_id: int) -> ResponseReturnValue:
     return jsonify(out)
 
 
-def _day(name: str, default: date) -> date:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid({name: "must be a date like 2027-03-01"}) from None
-
-
 def report_period() -> tuple[date, date]:
-    """`from` and `to` of a report request (default: the year up to today)."""
-    today = ctx().clock().astimezone(ZoneInfo("UTC")).date()
-    end = _day("to", today)
-    start = _day("from", end - timedelta(days=DEFAULT_REPORT_DAYS))
-    course_report.check_period(start, end)
-    return start, end
+    """`from` and `to` of a report request (default: the year up to today, UTC)."""
+    today = ctx().clock().astimezone(UTC).date()
+    return course_report.period(request.args.get("from"), request.args.get("to"), today)
 
 
 @blueprint.get("/reports/courses")
@@ -141,15 +126,7 @@ def courses_report() -> ResponseReturnValue:
     start, end = report_period()
     found = course_report.course_outcomes(db(), start, end, ctx().clock())
     if fmt == "csv":
-        name = f"course-outcomes-{start.isoformat()}-{end.isoformat()}.csv"
-        return Response(
-            course_report.as_csv(found),
-            mimetype="text/csv",
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return course_report_csv(found)
     return jsonify(course_json.report(found))
 
 

@@ -3,9 +3,9 @@ questionnaire to the client in the office (which signs the staff member out of t
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
@@ -13,6 +13,7 @@ from ...domain import measures as domain
 from ...services import alerts, course, course_access, course_report, measure_forms, measures
 from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
+from ..downloads import course_report_csv
 from . import access
 from .base import page_blueprint
 from .course_charts import course_charts, report_chart
@@ -104,20 +105,8 @@ def handover(session_id: int) -> ResponseReturnValue:
 
 
 def _report_period() -> tuple[date, date]:
-    today = ctx().clock().date()
-    problems: dict[str, str] = {}
-    days: dict[str, date] = {}
-    for key, default in (("to", today), ("from", today - timedelta(days=365))):
-        raw = request.args.get(key)
-        try:
-            days[key] = date.fromisoformat(raw) if raw else default
-        except ValueError:
-            problems[key] = "must be a date like 2027-03-01"
-            days[key] = default
-    if problems:
-        raise Invalid(problems)
-    course_report.check_period(days["from"], days["to"])
-    return days["from"], days["to"]
+    today = ctx().clock().astimezone(UTC).date()
+    return course_report.period(request.args.get("from"), request.args.get("to"), today)
 
 
 @bp.get("/reports/courses")
@@ -137,13 +126,7 @@ def report() -> ResponseReturnValue:
 def report_csv() -> ResponseReturnValue:
     course_access.require_admin(access.user())
     start, end = _report_period()
-    found = course_report.course_outcomes(db(), start, end, ctx().clock())
-    name = f"course-outcomes-{start.isoformat()}-{end.isoformat()}.csv"
-    return Response(
-        course_report.as_csv(found),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return course_report_csv(course_report.course_outcomes(db(), start, end, ctx().clock()))
 
 
 def session_measures_due(s: TherapySession) -> tuple[str, ...]:

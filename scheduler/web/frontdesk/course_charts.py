@@ -41,7 +41,7 @@ def course_charts(view: CourseView) -> dict[str, Markup]:
         out[code] = Markup(  # built by charts.py, which escapes every text
             charts.measure_chart(
                 title=f"{spec.name} scores by session",
-                bands=[charts.Band(b.low, b.high, b.label) for b in spec.bands],
+                bands=spec.bands,
                 max_score=spec.max_score,
                 points=[
                     charts.ScorePoint(p.number, p.score, p.severity)
