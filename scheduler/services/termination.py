@@ -33,9 +33,13 @@ from ..domain.phases import (
     termination_starts_at,
 )
 from . import inbox
+from .booking import SeriesRequest
 from .context import ScheduleChange, ServiceContext
 
 OFFER_KIND = "offer_maintenance"
+# What "book maintenance" proposes: half a year of visits every four weeks.
+MAINTENANCE_SESSIONS = 6
+MAINTENANCE_CADENCE = 4
 SYSTEM = "system"
 # With no visit before it (a course of three or fewer), the task opens this long ahead.
 LEAD_WITHOUT_PREVIOUS = timedelta(days=7)
@@ -223,6 +227,34 @@ def sweep(db: Session, ctx: ServiceContext) -> int:
         if evaluate(db, series, now) is not None:
             opened += 1
     return opened
+
+
+def maintenance_request(series: Series) -> SeriesRequest:
+    """A maintenance series continuing `series`, prefilled for the booking form.
+
+    Same client, therapist, office, weekday, time, length, room and problem area; every four
+    weeks from four weeks after the last session that takes place.
+    """
+    held = [s for s in series.sessions if s.status != "cancelled"]
+    last = max((s.local_date for s in held), default=series.first_session_date)
+    weekday = series.first_session_date.weekday()
+    # The series' weekday, four weeks on (calendar days; the last visit may have been moved).
+    first = last + timedelta(days=(weekday - last.weekday()) % 7 + 7 * MAINTENANCE_CADENCE)
+    return SeriesRequest(
+        client_id=series.client_id,
+        therapist_id=series.therapist_id,
+        location_id=series.office_id,
+        first_session_date=first,
+        start_time=series.start_time,
+        session_count=MAINTENANCE_SESSIONS,
+        problem_area=series.problem_area,
+        duration_minutes=series.duration_minutes,
+        room=series.room,
+        kind="maintenance",
+        cadence_weeks=MAINTENANCE_CADENCE,
+        continues_series_id=series.id,
+        measure_gad7=series.measure_gad7,
+    )
 
 
 class TerminationPlanner:

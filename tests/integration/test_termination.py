@@ -163,3 +163,28 @@ def test_maintenance_series_get_no_task(db, tctx, clock):
     assert termination.sweep(db, tctx) == 0
     assert offers(db, m.id) == []
     assert course_status(m, clock.now).termination_starts_at is None
+
+
+def test_the_workers_housekeeping_opens_due_tasks(container, clock):
+    from scheduler.worker import Runtime, housekeeping_job
+
+    container.clock = clock
+    with container.sessions.begin() as db:
+        course = factories.series(db, container.ctx, first=FIRST, at=time(17), count=12)
+        ends = counting(course, 9).ends_at
+        series_id = course.id
+    clock.now = ends + timedelta(minutes=1)
+    runtime = Runtime(container, gateway=None, dispatcher=None, worker_id="test")  # type: ignore[arg-type]
+    housekeeping_job(runtime)
+    with container.sessions() as db:
+        assert [t.status for t in offers(db, series_id)] == ["open"]
+
+
+def test_book_maintenance_is_prefilled_from_the_course(db, tctx, course):
+    req = termination.maintenance_request(course)
+    assert (req.kind, req.cadence_weeks, req.session_count) == ("maintenance", 4, 6)
+    assert req.continues_series_id == course.id and req.client_id == course.client_id
+    assert req.first_session_date == FIRST + timedelta(weeks=11 + 4)  # a Tuesday, 4 weeks on
+    assert req.start_time == time(17) and req.problem_area == course.problem_area
+    booked = booking.book_series(db, tctx, req, actor="desk@test").series
+    assert [s.phase for s in booked.sessions] == ["maintenance"] * 6
