@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from scheduler.db import scratch
+from tests.support import scratch
 
 
 @contextmanager

@@ -36,11 +36,11 @@ from bench._db import scratch_database
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import Client, OutboundMessage, Series, Therapist, TherapySession
-from scheduler.db.scratch import daytime_zone
 from scheduler.services.directory import sync_offices
-from scheduler.services.dispatch import Dispatcher
 from scheduler.sms.fake import FakeGateway
+from scheduler.texts.send import Dispatcher
 from scheduler.wiring import build
+from tests.support.scratch import daytime_zone
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFICE = "dallas"

@@ -217,22 +217,18 @@ def dispatch(once: bool) -> None:
     import json
     from datetime import timedelta
 
-    from .services.dispatch import Dispatcher
-    from .services.reconcile import reconcile
-    from .sms.gateway import build_gateway
+    from .texts.reconcile import reconcile
 
     if not once:
         _fail("use --once for a single pass, or `ipt-scheduler worker` to keep sending")
-    container = _container()
-    gateway = container.gateway or build_gateway(container.settings)
-    dispatcher = Dispatcher(container.sessions, container.ctx, gateway)
+    container = _container()  # closed with the command, its dispatcher too
+    dispatcher = container.dispatcher
     timeout = timedelta(seconds=container.settings.dispatch_claim_timeout_seconds)
-    try:
-        with container.sessions.begin() as session:
-            settled = reconcile(session, gateway, claim_timeout=timeout, worker=dispatcher.worker)
-        stats = dispatcher.run_pass()
-    finally:
-        dispatcher.close()
+    with container.sessions.begin() as session:
+        settled = reconcile(
+            session, container.gateway, claim_timeout=timeout, worker=dispatcher.worker
+        )
+    stats = dispatcher.run_pass()
     click.echo(json.dumps({**stats.as_dict(), "reconciled": settled.as_dict()}))
 
 
@@ -248,7 +244,8 @@ def sms() -> None:
 def sms_send_test(to: str, location_id: str) -> None:
     """Send one test text through the configured gateway and print the provider's SID."""
     from .services.directory import normalise_phone
-    from .sms.gateway import OutboundSms, SmsError, SmsOutcomeUnknown, build_gateway
+    from .sms.gateway import OutboundSms, SmsError, SmsOutcomeUnknown
+    from .wiring import build_gateway
 
     settings = Settings.from_env()
     book = load_locations(settings.locations_file)

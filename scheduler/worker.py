@@ -25,11 +25,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .config import Settings
-from .services.dispatch import Dispatcher, default_worker_id
 from .services.feeds import refresh_stale_feeds
-from .services.reconcile import expire_pending, reconcile
 from .services.termination import sweep as open_due_offers
-from .sms.gateway import SmsGateway, build_gateway
+from .sms.gateway import SmsGateway
+from .texts.reconcile import expire_pending, reconcile
+from .texts.send import Dispatcher
 from .wiring import Container
 
 log = logging.getLogger(__name__)
@@ -124,21 +124,13 @@ class WorkerBackgroundScheduler(_StopsTheRuntime, BackgroundScheduler):
 
 
 def build_scheduler(
-    container: Container,
-    blocking: bool,
-    *,
-    jobs: list[Job] | None = None,
-    gateway: SmsGateway | None = None,
+    container: Container, blocking: bool, *, jobs: list[Job] | None = None
 ) -> BaseScheduler:
     """A scheduler with the worker's interval jobs added; start() it to run them."""
     settings = container.settings
-    gateway = gateway or container.gateway or build_gateway(settings)
-    worker_id = default_worker_id()
-    stop = threading.Event()  # set by shutdown(): running passes give back what they hold
-    dispatcher = Dispatcher(
-        container.sessions, container.ctx, gateway, worker_id=worker_id, stop=stop
-    )
-    runtime = Runtime(container, gateway, dispatcher, worker_id, stop)
+    dispatcher = container.dispatcher
+    # dispatcher.stop is set by shutdown(): running passes give back what they hold.
+    runtime = Runtime(container, container.gateway, dispatcher, dispatcher.worker, dispatcher.stop)
     chosen = JOBS if jobs is None else jobs
     options: dict[str, Any] = {
         "timezone": UTC,

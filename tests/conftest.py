@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
-from scheduler.db.scratch import scratch_database
 from scheduler.db.session import make_engine
 from scheduler.locations import LocationBook, load_locations
 from scheduler.services.directory import sync_offices
-from scheduler.wiring import Container, default_observers
+from scheduler.sms.fake import FakeGateway
+from scheduler.wiring import Container, assemble
+from tests.support.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,13 +111,8 @@ def container(
     engine: Engine,
     session_factory: sessionmaker[Session],
 ) -> Container:
-    return Container(
-        settings=settings,
-        locations=locations,
-        engine=engine,
-        sessions=session_factory,
-        observers=default_observers(settings, locations),
-    )
+    # Nothing in a test reaches a real SMS backend: the container's gateway is a fake.
+    return assemble(settings, locations, engine, session_factory, FakeGateway())
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from scheduler.domain.phases import PHASES, PROBLEM_AREAS, Phase, ProblemArea, phase_for
@@ -134,9 +133,6 @@ def _check_prompt(p: Prompt, area: str, phase: str, seen: set[str]) -> None:
         raise ValueError(f"prompt library: {p.id} contains {words}")
 
 
-def load_prompt_library(path: str | Path | None = None) -> PromptLibrary:
-    """Load and validate the prompt library (default: prompts.json next to this module)."""
-    if path is None:
-        text = resources.files(__package__ or "scheduler.domain").joinpath("prompts.json")
-        return _parse(json.loads(text.read_text(encoding="utf-8")))
+def load_prompt_library(path: str | Path) -> PromptLibrary:
+    """Load and validate the prompt library at `path` (`package_data.prompts_file()` finds ours)."""
     return _parse(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from ..db.models import Client
-from . import audit, messaging
+from . import audit
 from .context import ServiceContext
 from .directory import get_client, normalise_phone, record_consent
 from .errors import Invalid
@@ -72,13 +72,13 @@ def _audit_texted(
 
 
 def opt_out_by_text(
-    db: Session, client: Client, *, word: str, at: datetime, message_sid: str
+    db: Session, ctx: ServiceContext, client: Client, *, word: str, at: datetime, message_sid: str
 ) -> int:
     """Record a texted opt-out and suppress everything pending; returns how many were stopped."""
     if client.opted_out_at is None:
         client.opted_out_at = at
     _record_texted(db, client, False, word, message_sid)
-    suppressed = messaging.suppress_pending_for_client(db, client.id, "opted_out")
+    suppressed = ctx.texts.suppress_pending(db, client.id, "opted_out")
     _audit_texted(db, client, "client.opted_out", word, message_sid, suppressed=suppressed)
     return suppressed
 
@@ -97,7 +97,7 @@ def opt_in_by_text(
     client.opted_out_at = None
     _record_texted(db, client, True, word, message_sid)
     db.flush()
-    planned = messaging.replan_client(db, ctx, client.id)
+    planned = ctx.texts.replan_client(db, ctx, client.id)
     _audit_texted(db, client, "client.opted_in", word, message_sid, planned=planned)
     return planned
 
@@ -195,9 +195,9 @@ def update_client(
         return client, notices
     db.flush()
     if change.sms_consent is False:
-        messaging.suppress_pending_for_client(db, client.id, "consent_withdrawn")
+        ctx.texts.suppress_pending(db, client.id, "consent_withdrawn")
     if phone_changed or any(f in details for f in _KIND):
-        messaging.replan_client(db, ctx, client.id)
+        ctx.texts.replan_client(db, ctx, client.id)
     # The events were added as rows; reload the collection so the caller sees them.
     db.refresh(client, ["consent_events"])
     audit.record(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..locations import LocationBook
+from ..locations import Location, LocationBook, Practice
 
 if TYPE_CHECKING:
     from ..db.models import Series, TherapySession
@@ -37,6 +37,30 @@ class ScheduleObserver(Protocol):
     def after_change(self, db: Session, change: ScheduleChange) -> None: ...
 
 
+class TextsPort(Protocol):
+    """What use cases ask of the text pipeline (`scheduler.texts`; connected in `wiring`).
+
+    The pipeline sits above the use cases and observes their changes; these few requests are
+    the only way the use cases reach it, so nothing in services imports scheduler.texts.
+    """
+
+    def replan_client(self, db: Session, ctx: ServiceContext, client_id: int) -> int:
+        """Re-plan every active series of a client (consent or phone changed); rows written."""
+        ...
+
+    def suppress_pending(self, db: Session, client_id: int, reason: str) -> int:
+        """Stop every not-yet-claimed text to a client (opt-out, withdrawn consent); how many."""
+        ...
+
+    def office_phone(self, office: Location) -> str:
+        """The office's voice line as people write it, e.g. "(520) 555-0110"."""
+        ...
+
+    def help_reply(self, practice: Practice, office: Location) -> str:
+        """The answer to HELP: the practice, the office's phone, and how to opt out."""
+        ...
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -45,6 +69,7 @@ def _utcnow() -> datetime:
 class ServiceContext:
     settings: Settings
     locations: LocationBook
+    texts: TextsPort
     observers: tuple[ScheduleObserver, ...] = ()
     clock: Callable[[], datetime] = field(default=_utcnow)
 

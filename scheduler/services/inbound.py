@@ -23,7 +23,7 @@ from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
 from ..domain.sms import Parsed, format_when, parse_reply
 from ..locations import Location
-from . import audit, consent, inbox, render
+from . import audit, consent, inbox
 from .context import ServiceContext
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
@@ -155,9 +155,7 @@ def _same_phone(raw: str) -> list[str]:
 
 def help_text(ctx: ServiceContext, location: Location) -> str:
     """The HELP reply: the practice, the office's phone, and how to opt out."""
-    return render.template("help").render(
-        practice_name=ctx.locations.practice.name, office_phone=render.office_phone(location)
-    )
+    return ctx.texts.help_reply(ctx.locations.practice, location)
 
 
 class _Handler:
@@ -174,7 +172,7 @@ class _Handler:
     ) -> None:
         self.db, self.ctx, self.location = db, ctx, location
         self.row, self.parsed, self.now = row, parsed, now
-        self.phone = render.office_phone(location)
+        self.phone = ctx.texts.office_phone(location)
 
     def run(self) -> None:
         clients = self._clients()
@@ -191,7 +189,12 @@ class _Handler:
         if keyword == "stop":
             for client in clients:
                 consent.opt_out_by_text(
-                    self.db, client, word=word, at=self.now, message_sid=self.row.message_sid
+                    self.db,
+                    self.ctx,
+                    client,
+                    word=word,
+                    at=self.now,
+                    message_sid=self.row.message_sid,
                 )
             # No reply: Twilio answers opt-out words itself and blocks anything we would send.
             self._finish("opted_out" if clients else "unknown_sender", None, clients)

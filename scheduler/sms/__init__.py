@@ -12,7 +12,6 @@ from scheduler.sms.gateway import (
     SmsError,
     SmsGateway,
     SmsOutcomeUnknown,
-    build_gateway,
     classify_twilio_error,
 )
 
@@ -23,6 +22,5 @@ __all__ = [
     "SmsError",
     "SmsGateway",
     "SmsOutcomeUnknown",
-    "build_gateway",
     "classify_twilio_error",
 ]

@@ -1,7 +1,7 @@
 """The SMS port: value types, errors and the protocol every backend implements.
 
-Nothing here imports twilio; services depend on this module only, and the
-backend is chosen once at an edge with `build_gateway`.
+Nothing here imports twilio; the pipeline depends on this module only, and the
+backend is chosen once, in the composition root (`scheduler.wiring.build_gateway`).
 """
 
 from __future__ import annotations
@@ -123,42 +123,3 @@ class SmsGateway(Protocol):
     def send(self, message: OutboundSms) -> SendResult: ...
 
     def list_sent(self, *, to: str, since: datetime) -> list[SentRecord]: ...
-
-
-class GatewaySettings(Protocol):
-    """The attributes of Settings that `build_gateway` reads."""
-
-    @property
-    def sms_backend(self) -> str: ...
-    @property
-    def twilio_account_sid(self) -> str | None: ...
-    @property
-    def twilio_auth_token(self) -> str | None: ...
-    @property
-    def twilio_messaging_service_sid(self) -> str | None: ...
-    @property
-    def twilio_api_base_url(self) -> str | None: ...
-
-
-def build_gateway(settings: GatewaySettings) -> SmsGateway:
-    """Build the backend named by `settings.sms_backend` ("console" or "twilio")."""
-    backend = (settings.sms_backend or "").strip().lower()
-    if backend == "console":
-        from scheduler.sms.console import ConsoleGateway
-
-        return ConsoleGateway()
-    if backend == "twilio":
-        # Imported lazily so that the console backend never loads the twilio package.
-        from scheduler.sms.twilio import TwilioGateway
-
-        if not settings.twilio_account_sid or not settings.twilio_auth_token:
-            raise ValueError(
-                "twilio_account_sid and twilio_auth_token are required when sms_backend=twilio"
-            )
-        return TwilioGateway(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            api_base_url=settings.twilio_api_base_url or None,
-            default_messaging_service_sid=settings.twilio_messaging_service_sid or None,
-        )
-    raise ValueError(f"sms_backend: unknown backend {settings.sms_backend!r}")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, g
 
 from ..config import Settings
+from ..package_data import templates_dir
 from ..wiring import Container, build
 from . import errors, frontdesk, health, measure_form
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .webhooks import bp as webhooks_bp
-
-# The Jinja templates live at the top of the repository (pages/ and sms/), beside scheduler/.
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Flask:
@@ -24,7 +20,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     settings = container.settings
     app = Flask(
         __name__,
-        template_folder=str(TEMPLATES),
+        template_folder=str(templates_dir()),  # pages/ and sms/; see package_data
         static_folder="static",
     )
     app.config.update(

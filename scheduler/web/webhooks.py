@@ -16,8 +16,8 @@ from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from ..services import outcomes
 from ..sms.twilio import verify_twilio_signature
+from ..texts import outcomes
 from . import webhooks_inbound
 from .context import container, unit_of_work
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scheduler.services.dispatch import Dispatcher
 from scheduler.sms.fake import FakeGateway
+from scheduler.texts.send import Dispatcher
 from tests.integration.dispatch_support import Clock
 
 

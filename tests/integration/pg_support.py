@@ -1,4 +1,4 @@
-"""PostgreSQL tests that need real commits: a database of their own (scheduler.db.scratch).
+"""PostgreSQL tests that need real commits: a database of their own (tests.support.scratch).
 
 They run only when TEST_DATABASE_URL names a server (CI sets it for its second run).
 """
@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from scheduler.db.migrate import upgrade
-from scheduler.db.scratch import scratch_database
 from scheduler.db.session import make_engine
 from scheduler.locations import LocationBook, load_locations
 from scheduler.services.directory import sync_offices
+from tests.support.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = os.environ.get("TEST_DATABASE_URL")

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from scheduler.db.models import OutboundMessage
 from scheduler.services import session_changes
-from scheduler.services.dispatch import Dispatcher
 from scheduler.sms.fake import FakeGateway
+from scheduler.texts.send import Dispatcher
 from tests import factories
 from tests.integration.dispatch_support import at_local, book, rows
 

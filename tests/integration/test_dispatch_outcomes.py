@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from scheduler.db.models import Client
 from scheduler.db.models.inbound import InboxItem
-from scheduler.services.dispatch import Dispatcher
-from scheduler.services.reconcile import reconcile
 from scheduler.sms.gateway import SmsError, SmsOutcomeUnknown
+from scheduler.texts.reconcile import reconcile
+from scheduler.texts.send import Dispatcher
 from tests import factories
 from tests.integration.dispatch_support import book, rows
 
@@ -120,15 +120,15 @@ def test_request_that_never_arrived_is_sent_again_after_reconciling(
 def test_dead_workers_claims_are_settled_by_asking_the_provider(
     db, tctx, container, clock, gateway
 ):
-    from scheduler.services import claiming
     from scheduler.sms.gateway import OutboundSms
+    from scheduler.texts import claim
 
     c1 = factories.client(db, tctx)
     c2 = factories.client(db, tctx)
     book(db, tctx, client_obj=c1)
     book(db, tctx, client_obj=c2)
     with container.sessions.begin() as other:
-        result = claiming.claim_batch(
+        result = claim.claim_batch(
             other, tctx, worker="dead", limit=10, horizon=5, known_senders=set()
         )
     assert len(result.claimed) == 2
@@ -159,7 +159,7 @@ def test_dead_workers_claims_are_settled_by_asking_the_provider(
 
 
 def test_expired_pending_texts_are_closed_with_a_reason(db, tctx, clock, container):
-    from scheduler.services.reconcile import expire_pending
+    from scheduler.texts.reconcile import expire_pending
 
     series = book(db, tctx)
     (row,) = rows(db, series_id=series.id, kind="booking_confirmation")

@@ -22,14 +22,14 @@ import pytest
 
 from scheduler.config import Settings
 from scheduler.db.models import OutboundMessage
-from scheduler.db.scratch import daytime_zone
 from scheduler.domain.sms import format_when
 from scheduler.services import session_changes
-from scheduler.services.dispatch import Dispatcher
 from scheduler.sms.fake import FakeGateway
+from scheduler.texts.send import Dispatcher
 from scheduler.wiring import build
 from tests import factories
 from tests.integration.pg_support import ROOT, book, engine, pg_url  # noqa: F401  (fixtures)
+from tests.support.scratch import daytime_zone
 
 pytestmark = pytest.mark.slow
 

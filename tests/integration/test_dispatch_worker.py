@@ -24,10 +24,10 @@ from scheduler.cli import main
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import OutboundMessage
-from scheduler.db.scratch import daytime_zone, scratch_database
 from scheduler.services.directory import sync_offices
 from scheduler.wiring import build
 from tests import factories
+from tests.support.scratch import daytime_zone, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,15 +24,15 @@ import pytest
 
 from scheduler.sms.console import ConsoleGateway
 from scheduler.sms.fake import FakeGateway
-from scheduler.sms.fake_twilio_server import FakeTwilioServer
 from scheduler.sms.gateway import (
     OutboundSms,
     SmsError,
     SmsOutcomeUnknown,
-    build_gateway,
     classify_twilio_error,
 )
 from scheduler.sms.twilio import RebasedHttpClient, TwilioGateway, verify_twilio_signature
+from scheduler.wiring import build_gateway
+from tests.support.fake_twilio_server import FakeTwilioServer
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT_SID = "AC" + "ab" * 16
@@ -126,9 +126,12 @@ def test_build_gateway_picks_the_backend() -> None:
 
 
 def test_only_the_twilio_backend_imports_twilio() -> None:
+    # The composition root picks the backend; with the console one, twilio never loads.
     code = (
         "import sys, scheduler.sms, scheduler.sms.console, scheduler.sms.fake, "
-        "scheduler.sms.fake_twilio_server; print('twilio' in sys.modules)"
+        "tests.support.fake_twilio_server, scheduler.wiring; "
+        "from scheduler.config import Settings; scheduler.wiring.build_gateway(Settings()); "
+        "print('twilio' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -422,7 +425,7 @@ def test_fake_server_rejects_missing_to_and_bad_auth(server: FakeTwilioServer) -
 
 def test_fake_server_cli_prints_its_url_and_serves() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scheduler.sms.fake_twilio_server", "--port", "0"],
+        [sys.executable, "-m", "tests.support.fake_twilio_server", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=REPO,

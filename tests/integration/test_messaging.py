@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from scheduler.db.models import Client, OutboundMessage, TherapySession
 from scheduler.domain.sms import encoding_for, segment_count
-from scheduler.services import messaging, session_changes
-from scheduler.services.render import TextFacts, render
+from scheduler.services import session_changes
+from scheduler.texts import observer
+from scheduler.texts.wording import TextFacts, render
 from tests import factories
 from tests.integration.dispatch_support import book, rows
 
@@ -159,8 +160,8 @@ def test_an_attended_visit_keeps_its_goal_prompt(db, tctx, clock):
 
 def test_replanning_is_idempotent(db, tctx):
     series = book(db, tctx)
-    assert messaging.replan_series(db, tctx, series.id) == 0
-    assert messaging.replan_client(db, tctx, series.client_id) == 0
+    assert observer.replan_series(db, tctx, series.id) == 0
+    assert observer.replan_client(db, tctx, series.client_id) == 0
 
 
 def test_consent_granted_later_is_planned_by_replan_client(db, tctx):
@@ -170,7 +171,7 @@ def test_consent_granted_later_is_planned_by_replan_client(db, tctx):
     client = db.get(Client, c.id)
     client.sms_consent = True
     db.flush()
-    changed = messaging.replan_client(db, tctx, c.id)
+    changed = observer.replan_client(db, tctx, c.id)
     assert changed > 0
     statuses = Counter((r.kind, r.status) for r in rows(db, series_id=series.id))
     assert statuses[("reminder_2h", "pending")] == 12
@@ -180,9 +181,9 @@ def test_consent_granted_later_is_planned_by_replan_client(db, tctx):
 def test_suppress_pending_for_client(db, tctx):
     series = book(db, tctx)
     pending = sum(r.status == "pending" for r in rows(db, series_id=series.id))
-    assert messaging.suppress_pending_for_client(db, series.client_id, "opted_out") == pending
+    assert observer.suppress_pending_for_client(db, series.client_id, "opted_out") == pending
     assert {r.status for r in rows(db, series_id=series.id)} == {"suppressed"}
-    assert messaging.suppress_pending_for_client(db, series.client_id, "opted_out") == 0
+    assert observer.suppress_pending_for_client(db, series.client_id, "opted_out") == 0
 
 
 def test_caps_hold_across_two_series_of_one_client(db, tctx):

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from scheduler.db.models import OutboundMessage
 from scheduler.domain.reminders import is_allowed
 from scheduler.services.errors import Conflict, Invalid
-from scheduler.services.render import policy_for
+from scheduler.texts.plan import policy_for
 from tests import factories
 
 OFFICES = (

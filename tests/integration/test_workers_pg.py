@@ -2,7 +2,7 @@
 one of them is killed with SIGKILL in the middle of a batch.
 
 The workers are real `ipt-scheduler worker` processes with the `twilio` backend pointed at
-`scheduler.sms.fake_twilio_server` (TWILIO_API_BASE_URL), so claims, sends, records and the
+`tests.support.fake_twilio_server` (TWILIO_API_BASE_URL), so claims, sends, records and the
 reconciliation of a dead worker's claims all happen as in production. This test needs real
 commits, so it makes (and drops) its own database; it runs only when TEST_DATABASE_URL is set.
 """
@@ -30,9 +30,9 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import Client, OutboundMessage, Series, Therapist, TherapySession
-from scheduler.db.scratch import daytime_zone
-from scheduler.sms.fake_twilio_server import FakeTwilioServer
 from tests.integration.pg_support import ROOT, book, engine, pg_url  # noqa: F401  (fixtures)
+from tests.support.fake_twilio_server import FakeTwilioServer
+from tests.support.scratch import daytime_zone
 
 pytestmark = pytest.mark.slow
 

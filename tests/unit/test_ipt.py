@@ -20,6 +20,7 @@ from scheduler.domain.ipt import (
     phase_for,
 )
 from scheduler.domain.sms import encoding_for
+from scheduler.package_data import prompts_file
 
 AREAS = (*PROBLEM_AREAS, GENERAL_AREA)
 # Independent of ipt.CLINICAL_WORDS on purpose: a word dropped from that list is still caught.
@@ -33,7 +34,7 @@ FORBIDDEN = re.compile(
 
 @pytest.fixture(scope="module")
 def library() -> PromptLibrary:
-    return load_prompt_library()
+    return load_prompt_library(prompts_file())
 
 
 def test_every_cell_is_filled(library: PromptLibrary) -> None:
@@ -99,7 +100,7 @@ def test_sixteen_weeks_in_one_cell_never_repeat(library: PromptLibrary, area: st
 
 @given(seed=st.integers(min_value=0, max_value=2**63))
 def test_exhausted_cell_cycles_evenly(seed: int) -> None:
-    library = load_prompt_library()
+    library = load_prompt_library(prompts_file())
     cell = library.cell("role_dispute", "termination")
     used: list[str] = []
     for _ in range(len(cell) * 3):
@@ -109,8 +110,8 @@ def test_exhausted_cell_cycles_evenly(seed: int) -> None:
 
 @given(seed=st.integers(min_value=0, max_value=2**63), area=st.sampled_from(AREAS))
 def test_choice_is_deterministic_for_a_seed(seed: int, area: str) -> None:
-    first = _series(load_prompt_library(), area, 16, seed)
-    assert _series(load_prompt_library(), area, 16, seed) == first
+    first = _series(load_prompt_library(prompts_file()), area, 16, seed)
+    assert _series(load_prompt_library(prompts_file()), area, 16, seed) == first
 
 
 def test_seeds_vary_the_order(library: PromptLibrary) -> None:
@@ -124,7 +125,7 @@ def test_ids_from_other_cells_do_not_count(library: PromptLibrary) -> None:
 
 
 def _write(tmp_path: Path, mutate: str) -> Path:
-    data = json.loads((Path(__file__).parents[2] / "scheduler/domain/prompts.json").read_text())
+    data = json.loads(prompts_file().read_text())
     cell = data["areas"]["grief"]["middle"]
     if mutate == "clinical":
         cell[0]["text"] = "How is your depression this week?"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -21,8 +20,9 @@ from scheduler.domain.sms import (
     segment_count,
     sms_first_name,
 )
+from scheduler.package_data import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "sms"
+TEMPLATES = templates_dir() / "sms"
 ALL_KINDS: tuple[MessageKind, ...] = (
     "booking_confirmation",
     "session_changed",

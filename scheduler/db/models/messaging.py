@@ -31,6 +31,8 @@ MESSAGE_STATUSES = (
 )
 # Rows a planner may still change; everything else is history.
 OPEN_STATUSES = ("pending", "suppressed")
+# Rows out of our hands: claimed, or with the provider.
+DONE_STATUSES = ("sending", "sent", "delivered")
 
 
 class OutboundMessage(Base):

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import OutboundMessage, TherapySession
 from ...services.errors import NotFound
-from ...services.messaging import messages_for_sessions
+from ...texts.history import messages_for_sessions
 from ..context import db
 from . import openapi
 from .auth import require_access

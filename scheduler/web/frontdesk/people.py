@@ -10,9 +10,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client
-from ...services import consent, directory, feeds, messaging, review
+from ...services import consent, directory, feeds, review
 from ...services.errors import Invalid, NotFound
 from ...services.feeds import FeedKind
+from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from . import access, reads
 from .base import page_blueprint
@@ -136,7 +137,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         t=t,
         monday=monday,
         sessions=sessions,
-        texts=messaging.messages_for_sessions(db(), ids),
+        texts=messages_for_sessions(db(), ids),
         reviews={i: review.weekly_review(db(), i) for i in ids} if clinical else None,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id),
         rotate_form=EmptyForm(),

@@ -8,7 +8,8 @@ from flask import redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ...locations import Location
-from ...services import inbox, messaging
+from ...services import inbox
+from ...texts.history import messages_for_sessions
 from ..context import ctx, db
 from . import access, present, reads
 from .base import page_blueprint
@@ -66,7 +67,7 @@ def day(office_id: str) -> ResponseReturnValue:
     shown = _day_arg("date", today)
     sessions = reads.office_days(db(), loc, shown, 1)
     upcoming = reads.office_days(db(), loc, shown + timedelta(days=1), UPCOMING_DAYS - 1)
-    texts = messaging.messages_for_sessions(db(), [s.id for s in [*sessions, *upcoming]])
+    texts = messages_for_sessions(db(), [s.id for s in [*sessions, *upcoming]])
     return render_template(
         "pages/day.html",
         loc=loc,
@@ -101,7 +102,7 @@ def week(office_id: str) -> ResponseReturnValue:
         monday=monday,
         days=days,
         by_day=by_day,
-        texts=messaging.messages_for_sessions(db(), [s.id for s in sessions]),
+        texts=messages_for_sessions(db(), [s.id for s in sessions]),
         zone_changes=len(set(zones.values())) > 1,
         zones=zones,
         prev_week=monday - timedelta(weeks=1),

@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from ...db.models import Series, TherapySession
-from ...services import messaging, review, session_changes
+from ...services import review, session_changes
 from ...services.errors import Conflict, Forbidden, Invalid, NotFound
+from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from . import access, reads
 from .base import page_blueprint
@@ -71,7 +72,7 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
             "pages/series.html",
             series=series,
             sessions=sessions,
-            texts=messaging.messages_for_sessions(db(), [s.id for s in sessions]),
+            texts=messages_for_sessions(db(), [s.id for s in sessions]),
             audit=reads.audit_trail(db(), series.id),
             renegotiate=renegotiate,
             cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
@@ -137,7 +138,7 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             "pages/session.html",
             s=s,
             series=s.series,
-            texts=messaging.messages_for_sessions(db(), [s.id]).get(s.id, []),
+            texts=messages_for_sessions(db(), [s.id]).get(s.id, []),
             reschedule=reschedule,
             cancel=forms.get("cancel") or CancelForm(formdata=None),
             attendance=forms.get("attendance") or AttendanceForm(formdata=None),

@@ -1,6 +1,6 @@
 """Finding due texts: fairly across offices, by index, and locked without waiting.
 
-Used by `claiming.claim_batch` inside its transaction.
+Used by `claim.claim_batch` inside its transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import Row, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
-from .context import ServiceContext
+from ..services.context import ServiceContext
 
 _M = OutboundMessage
 

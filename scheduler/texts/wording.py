@@ -1,4 +1,4 @@
-"""Texting policy per office and the words of each text, rendered from templates/sms at send time.
+"""The words of each text, rendered from templates/sms at send time.
 
 Everything here works on plain values the dispatcher has already read, so rendering a batch
 costs no queries. Texts carry no diagnosis, problem area or clinical words: the templates and
@@ -8,21 +8,18 @@ the prompt library are checked for that by their own tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache, lru_cache
-from pathlib import Path
+from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from ..config import Settings
 from ..domain.ipt import GENERAL_AREA, PromptLibrary, load_prompt_library, phase_for
-from ..domain.reminders import TextingPolicy
 from ..domain.sms import FALLBACK_FIRST_NAME, encoding_for, format_when, sms_first_name
 from ..locations import Location, Practice
+from ..package_data import prompts_file, templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "sms"
 # A therapist's goal is quoted verbatim but kept short: the prompt must stay a text, not a letter.
 MAX_GOAL_CHARS = 80
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -32,7 +29,7 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 def _environment() -> Environment:
     # Built on first use, not at import: no import-time side effects.
     return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=FileSystemLoader(str(templates_dir() / "sms")),
         autoescape=False,  # plain text, not HTML
         undefined=StrictUndefined,  # a missing variable is a bug, never an empty gap in a text
         keep_trailing_newline=False,
@@ -46,31 +43,7 @@ def template(kind: str) -> Template:
 
 @cache
 def prompt_library() -> PromptLibrary:
-    return load_prompt_library()
-
-
-@lru_cache(maxsize=256)  # all three are frozen values; a dispatcher asks once per text
-def policy_for(settings: Settings, office: Location, home: Location | None = None) -> TextingPolicy:
-    """The texting rules for a client of `office` who lives near `home`.
-
-    The allowed window is the stricter of the two offices' (a state's law binds where the
-    recipient is, and the home office is our best knowledge of that).
-    """
-    start, end = office.quiet_start, office.quiet_end
-    if home is not None and home.id != office.id:
-        start, end = max(start, home.quiet_start), min(end, home.quiet_end)
-        if start >= end:  # disjoint windows: fall back to the session's office
-            start, end = office.quiet_start, office.quiet_end
-    leads = sorted(office.reminder_leads_hours, reverse=True)
-    if len(leads) > 2:  # the planner sends at most two reminders: the earliest and the last
-        leads = [leads[0], leads[-1]]
-    return TextingPolicy(
-        quiet_start=start,
-        quiet_end=end,
-        max_per_day=settings.sms_max_per_client_day,
-        max_per_week=settings.sms_max_per_client_week,
-        reminder_leads=tuple(timedelta(hours=h) for h in leads),
-    )
+    return load_prompt_library(prompts_file())
 
 
 def office_phone(office: Location) -> str:
@@ -83,6 +56,11 @@ def _national(e164: str) -> str:
     # Parsing costs more than rendering the rest of a text, and there are nine offices.
     number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def help_reply(practice: Practice, office: Location) -> str:
+    """The answer to HELP: the practice, the office's phone, and how to opt out."""
+    return template("help").render(practice_name=practice.name, office_phone=office_phone(office))
 
 
 def short_goal(goal: str | None) -> str | None:

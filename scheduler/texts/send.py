@@ -2,7 +2,7 @@
 
 One batch goes through three steps:
 
-1. claim (`claiming.claim_batch`, one short transaction): rows become "sending", with the
+1. claim (`claim.claim_batch`, one short transaction): rows become "sending", with the
    rendered body, the number and the session revision they were rendered from.
 2. send, per cluster of close slots, in one transaction that first locks the texts' sessions
    FOR SHARE (SKIP LOCKED) and the rows FOR UPDATE (SKIP LOCKED), compares each session's
@@ -36,12 +36,14 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ..db.models import Client, OutboundMessage, TherapySession
+from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
+from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
-from . import claiming, outcomes
-from .claiming import BEFORE_START_KINDS, Claimed
-from .context import ServiceContext
-from .messaging import DONE_STATUSES, NOTICE_KINDS, replan_series
+from . import claim, outcomes
+from .claim import BEFORE_START_KINDS, Claimed
+from .observer import replan_series
+from .plan import NOTICE_KINDS
 
 log = logging.getLogger(__name__)
 _M = OutboundMessage
@@ -121,7 +123,7 @@ class Dispatcher:
         idle = 0
         while not self.stop.is_set() and (max_batches is None or stats.batches < max_batches):
             with self.sessions.begin() as db:
-                result = claiming.claim_batch(
+                result = claim.claim_batch(
                     db,
                     self.ctx,
                     worker=self.worker,

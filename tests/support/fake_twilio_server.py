@@ -4,7 +4,7 @@ It accepts POST and GET on /2010-04-01/Accounts/{AccountSid}/Messages.json, coun
 accepted sends per To number (readable from another process at GET /_counts), and
 can answer slowly or with scripted Twilio errors. Standard library only.
 
-Run it on its own:  python -m scheduler.sms.fake_twilio_server --port 0 --latency 0.05
+Run it on its own:  python -m tests.support.fake_twilio_server --port 0 --latency 0.05
 It prints its base URL on the first line of stdout and serves until interrupted.
 """
 

@@ -1,20 +1,21 @@
-"""Planning texts in the same transaction as the calendar change that causes them.
+"""The pipeline's face towards the use cases: planning texts inside the change that causes them.
 
 A series' reminders, goal prompts and closing text are a function of its sessions, the
-client's consents and zone, the office's rules and the time: `planning.plan_series` computes that
-function and brings the stored rows in line with it (insert what is missing, move what
+client's consents and zone, the office's rules and the time: `plan.sync_series_texts` computes
+that function and brings the stored rows in line with it (insert what is missing, move what
 changed, cancel what is no longer wanted), so re-planning is idempotent and any change can
 simply re-plan the whole series. Notices (booking confirmation, change, cancellation) are
 events, not state: they are added by the change that causes them.
 
 Rows already out of our hands ("sending", "sent", "delivered") are never modified here. A
 sent reminder keeps covering its session while the session keeps the start it was sent for.
+
+`TextPipeline` is what `scheduler.wiring` connects: the ScheduleObserver told of every calendar
+change, and the `TextsPort` through which use cases (consent, inbound) reach the pipeline
+without importing it.
 """
 
 from __future__ import annotations
-
-from collections import defaultdict
-from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -22,35 +23,38 @@ from sqlalchemy.orm import Session, selectinload
 from ..config import Settings
 from ..db.models import OutboundMessage, Series, TherapySession
 from ..db.types import utcnow
-from ..locations import LocationBook
-from .context import ScheduleChange, ServiceContext
-from .planning import DONE_STATUSES, NOTICE_KINDS, PLANNED_KINDS, plan_series
-
-__all__ = [
-    "DONE_STATUSES",
-    "NOTICE_KINDS",
-    "PLANNED_KINDS",
-    "MessagePlanner",
-    "messages_for_sessions",
-    "plan_for_change",
-    "replan_client",
-    "replan_series",
-    "suppress_pending_for_client",
-]
+from ..locations import Location, LocationBook, Practice
+from ..services.context import ScheduleChange, ServiceContext
+from . import wording
+from .plan import sync_series_texts
 
 _M = OutboundMessage
 
 
-class MessagePlanner:
-    """The ScheduleObserver that plans texts for every booking and change."""
+class TextPipeline:
+    """Plans texts for every booking and change, and answers the use cases' requests."""
 
     def __init__(self, settings: Settings, locations: LocationBook) -> None:
         self.settings = settings
         self.locations = locations
 
+    # ScheduleObserver
     def after_change(self, db: Session, change: ScheduleChange) -> None:
-        ctx = ServiceContext(self.settings, self.locations, clock=lambda: change.now)
+        ctx = ServiceContext(self.settings, self.locations, self, clock=lambda: change.now)
         plan_for_change(db, ctx, change)
+
+    # TextsPort
+    def replan_client(self, db: Session, ctx: ServiceContext, client_id: int) -> int:
+        return replan_client(db, ctx, client_id)
+
+    def suppress_pending(self, db: Session, client_id: int, reason: str) -> int:
+        return suppress_pending_for_client(db, client_id, reason)
+
+    def office_phone(self, office: Location) -> str:
+        return wording.office_phone(office)
+
+    def help_reply(self, practice: Practice, office: Location) -> str:
+        return wording.help_reply(practice, office)
 
 
 def plan_for_change(db: Session, ctx: ServiceContext, change: ScheduleChange) -> int:
@@ -59,7 +63,7 @@ def plan_for_change(db: Session, ctx: ServiceContext, change: ScheduleChange) ->
     booked = change.kind == "booked"
     if not booked:  # a new series is invisible to everyone else until commit
         _lock_series(db, series.id)
-    return plan_series(db, ctx, series, change.now, notices=_notices(change), fresh=booked)
+    return sync_series_texts(db, ctx, series, change.now, notices=_notices(change), fresh=booked)
 
 
 def replan_series(db: Session, ctx: ServiceContext, series_id: int) -> int:
@@ -73,7 +77,7 @@ def replan_series(db: Session, ctx: ServiceContext, series_id: int) -> int:
     ).scalar_one_or_none()
     if series is None:
         return 0
-    return plan_series(db, ctx, series, ctx.clock(), notices=[], fresh=False)
+    return sync_series_texts(db, ctx, series, ctx.clock(), notices=[], fresh=False)
 
 
 def replan_client(db: Session, ctx: ServiceContext, client_id: int) -> int:
@@ -95,20 +99,6 @@ def suppress_pending_for_client(db: Session, client_id: int, reason: str) -> int
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def messages_for_sessions(db: Session, session_ids: Sequence[int]) -> dict[int, list[_M]]:
-    """Each session's texts, oldest first (for the front-desk pages and the API)."""
-    found: dict[int, list[_M]] = defaultdict(list)
-    if not session_ids:
-        return {}
-    rows = db.scalars(
-        select(_M).where(_M.session_id.in_(list(session_ids))).order_by(_M.created_at, _M.id)
-    )
-    for message in rows:
-        assert message.session_id is not None
-        found[message.session_id].append(message)
-    return dict(found)
 
 
 # --- the plan -----------------------------------------------------------------------------

@@ -25,10 +25,11 @@ from ..db.models.messaging import RESPONSE_KINDS
 from ..db.types import utcnow
 from ..domain.reminders import is_allowed, next_allowed_at_or_after
 from ..locations import Location
+from ..services.context import ServiceContext
 from . import due
-from .context import ServiceContext
-from .message_updates import updates_by_name
-from .render import TextFacts, choose_prompt, policy_for, render
+from .plan import policy_for
+from .updates import updates_by_name
+from .wording import TextFacts, choose_prompt, render
 
 _M = OutboundMessage
 # Texts about an upcoming session: pointless, or wrong, once it has begun.

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage
 from ..db.types import utcnow
+from ..services import audit
+from ..services.directory import record_consent
+from ..services.inbox import report_undeliverable_phone
 from ..sms.gateway import SmsError
-from . import audit
-from .directory import record_consent
-from .inbox import report_undeliverable_phone
-from .message_updates import MESSAGES, updates_by_name
-from .messaging import suppress_pending_for_client
+from .observer import suppress_pending_for_client
+from .updates import MESSAGES, updates_by_name
 
 MAX_ATTEMPTS = 6  # transient failures (rate limits, 5xx, timeouts before sending)
 MAX_UNREACHABLE_ATTEMPTS = 3  # 30003: the handset is off or out of coverage

@@ -1,8 +1,8 @@
 """How a series' texts are planned: the desired set, consents, caps, and the row diff.
 
-`plan_series` computes what the series should have planned and brings the stored rows in
-line with it in at most two statements (one executemany insert, one executemany update).
-Used by `scheduler.services.messaging`, which owns the transaction and the locks.
+`sync_series_texts` computes what the series should have planned and brings the stored rows
+in line with it, in at most two statements (`rows.RowWrites`).
+Used by `scheduler.texts.observer`, which owns the transaction and the locks.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from ..config import Settings
 from ..db.models import Client, OutboundMessage, Series, TherapySession
-from ..db.models.messaging import OPEN_STATUSES
-from ..db.types import utcnow
+from ..db.models.messaging import DONE_STATUSES, OPEN_STATUSES
 from ..domain.reminders import (
     PlannedMessage,
     SessionSlot,
@@ -28,14 +27,15 @@ from ..domain.reminders import (
     immediate,
     plan_session_messages,
 )
-from .context import ServiceContext
-from .render import policy_for
+from ..domain.texting_policy import texting_policy
+from ..locations import Location
+from ..services.context import ServiceContext
+from .rows import RowWrites, StoredRow, series_rows
 
 PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing")
 # Only the newest of these survives for one session: the text is rendered at send time
 # from the current session, so two would say the same thing twice.
 NOTICE_KINDS = ("session_changed", "session_cancelled")
-DONE_STATUSES = ("sending", "sent", "delivered")
 # Caps look back this far at what the client already got (a rolling week).
 CAP_WINDOW = timedelta(days=7)
 # An attended session still gets its follow-ups (goal prompt, closing); the planner only
@@ -44,6 +44,16 @@ _PLANNING_STATUS = {"attended": "scheduled"}
 
 Key = tuple[int | None, str]  # (session_id, kind)
 _M = OutboundMessage
+
+
+def policy_for(settings: Settings, office: Location, home: Location | None = None) -> TextingPolicy:
+    """The domain's texting rules for a client of `office` near `home`, with the settings' caps."""
+    return texting_policy(
+        office,
+        home,
+        max_per_day=settings.sms_max_per_client_day,
+        max_per_week=settings.sms_max_per_client_week,
+    )
 
 
 @dataclass(frozen=True)
@@ -57,18 +67,6 @@ class ClientFacts:
     undeliverable: bool
     # (series_id, kind, status, instant) of the client's texts inside the cap window.
     recent: tuple[tuple[int | None, str, str, datetime], ...]
-
-
-@dataclass(frozen=True)
-class _Row:
-    id: int
-    session_id: int | None
-    kind: str
-    status: str
-    send_at: datetime | None
-    expires_at: datetime | None
-    reason: str | None
-    session_starts_at: datetime | None
 
 
 def client_facts(db: Session, client_id: int, now: datetime) -> ClientFacts:
@@ -113,24 +111,6 @@ def client_facts(db: Session, client_id: int, now: datetime) -> ClientFacts:
         undeliverable=first.phone_undeliverable_at is not None,
         recent=texts,
     )
-
-
-def _series_rows(db: Session, series_id: int) -> list[_Row]:
-    rows = db.execute(
-        select(
-            _M.id,
-            _M.session_id,
-            _M.kind,
-            _M.status,
-            _M.send_at,
-            _M.expires_at,
-            _M.reason,
-            _M.session_starts_at,
-        )
-        .where(_M.series_id == series_id, _M.status.in_((*OPEN_STATUSES, *DONE_STATUSES)))
-        .order_by(_M.id)
-    ).all()
-    return [_Row(*r) for r in rows]
 
 
 def desired_plans(
@@ -184,7 +164,7 @@ def gate(plan: PlannedMessage, client: ClientFacts) -> PlannedMessage:
     return replace(plan, send_at=None, suppressed_reason=reason)
 
 
-def plan_series(
+def sync_series_texts(
     db: Session,
     ctx: ServiceContext,
     series: Series,
@@ -193,12 +173,13 @@ def plan_series(
     notices: list[tuple[str, TherapySession]],
     fresh: bool,
 ) -> int:
+    """Bring the series' stored texts in line with what it should have planned; rows written."""
     office = ctx.locations.get(series.office_id)
     if office is None:  # the office left locations.yaml; its sessions are read-only now
         return 0
     client = client_facts(db, series.client_id, now)
     policy = policy_for(ctx.settings, office, ctx.locations.get(client.home_office_id))
-    rows = [] if fresh else _series_rows(db, series.id)
+    rows = [] if fresh else series_rows(db, series.id)
     sessions = {s.id: s for s in series.sessions}
     desired = desired_plans(
         list(sessions.values()),
@@ -212,7 +193,7 @@ def plan_series(
         assert key[0] is not None  # planned kinds always belong to a session
         return sessions[key[0]]
 
-    by_key: dict[Key, list[_Row]] = defaultdict(list)
+    by_key: dict[Key, list[StoredRow]] = defaultdict(list)
     for row in rows:
         by_key[(row.session_id, row.kind)].append(row)
     covered = {
@@ -247,7 +228,7 @@ def plan_series(
     )
     plans = dict(zip(wanted_keys, capped, strict=False))
 
-    writes = _Writes(series, now)
+    writes = RowWrites(series, now)
     for key, row_list in by_key.items():
         if key[1] not in PLANNED_KINDS:
             continue
@@ -278,14 +259,14 @@ def plan_series(
 
 
 def _supersede_notices(
-    writes: _Writes,
-    rows: list[_Row],
+    writes: RowWrites,
+    rows: list[StoredRow],
     notices: list[tuple[str, TherapySession]],
     series: Series,
 ) -> None:
     """Cancel open notices that a newer one (or the end of the series) makes redundant."""
     noticed = {s.id for _kind, s in notices}
-    newest: dict[int | None, _Row] = {}
+    newest: dict[int | None, StoredRow] = {}
     for row in rows:
         if row.status not in OPEN_STATUSES:
             continue
@@ -299,99 +280,3 @@ def _supersede_notices(
             newest[row.session_id] = row
         elif row.kind == "booking_confirmation" and series.status != "active":
             writes.cancel(row, "the series has ended")
-
-
-class _Writes:
-    """Collects the plan's inserts and updates and runs each kind as one statement."""
-
-    def __init__(self, series: Series, now: datetime) -> None:
-        self.series = series
-        self.now = now
-        self.inserts: list[dict[str, Any]] = []
-        self.updates: dict[int, dict[str, Any]] = {}
-
-    def add(self, plan: PlannedMessage, session: TherapySession) -> None:
-        stamp = utcnow()
-        self.inserts.append(
-            {
-                "client_id": self.series.client_id,
-                "session_id": session.id,
-                "series_id": self.series.id,
-                "office_id": self.series.office_id,
-                "kind": plan.kind,
-                "send_at": plan.send_at,
-                "expires_at": plan.expires_at,
-                "status": "suppressed" if plan.suppressed else "pending",
-                "reason": plan.suppressed_reason,
-                "attempts": 0,
-                "session_revision": session.revision,
-                "session_starts_at": session.starts_at,
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
-        )
-
-    def _update(self, row: _Row, **values: Any) -> None:
-        current = {
-            "send_at": row.send_at,
-            "expires_at": row.expires_at,
-            "status": row.status,
-            "reason": row.reason,
-            "session_starts_at": row.session_starts_at,
-        }
-        merged = {**current, **values}
-        if merged != current:
-            self.updates[row.id] = merged
-
-    def cancel(self, row: _Row, reason: str) -> None:
-        self._update(row, status="cancelled", reason=reason)
-
-    def change(self, row: _Row, plan: PlannedMessage, session: TherapySession) -> None:
-        self._update(
-            row,
-            send_at=plan.send_at,
-            expires_at=plan.expires_at,
-            status="suppressed" if plan.suppressed else "pending",
-            reason=plan.suppressed_reason,
-            session_starts_at=session.starts_at,
-        )
-
-    def flush(self, db: Session, client_id: int) -> int:
-        if self.inserts:
-            # render_nulls: the ORM would otherwise leave out None values and split the rows
-            # into one statement per run of differently-null rows (suppressed vs pending).
-            db.execute(insert(_M).execution_options(render_nulls=True), self.inserts)
-        if self.updates:
-            table = cast(Table, _M.__table__)
-            stamp = utcnow()
-            db.execute(
-                update(table)
-                # Only rows still open: one a dispatcher claimed meanwhile is left to it (the
-                # send-time checks stop it if its session moved on).
-                .where(
-                    table.c.id == bindparam("b_id"),
-                    # Spelled out: executemany cannot take an expanding IN.
-                    or_(*(table.c.status == status for status in OPEN_STATUSES)),
-                )
-                .values(
-                    send_at=bindparam("b_send_at"),
-                    expires_at=bindparam("b_expires_at"),
-                    status=bindparam("b_status"),
-                    reason=bindparam("b_reason"),
-                    session_starts_at=bindparam("b_starts"),
-                    next_attempt_at=None,
-                    updated_at=stamp,
-                ),
-                [
-                    {
-                        "b_id": row_id,
-                        "b_send_at": v["send_at"],
-                        "b_expires_at": v["expires_at"],
-                        "b_status": v["status"],
-                        "b_reason": v["reason"],
-                        "b_starts": v["session_starts_at"],
-                    }
-                    for row_id, v in self.updates.items()
-                ],
-            )
-        return len(self.inserts) + len(self.updates)
