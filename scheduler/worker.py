@@ -64,7 +64,13 @@ def dispatch_job(rt: Runtime) -> object:
 def reconcile_job(rt: Runtime) -> object:
     timeout = timedelta(seconds=rt.container.settings.dispatch_claim_timeout_seconds)
     with rt.container.sessions.begin() as db:
-        stats = reconcile(db, rt.gateway, claim_timeout=timeout, worker=rt.worker_id)
+        stats = reconcile(
+            db,
+            rt.gateway,
+            claim_timeout=timeout,
+            worker=rt.worker_id,
+            settings=rt.container.settings,
+        )
     if stats.found_sent or stats.requeued or stats.still_unknown:
         log.info("reconcile: %s", stats.as_dict())
     return stats

@@ -1,7 +1,9 @@
 """One-time questionnaire forms: the in-office handover and the private texted link.
 
-Both are a secret token in a URL that opens one form for one session. The token has 256
-bits from `secrets`; only its SHA-256 is stored, so a copy of the database opens no form.
+Both are a secret token in a URL that opens one form for one session, with 256 bits: from
+`secrets` for a handover, HMAC(secret key, a random nonce) for a texted link (so that the
+text can be worded when it is sent). Only the token's SHA-256 is stored, so a copy of the
+database opens no form.
 A form works once (the submission sets `used_at` under a row lock) and until it expires:
 a texted link at the end of its session, an in-office handover an hour after staff open it.
 The form itself shows no name and no clinical words; see web/measure_form.py.
@@ -9,15 +11,18 @@ The form itself shows no name and no clinical words; see web/measure_form.py.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from ..config import Settings
 from ..db.models import MeasureForm, TherapySession
 from ..domain import measures as domain
 from . import audit, measures
@@ -26,6 +31,8 @@ from .errors import Invalid
 from .session_changes import get_session
 
 TOKEN_BYTES = 32
+NONCE_BYTES = 24
+LINK_CONTEXT = b"measure-link:"
 HANDOVER_LIFETIME = timedelta(hours=1)
 # Staff may hand a questionnaire over from a day before the session until a day after it.
 HANDOVER_WINDOW = timedelta(hours=24)
@@ -106,33 +113,60 @@ def start_handover(
     return token
 
 
-def issue_link(db: Session, ctx: ServiceContext, session_id: int) -> str | None:
-    """A private link for the text before the session; None if nothing is due then.
+def link_token(secret_key: str, nonce: str) -> str:
+    """The token of a texted link: HMAC-SHA256(secret key, nonce), 256 bits, URL-safe."""
+    digest = hmac.new(secret_key.encode(), LINK_CONTEXT + nonce.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
-    It expires when the session ends. The caller puts the token in the text's URL and must
-    not store it anywhere else.
+
+def link_url(settings: Settings, nonce: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/m/{link_token(settings.secret_key, nonce)}"
+
+
+def issue_links(
+    db: Session, ctx: ServiceContext, session_ids: Sequence[int]
+) -> dict[int, str | None]:
+    """A new link form for each session with a questionnaire still due: its nonce, or None.
+
+    For the text sent before the session (the pipeline words it with `link_url` at send
+    time). A form expires when its session ends. Two queries and one insert for any number.
     """
-    session = get_session(db, session_id)
-    now = ctx.clock()
-    if session.status == "cancelled" or session.ends_at <= now:
-        return None
-    left = measures.due_instruments(db, [session])[session.id]
-    if not left:
-        return None
-    token, digest = _new_token()
-    db.add(
-        MeasureForm(
-            session_id=session.id,
-            purpose="link",
-            token_hash=digest,
-            instruments=list(left),
-            created_at=now,
-            created_by="system",
-            expires_at=session.ends_at,
-        )
+    found: dict[int, str | None] = {sid: None for sid in session_ids}
+    if not session_ids:
+        return found
+    sessions = list(
+        db.scalars(select(TherapySession).where(TherapySession.id.in_(list(session_ids))))
     )
-    db.flush()
-    return token
+    now = ctx.clock()
+    live = [s for s in sessions if s.status != "cancelled" and s.ends_at > now]
+    left = measures.due_instruments(db, live)
+    forms = []
+    for s in live:
+        if not left[s.id]:
+            continue
+        nonce = secrets.token_urlsafe(NONCE_BYTES)
+        found[s.id] = nonce
+        forms.append(
+            {
+                "session_id": s.id,
+                "purpose": "link",
+                "token_hash": token_hash(link_token(ctx.settings.secret_key, nonce)),
+                "nonce": nonce,
+                "instruments": list(left[s.id]),
+                "created_at": now,
+                "created_by": "system",
+                "expires_at": s.ends_at,
+            }
+        )
+    if forms:
+        db.execute(insert(MeasureForm), forms)
+    return found
+
+
+def issue_link(db: Session, ctx: ServiceContext, session_id: int) -> str | None:
+    """One session's link token (None if nothing is due): `issue_links` for a single session."""
+    nonce = issue_links(db, ctx, [session_id])[session_id]
+    return None if nonce is None else link_token(ctx.settings.secret_key, nonce)
 
 
 def _outstanding(

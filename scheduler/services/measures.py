@@ -176,13 +176,17 @@ def of_series(db: Session, series_id: int) -> list[MeasureResponse]:
 
 def change_plan(
     db: Session,
+    ctx: ServiceContext,
     series_id: int,
     *,
     schedule: str | None,
     gad7: bool | None,
     actor: str,
 ) -> Series:
-    """Change when measures are due (and whether the GAD-7 is asked); audited."""
+    """Change when measures are due (and whether the GAD-7 is asked); audited.
+
+    The questionnaire links the series' texts carry follow the new plan at once.
+    """
     if schedule is None and gad7 is None:
         raise Invalid({"body": "give measure_schedule and/or measure_gad7"})
     if schedule is not None and schedule not in domain.MEASURE_SCHEDULES:
@@ -205,4 +209,5 @@ def change_plan(
         after={"schedule": series.measure_schedule, "gad7": series.measure_gad7},
     )
     db.flush()
+    ctx.texts.replan_client(db, ctx, series.client_id)
     return series

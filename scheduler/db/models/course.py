@@ -59,6 +59,8 @@ class MeasureForm(Base):
 
     Only the SHA-256 of the token is stored; the token itself lives in the URL the client
     opens. A form works until `expires_at`, and once: `used_at` is set by the submission.
+    A texted link's token is HMAC(secret key, `nonce`), so the text can be worded when it is
+    sent while the database alone still cannot open the form (services.measure_forms).
     """
 
     __tablename__ = "measure_forms"
@@ -68,6 +70,7 @@ class MeasureForm(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(10))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     instruments: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)

@@ -116,6 +116,7 @@ def change_series(series_id: int) -> ResponseReturnValue:
         with unit_of_work() as session:
             series = measures.change_plan(
                 session,
+                ctx(),
                 series_id,
                 schedule=body.measure_schedule,
                 gad7=body.measure_gad7,

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("purpose", sa.String(length=10), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("nonce", sa.String(length=64), nullable=True),
         sa.Column("instruments", sa.JSON(), nullable=False),
         sa.Column("created_at", scheduler.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=254), nullable=True),
@@ -37,6 +38,7 @@ def upgrade() -> None:
             ["session_id"], ["sessions.id"], name=op.f("fk_measure_forms_session_id_sessions")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_measure_forms")),
+        sa.UniqueConstraint("nonce", name=op.f("uq_measure_forms_nonce")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_measure_forms_token_hash")),
     )
     with op.batch_alter_table("measure_forms", schema=None) as batch_op:
