@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .db.session import make_engine, make_session_factory
+from .db.types import utcnow
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext, TextsPort
 from .services.termination import TerminationPlanner
@@ -39,13 +40,13 @@ class Container:
     gateway: SmsGateway
     texts: TextsPort
     observers: list[ScheduleObserver] = field(default_factory=list)
-    # What "now" is for every use case; tests that need a fixed time replace it.
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # What "now" is for use cases started at this edge; tests turn it to check expiries.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     @property
     def ctx(self) -> ServiceContext:
         return ServiceContext(
-            self.settings, self.locations, self.texts, tuple(self.observers), self.clock
+            self.settings, self.locations, self.texts, tuple(self.observers), clock=self.clock
         )
 
     @cached_property

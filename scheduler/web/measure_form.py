@@ -20,7 +20,7 @@ from ..services import measure_forms
 from ..services.errors import Conflict, Invalid
 from ..services.measure_forms import FormGone, OpenForm
 from .context import ctx, db, unit_of_work
-from .frontdesk.base import CSP, csrf
+from .frontdesk.base import csrf
 
 bp = Blueprint("measure_form", __name__)
 DONE_KEY = "measure_office"
@@ -35,10 +35,8 @@ def _protect() -> None:
 
 @bp.after_request
 def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    # The token is in the URL: never send it on as a referrer, never keep the page anywhere.
+    # The app's security headers apply too (web.headers); on top of them: the token is in the
+    # URL, so it never leaves as a referrer, and no page of it is kept or indexed.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"

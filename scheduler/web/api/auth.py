@@ -7,7 +7,7 @@ from flask import abort, g, request
 from ...db.models import User
 from ...services.accounts import user_for_token
 from ...services.errors import Forbidden
-from ..context import db
+from ..context import ctx, db
 
 
 def authenticate() -> None:
@@ -16,10 +16,12 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description="missing bearer token")
-    user = user_for_token(db(), token.strip())
+    session = db()
+    user = user_for_token(session, token.strip(), now=ctx().clock())
     if user is None:
-        abort(401, description="invalid or revoked token")
-    db().commit()  # records last_used_at
+        abort(401, description="invalid, expired or revoked token")
+    if session.dirty:  # last_used_at, written at most once a minute
+        session.commit()
     g.user = user
 
 

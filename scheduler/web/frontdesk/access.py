@@ -1,39 +1,54 @@
 """Who is signed in to the browser front desk, and what they may open.
 
-The signed cookie holds the user id and a fingerprint of the password hash, so changing a
-password ends every other browser session of that account.
+The signed cookie holds only the random secret of a server-side session
+(services.staff_sessions): signing out, the idle and absolute limits, disabling the user and
+setting a new password all end it in the database, so a saved copy of the cookie stops working.
 """
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlsplit
 
-from flask import abort, g, jsonify, redirect, request, session, url_for
+from flask import abort, flash, g, jsonify, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from ...db.models import Client, Series, TherapySession, User
 from ...locations import Location
-from ...services import queries
+from ...services import queries, staff_sessions
 from ...services.errors import Forbidden, NotFound
-from ..context import ctx, db
+from ..context import container, ctx, db
 
 DESK_ROLES = ("admin", "front_desk")
+SESSION_KEY = "sid"
 
 
-def fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+def client_address() -> str:
+    # With TRUSTED_PROXIES set, ProxyFix has already put the real client address here.
+    return request.remote_addr or "unknown"
 
 
 def start_session(user: User) -> None:
+    """Open a server-side session for `user` (committed by the caller) and set its cookie."""
+    database = db()
+    previous = session.get(SESSION_KEY)
+    if isinstance(previous, str):  # signing in again over a live session replaces it
+        staff_sessions.end(database, previous, ip=client_address())
+    secret = staff_sessions.start(database, user, now=ctx().clock())
     session.clear()  # a fresh cookie at sign-in: nothing from before survives (fixation)
     session.permanent = True
-    session["uid"] = user.id
-    session["pw"] = fingerprint(user)
+    session[SESSION_KEY] = secret
+    g.staff = user
 
 
 def end_session() -> None:
+    """Sign out: end the session on the server, then forget the cookie."""
+    secret = session.get(SESSION_KEY)
+    if isinstance(secret, str):
+        database = db()
+        staff_sessions.end(database, secret, ip=client_address())
+        database.commit()
     session.clear()
+    g.staff = None
 
 
 def load_user() -> User | None:
@@ -41,11 +56,16 @@ def load_user() -> User | None:
     if "staff" in g:
         return g.staff
     user = None
-    uid = session.get("uid")
-    if isinstance(uid, int):
-        found = db().get(User, uid)
-        if found is not None and found.active and session.get("pw") == fingerprint(found):
-            user = found
+    secret = session.get(SESSION_KEY)
+    if isinstance(secret, str):
+        database = db()
+        limits = staff_sessions.Limits.from_settings(container().settings)
+        user = staff_sessions.resolve(database, secret, now=ctx().clock(), limits=limits)
+        if database.dirty or database.deleted:  # a once-a-minute touch, or an expiry
+            database.commit()
+        if user is None:
+            session.pop(SESSION_KEY, None)
+            g.session_ended = True
     g.staff = user
     return user
 
@@ -63,6 +83,8 @@ def require_sign_in() -> Response | None:
         response = jsonify(error="unauthorized", message="sign in first")
         response.status_code = 401
         return response
+    if g.get("session_ended"):
+        flash("Your session has ended. Please sign in again.")
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.sign_in", next=target))
 
