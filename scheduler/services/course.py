@@ -2,7 +2,7 @@
 ratings, and the measure scores with their severity bands, read in a fixed number of queries.
 
 Clinical: only the treating therapist and admins may be shown a CourseView
-(services.course_access decides; the edges ask before calling).
+(services.access: read_clinical on the series; the edges ask before calling).
 """
 
 from __future__ import annotations

@@ -5,19 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, union
 from sqlalchemy.orm import Session, joinedload
 
-from ..db.models import Series, TherapySession
-
-
-def therapist_sees_client(db: Session, therapist_id: int | None, client_id: int) -> bool:
-    if therapist_id is None:
-        return False
-    found = db.scalar(
-        select(Series.id).where(Series.therapist_id == therapist_id, Series.client_id == client_id)
-    )
-    return found is not None
+from ..db.models import Client, Series, TherapySession, therapist_offices
 
 
 def local_day_bounds(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
@@ -35,10 +26,14 @@ def sessions_between(
     end: datetime,
     office_id: str | None = None,
     therapist_id: int | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[TherapySession]:
+    """Sessions starting in [start, end); `where` narrows further (e.g. to a user's reach)."""
     query = select(TherapySession).where(
         TherapySession.starts_at >= start, TherapySession.starts_at < end
     )
+    if where is not None:
+        query = query.where(where)
     if office_id is not None:
         query = query.where(TherapySession.office_id == office_id)
     if therapist_id is not None:
@@ -47,3 +42,18 @@ def sessions_between(
         TherapySession.starts_at, TherapySession.id
     )
     return list(db.scalars(query).unique())
+
+
+def therapist_office_ids(db: Session, therapist_id: int) -> set[str]:
+    """Where a therapist works: the offices listed for them and those of their series."""
+    listed = select(therapist_offices.c.office_id).where(
+        therapist_offices.c.therapist_id == therapist_id
+    )
+    treating = select(Series.office_id).where(Series.therapist_id == therapist_id)
+    return set(db.scalars(union(listed, treating)))
+
+
+def client_office_ids(db: Session, client: Client) -> set[str]:
+    """Where a client is known: the home office and the offices of their series."""
+    treated = db.scalars(select(Series.office_id).where(Series.client_id == client.id).distinct())
+    return {client.home_office_id, *treated}

@@ -113,16 +113,32 @@ def test_bad_maintenance_requests_name_the_field_and_write_nothing(practice, db,
     assert db.scalar(select(func.count()).select_from(Series)) == before
 
 
-def test_desk_may_not_continue_a_course_it_cannot_see(practice, db, client):
+def test_desk_may_not_continue_a_course_it_cannot_see(practice, db, client, api):
     from tests.web.conftest import Api, make_user_token
 
-    course = book(practice)
+    both = api.post(
+        "/therapists",
+        {"name": "Dr. Both", "email": "both@practice.test", "location_ids": ["seattle", "tucson"]},
+    ).json
+    tucson_client = api.post(
+        "/clients",
+        {
+            "first_name": "Ty",
+            "last_name": "Sun",
+            "phone": "(520) 555-0177",
+            "home_location_id": "tucson",
+            "sms_consent": True,
+        },
+    ).json
+    course = book(practice, client_id=tucson_client["id"], therapist_id=both["id"])
     token = make_user_token(db, "far.desk@test.invalid", "front_desk", office_ids=["tucson"])
     far = Api(client, token)
     r = far.post(
         "/series",
         series_body(
             practice,
+            client_id=tucson_client["id"],
+            therapist_id=both["id"],
             kind="maintenance",
             cadence_weeks=4,
             session_count=3,
@@ -131,6 +147,6 @@ def test_desk_may_not_continue_a_course_it_cannot_see(practice, db, client):
             location_id="tucson",
         ),
     )
-    # Whether the Seattle course exists is not this Tucson desk's to learn.
+    # The client and the therapist are this Tucson desk's; the Seattle course is not.
     assert r.status_code == 422
     assert r.json["fields"] == {"continues_series_id": "series not found"}

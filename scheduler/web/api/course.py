@@ -1,5 +1,6 @@
 """Measures, alerts, the course view and the outcomes report: clinical, so the treating therapist
-and admins only (services.course_access); the front desk sees `measure_due` on sessions."""
+and admins only (services.access: read_clinical / write_clinical on the series or session,
+list_alerts, read_reports); the front desk sees `measure_due` on sessions."""
 
 from __future__ import annotations
 
@@ -9,35 +10,26 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
-from ...services import alerts, course, course_access, course_report, measures
-from ...services.errors import Invalid, NotFound
+from ...services import alerts, course, course_report, measures
+from ...services.audit import View
+from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
 from ..downloads import course_report_csv
+from ..reach import allow, load, load_alert, viewed
 from . import course_json, openapi
-from .auth import current_user
 from .base import blueprint
 from .schemas import AlertAcknowledgement, MeasureIn, parse
 
 
 def _clinical_series(series_id: int) -> Series:
-    found = db().get(Series, series_id)
-    if found is None:
-        raise NotFound("series", series_id)
-    course_access.require_clinical(
-        current_user(), found.office_id, found.therapist_id, what="series", ident=series_id
-    )
+    found = load(Series, series_id)
+    allow("read_clinical", found)
     return found
 
 
 @blueprint.post("/sessions/<int:session_id>/measures")
 def record_measure(session_id: int) -> ResponseReturnValue:
-    user = current_user()
-    found = db().get(TherapySession, session_id)
-    if found is None:
-        raise NotFound("session", session_id)
-    course_access.require_clinical(
-        user, found.office_id, found.therapist_id, what="session", ident=session_id
-    )
+    user = allow("write_clinical", load(TherapySession, session_id))
     body = parse(MeasureIn)
     with unit_of_work() as session:
         recorded = measures.record(
@@ -69,41 +61,39 @@ def series_measures(series_id: int) -> ResponseReturnValue:
     zone = ctx().locations.get(series.office_id)
     tz = zone.timezone if zone is not None else "UTC"
     found = measures.of_series(db(), series_id)
-    return jsonify(
-        {
-            "series_id": series.id,
-            "plan": course_json.measure_plan(series),
-            "severity_bands": course_json.bands(),
-            "measures": [course_json.measure(m, tz) for m in found],
-        }
-    )
+    out = {
+        "series_id": series.id,
+        "plan": course_json.measure_plan(series),
+        "severity_bands": course_json.bands(),
+        "measures": [course_json.measure(m, tz) for m in found],
+    }
+    viewed(View("measures", series.id, series.client_id))
+    return jsonify(out)
 
 
 @blueprint.get("/series/<int:series_id>/course")
 def series_course(series_id: int) -> ResponseReturnValue:
-    _clinical_series(series_id)
+    series = _clinical_series(series_id)
     view = course.course_view(db(), course.load_series(db(), series_id), ctx().clock())
-    return jsonify(course_json.course(view))
+    out = course_json.course(view)
+    viewed(View("course", series.id, series.client_id))
+    return jsonify(out)
 
 
 @blueprint.get("/alerts")
 def list_alerts() -> ResponseReturnValue:
-    user = current_user()
-    course_access.require_alert_reader(user)
-    mine = None if user.role == "admin" else user.therapist_id
-    if user.role == "therapist" and mine is None:
-        return jsonify([])
-    found = alerts.open_alerts(db(), therapist_id=mine)
-    return jsonify([course_json.alert(a) for a in found])
+    user = allow("list_alerts")
+    found = alerts.open_alerts(
+        db(), therapist_id=None if user.role == "admin" else user.therapist_id
+    )
+    out = [course_json.alert(a) for a in found]
+    viewed(*(View("alert", a.id, a.client_id) for a in found))
+    return jsonify(out)
 
 
 @blueprint.post("/alerts/<int:alert_id>/acknowledge")
 def acknowledge_alert(alert_id: int) -> ResponseReturnValue:
-    user = current_user()
-    found = alerts.get_alert(db(), alert_id)
-    course_access.require_clinical(
-        user, found.office_id, found.therapist_id, what="alert", ident=alert_id
-    )
+    user = allow("write_clinical", load_alert(alert_id).series)
     body = parse(AlertAcknowledgement)
     with unit_of_work() as session:
         alert = alerts.acknowledge(session, alert_id, body.note, actor=user.email, at=ctx().clock())
@@ -119,7 +109,7 @@ def report_period() -> tuple[date, date]:
 
 @blueprint.get("/reports/courses")
 def courses_report() -> ResponseReturnValue:
-    course_access.require_admin(current_user())
+    allow("read_reports")
     fmt = request.args.get("format") or "json"
     if fmt not in ("json", "csv"):
         raise Invalid({"format": "must be json or csv"})

@@ -1,4 +1,8 @@
-"""Turning models into the API's JSON shapes (times shown in the office's zone with offset)."""
+"""Turning models into the API's JSON shapes (times shown in the office's zone with offset).
+
+Clinical fields (the weekly goal) are included only when the caller says the reader may see
+them (`services.access.clinical_visible`); otherwise they are absent, not null.
+"""
 
 from __future__ import annotations
 
@@ -69,11 +73,13 @@ def client(c: Client) -> dict[str, Any]:
     }
 
 
-def session(s: TherapySession, measure_due: bool | None = None) -> dict[str, Any]:
-    """A session; `measure_due` (whether a questionnaire is due) when the caller looked it up."""
+def session(
+    s: TherapySession, *, clinical: bool, measure_due: bool | None = None
+) -> dict[str, Any]:
+    """A session; `measure_due` (is a questionnaire due?) when the caller looked it up."""
     zone = ZoneInfo(s.timezone)
     series = s.series
-    return {
+    out = {
         "id": s.id,
         "series_id": s.series_id,
         "number": s.number,
@@ -95,24 +101,26 @@ def session(s: TherapySession, measure_due: bool | None = None) -> dict[str, Any
         "is_make_up": s.is_make_up,
         "confirmed": s.confirmed_at is not None,
         "confirmed_at": _iso(s.confirmed_at),
-        "weekly_goal": s.weekly_goal,
         "revision": s.revision,
-        **({} if measure_due is None else {"measure_due": measure_due}),
     }
+    if measure_due is not None:  # what the front desk may know of the measures
+        out["measure_due"] = measure_due
+    if clinical:
+        out["weekly_goal"] = s.weekly_goal
+    return out
 
 
 def series(
     sr: Series,
     skipped: tuple[Skip, ...] = (),
     *,
+    clinical: bool,
     now: datetime,
     due: Mapping[int, bool] | None = None,
-    clinical: bool = False,
 ) -> dict[str, Any]:
     """A series with its sessions and where the course stands at `now`.
 
-    `due` maps session ids to "a questionnaire is due"; `clinical` adds the measure plan,
-    which only the treating therapist and admins see.
+    `due` maps session ids to "a questionnaire is due"; `clinical` adds the measure plan.
     """
     active = [s for s in sr.sessions if s.status != "cancelled"]
     status = course_status(sr, now)
@@ -139,7 +147,9 @@ def series(
         "termination_reached": status.termination_reached,
         "sessions_left": status.sessions_left,
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s, due.get(s.id, False)) for s in sr.sessions],
+        "sessions": [
+            session(s, clinical=clinical, measure_due=due.get(s.id, False)) for s in sr.sessions
+        ],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
     if clinical:

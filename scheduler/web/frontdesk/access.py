@@ -1,4 +1,4 @@
-"""Who is signed in to the browser front desk, and what they may open.
+"""Who is signed in to the browser front desk, and what they may open (`services.access`).
 
 The signed cookie holds only the random secret of a server-side session
 (services.staff_sessions): signing out, the idle and absolute limits, disabling the user and
@@ -12,13 +12,14 @@ from urllib.parse import urlsplit
 from flask import abort, flash, g, jsonify, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from ...db.models import Client, Series, TherapySession, User
+from ...db.models import User
 from ...locations import Location
-from ...services import queries, staff_sessions
-from ...services.errors import Forbidden, NotFound
+from ...services import access as policy
+from ...services import staff_sessions
+from ...services.access import Action
+from ...services.errors import NotFound
 from ..context import container, ctx, db
 
-DESK_ROLES = ("admin", "front_desk")
 SESSION_KEY = "sid"
 
 
@@ -108,76 +109,15 @@ def user() -> User:
     return found
 
 
-def is_desk(u: User | None = None) -> bool:
-    return (u or user()).role in DESK_ROLES
-
-
-def require_desk() -> User:
-    u = user()
-    if u.role not in DESK_ROLES:
-        raise Forbidden("this page is for front-desk staff")
-    return u
-
-
 def visible_locations(u: User | None = None) -> list[Location]:
-    u = u or user()
-    book = ctx().locations
-    if u.role == "therapist":
-        return []
-    return [loc for loc in book.locations if u.may_see_office(loc.id)]
+    """The offices whose schedule the user may open (the header's office picker)."""
+    return policy.visible_offices(u or user(), ctx().locations.locations)
 
 
-def location(office_id: str) -> Location:
-    """The office, if this user may see its schedule; NotFound/Forbidden otherwise."""
+def location(office_id: str, action: Action = "view_schedule") -> Location:
+    """The office, if it exists (404) and the user may take `action` there (403)."""
     loc = ctx().locations.get(office_id)
     if loc is None:
         raise NotFound("office", office_id)
-    if not user().may_see_office(office_id):
-        raise Forbidden(f"no access to office {office_id}")
+    policy.authorize(db(), user(), action, loc.id)
     return loc
-
-
-def check_series(series: Series) -> None:
-    u = user()
-    if u.role == "therapist":
-        if u.therapist_id != series.therapist_id:
-            raise NotFound("series", series.id)  # do not confirm that it exists
-    elif not u.may_see_office(series.office_id):
-        raise Forbidden(f"no access to office {series.office_id}")
-
-
-def check_session(s: TherapySession) -> None:
-    check_series(s.series)
-
-
-def check_client(client: Client) -> None:
-    u = user()
-    if u.role == "therapist":
-        if not queries.therapist_sees_client(db(), u.therapist_id, client.id):
-            raise NotFound("client", client.id)
-        return
-    offices = {client.home_office_id, *(s.office_id for s in client_series(client))}
-    if not any(u.may_see_office(o) for o in offices):
-        raise Forbidden("no access to this client's offices")
-
-
-def client_series(client: Client) -> list[Series]:
-    from .reads import series_of_client
-
-    return series_of_client(db(), client.id)
-
-
-def check_therapist(therapist_id: int) -> None:
-    u = user()
-    if u.role == "therapist" and u.therapist_id != therapist_id:
-        raise NotFound("therapist", therapist_id)
-
-
-def sees_clinical(therapist_id: int) -> bool:
-    """Weekly goals, replies and ratings: for the treating therapist and admins only."""
-    u = user()
-    return u.role == "admin" or (u.role == "therapist" and u.therapist_id == therapist_id)
-
-
-def may_change_schedule() -> bool:
-    return is_desk()

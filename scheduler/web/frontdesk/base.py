@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, session
+from flask import Blueprint, current_app, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
@@ -20,7 +20,10 @@ def _protect() -> Response | None:
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     if request.blueprint != "auth":
-        return access.require_sign_in()
+        refused = access.require_sign_in()
+        if refused is not None:
+            return refused
+        g.user = access.user()  # what `web.reach` asks the policy about, as the API does
     return None
 
 

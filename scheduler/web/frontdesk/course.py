@@ -10,10 +10,12 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
 from ...domain import measures as domain
-from ...services import alerts, course, course_access, course_report, measure_forms, measures
-from ...services.errors import Invalid, NotFound
+from ...services import alerts, course, course_report, measure_forms, measures
+from ...services.audit import View
+from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
 from ..downloads import course_report_csv
+from ..reach import allow, clinical, load, load_alert, viewed
 from . import access
 from .base import page_blueprint
 from .course_charts import course_charts, report_chart
@@ -24,43 +26,32 @@ bp = page_blueprint("course", __name__)
 
 @bp.get("/series/<int:series_id>/course")
 def page(series_id: int) -> ResponseReturnValue:
-    found = db().get(Series, series_id)
-    if found is None:
-        raise NotFound("series", series_id)
-    course_access.require_clinical(
-        access.user(), found.office_id, found.therapist_id, what="series", ident=series_id
-    )
+    allow("read_clinical", load(Series, series_id))
     view = course.course_view(db(), course.load_series(db(), series_id), ctx().clock())
-    return render_template(
+    page = render_template(
         "pages/course.html",
         view=view,
         series=view.series,
         charts=course_charts(view),
         specs=domain.SPECS,
     )
+    viewed(View("course", series_id, view.series.client_id))
+    return page
 
 
 @bp.get("/alerts")
 def alert_list() -> ResponseReturnValue:
-    u = access.user()
-    course_access.require_alert_reader(u)
-    mine = None if u.role == "admin" else u.therapist_id
-    found = (
-        []
-        if u.role == "therapist" and mine is None
-        else alerts.open_alerts(db(), therapist_id=mine)
-    )
+    u = allow("list_alerts")
+    found = alerts.open_alerts(db(), therapist_id=None if u.role == "admin" else u.therapist_id)
     forms = {a.id: AcknowledgeForm(formdata=None, prefix=f"alert{a.id}") for a in found}
-    return render_template("pages/alerts.html", found=found, forms=forms)
+    page = render_template("pages/alerts.html", found=found, forms=forms)
+    viewed(*(View("alert", a.id, a.client_id) for a in found))
+    return page
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 def acknowledge(alert_id: int) -> ResponseReturnValue:
-    u = access.user()
-    found = alerts.get_alert(db(), alert_id)
-    course_access.require_clinical(
-        u, found.office_id, found.therapist_id, what="alert", ident=alert_id
-    )
+    u = allow("write_clinical", load_alert(alert_id).series)
     form = AcknowledgeForm(prefix=f"alert{alert_id}")
     if not form.validate():
         flash("Not acknowledged: " + "; ".join(e for errs in form.errors.values() for e in errs))
@@ -78,23 +69,20 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
 @bp.post("/sessions/<int:session_id>/measures/handover")
 def handover(session_id: int) -> ResponseReturnValue:
     """Hand the device to the client: a one-time form, and this browser is signed out."""
-    u = access.user()
-    found = db().get(TherapySession, session_id)
-    if found is None:
-        raise NotFound("session", session_id)
-    access.check_session(found)
+    found = load(TherapySession, session_id)
+    u = allow("hand_over_measure", found)
     form = HandoverForm()
     chosen = [code for code in domain.INSTRUMENTS if getattr(form, code).data]
     # Only a clinician may ask for a questionnaire the plan does not; the desk hands over
     # what is due.
-    clinical = course_access.sees_clinical(u, found.therapist_id)
+    extra = clinical(found) and bool(chosen)
     try:
         with unit_of_work() as tx:
             token = measure_forms.start_handover(
                 tx,
                 ctx(),
                 session_id,
-                instruments=chosen if clinical and chosen else None,
+                instruments=chosen if extra else None,
                 actor=u.email,
             )
     except Invalid as exc:
@@ -111,7 +99,7 @@ def _report_period() -> tuple[date, date]:
 
 @bp.get("/reports/courses")
 def report() -> ResponseReturnValue:
-    course_access.require_admin(access.user())
+    allow("read_reports")
     try:
         start, end = _report_period()
     except Invalid as exc:
@@ -124,7 +112,7 @@ def report() -> ResponseReturnValue:
 
 @bp.get("/reports/courses.csv")
 def report_csv() -> ResponseReturnValue:
-    course_access.require_admin(access.user())
+    allow("read_reports")
     start, end = _report_period()
     return course_report_csv(course_report.course_outcomes(db(), start, end, ctx().clock()))
 

@@ -1,7 +1,7 @@
 """course: maintenance series, measure plans, measures and their forms, risk alerts
 
 Revision ID: 0009_course
-Revises: 0006_accounts
+Revises: 0006_access
 Create Date: 2026-12-04 19:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import scheduler.db.types
 
 revision: str = "0009_course"
-down_revision: str | Sequence[str] | None = "0006_accounts"
+down_revision: str | Sequence[str] | None = "0006_access"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
