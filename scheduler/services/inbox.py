@@ -114,10 +114,9 @@ def list_items(
     return list(db.scalars(query).unique())
 
 
-def get_item(db: Session, item_id: int, *, admin: bool = True) -> InboxItem:
-    """One item; an admins-only item is not found for anyone else (`admin` False)."""
+def get_item(db: Session, item_id: int) -> InboxItem:
     item = db.get(InboxItem, item_id)
-    if item is None or (item.admins_only and not admin):
+    if item is None:
         raise NotFound("inbox item", item_id)
     return item
 
