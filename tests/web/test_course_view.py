@@ -167,3 +167,22 @@ def test_report_api_csv_and_page_for_admins_only(practice, db, clock, client):
     assert "<svg" in html and "Dr. Ada Byrne" in html and "50%" in html
     csv_page = client.get("/reports/courses.csv?from=2027-08-01&to=2027-09-30")
     assert csv_page.status_code == 200 and csv_page.mimetype == "text/csv"
+
+
+def test_reading_the_course_and_the_measures_is_audited(practice, db):
+    from sqlalchemy import select
+
+    from scheduler.db.models import AuditEntry
+
+    course = book(practice)
+    practice.therapist_api.get(f"/series/{course['id']}/course")
+    practice.therapist_api.get(f"/series/{course['id']}/measures")
+    practice.desk_api.get(f"/series/{course['id']}/course")  # refused: nothing recorded
+    rows = db.scalars(
+        select(AuditEntry).where(AuditEntry.action.in_(("course.viewed", "measures.viewed")))
+    ).all()
+    assert sorted((r.action, r.actor, r.entity_id) for r in rows) == [
+        ("course.viewed", "ada.login@test.invalid", str(course["id"])),
+        ("measures.viewed", "ada.login@test.invalid", str(course["id"])),
+    ]
+    assert {r.client_id for r in rows} == {course["client_id"]}
