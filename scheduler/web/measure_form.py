@@ -127,6 +127,3 @@ def submit(token: str) -> ResponseReturnValue:
     session[HANDED_KEY] = done.purpose == "office"
     return redirect(url_for("measure_form.thanks"))
 
-
-def start_url(token: str) -> str:
-    return url_for("measure_form.form", token=token)
