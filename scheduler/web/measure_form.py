@@ -126,4 +126,3 @@ def submit(token: str) -> ResponseReturnValue:
     session[DONE_KEY] = done.office_id
     session[HANDED_KEY] = done.purpose == "office"
     return redirect(url_for("measure_form.thanks"))
-
