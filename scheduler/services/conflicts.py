@@ -180,7 +180,8 @@ def _group_message(conflict: dict[str, Any]) -> str:
         return message.rsplit(" (", 1)[0] if message.endswith(")") else message
     if blocker.get("type") == "hours":
         return f"{conflict['message']} (open {blocker['open']} that day)"
-    return str(conflict["message"])
+    # Not every conflict is a calendar one (a questionnaire already answered, say).
+    return str(conflict.get("message") or conflict["reason"])
 
 
 def _series_level(blocker: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -20,9 +20,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..config import Settings
 from ..db.models import OutboundMessage
 from ..db.types import utcnow
 from ..sms.gateway import SmsError, SmsGateway
+from . import links
 
 log = logging.getLogger(__name__)
 _M = OutboundMessage
@@ -48,8 +50,13 @@ def reconcile(
     claim_timeout: timedelta,
     worker: str,
     now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> ReconcileStats:
-    """Settle up to one batch of texts stuck in "sending"; call it inside a transaction."""
+    """Settle up to one batch of texts stuck in "sending"; call it inside a transaction.
+
+    `settings` word the questionnaire links in stored bodies (texts.links) as they were sent;
+    without them a body is compared as stored.
+    """
     now = now or utcnow()
     stats = ReconcileStats()
     rows = (
@@ -83,7 +90,8 @@ def reconcile(
             row.claimed_at = now  # ask again after another claim timeout
             stats.still_unknown += 1
             continue
-        candidates = [r for r in records if r.body == row.body]
+        sent_body = links.expand(row.body, settings) if settings is not None else row.body
+        candidates = [r for r in records if r.body == sent_body]
         taken = set()
         if candidates:
             taken = set(

@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from ...db.models import Client, Series, Therapist, TherapySession
-from ...services import access, attendance, booking, session_changes, session_moves
+from ...domain.series import Skip
+from ...services import access, attendance, booking, measures, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.queries import local_day_bounds, sessions_between
@@ -33,6 +34,21 @@ def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
     return cancelled_by
 
 
+def _series_json(
+    session: Session, series: Series, skipped: tuple[Skip, ...] = ()
+) -> dict[str, Any]:
+    """A series with its sessions' text states and which questionnaires are due."""
+    sessions = list(series.sessions)
+    return serialize.series(
+        series,
+        skipped,
+        text_states(session, sessions),
+        clinical=clinical(series),
+        now=ctx().clock(),
+        due=measures.measure_due(session, sessions),
+    )
+
+
 @blueprint.post("/series")
 def create_series() -> ResponseReturnValue:
     user = current_user()
@@ -43,34 +59,57 @@ def create_series() -> ResponseReturnValue:
     # A client or therapist the caller does not reach reads exactly like one that is missing.
     access.get_visible(db(), user, Client, body.client_id, field="client_id")
     access.get_visible(db(), user, Therapist, body.therapist_id, field="therapist_id")
+    if body.continues_series_id is not None:  # the course a maintenance series continues
+        access.get_visible(
+            db(), user, Series, body.continues_series_id, field="continues_series_id"
+        )
     req = booking.SeriesRequest(**body.model_dump())
     with unit_of_work() as session:
         result = booking.book_series(session, ctx(), req, actor=user.email)
-        out = serialize.series(
-            result.series,
-            result.skipped,
-            text_states(session, result.series.sessions),
-            clinical=clinical(result.series),
-        )
+        out = _series_json(session, result.series, result.skipped)
     return jsonify(out), 201
 
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
     series = load(Series, series_id)
-    texts = text_states(db(), series.sessions)
-    out = serialize.series(series, texts=texts, clinical=clinical(series))
+    out = _series_json(db(), series)
     viewed(View("series", series.id, series.client_id))
     return jsonify(out)
+
+
+_MEASURE_PLAN = ("measure_schedule", "measure_gad7")
 
 
 @blueprint.patch("/series/<int:series_id>")
 def change_series(series_id: int) -> ResponseReturnValue:
     user = current_user()
-    allow("change_schedule", load(Series, series_id))
+    found = load(Series, series_id)
     body = parse(SeriesPatch)
-    if (body.session_count is None) == (body.status is None):
-        raise Invalid({"body": "give exactly one of session_count or status"})
+    given = body.model_dump(exclude_none=True)
+    plan = any(k in given for k in _MEASURE_PLAN)
+    actions = [k for k in ("session_count", "status") if k in given] + (["plan"] if plan else [])
+    if len(actions) != 1:
+        raise Invalid(
+            {
+                "body": "give exactly one of session_count, status or the measure plan "
+                "(measure_schedule and/or measure_gad7)"
+            }
+        )
+    if plan:
+        allow("write_clinical", found)
+        with unit_of_work() as session:
+            series = measures.change_plan(
+                session,
+                ctx(),
+                series_id,
+                schedule=body.measure_schedule,
+                gad7=body.measure_gad7,
+                actor=user.email,
+            )
+            out = _series_json(session, series)
+        return jsonify(out)
+    allow("change_schedule", found)
     with unit_of_work() as session:
         if body.session_count is not None:
             series = session_changes.renegotiate(
@@ -85,8 +124,7 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        texts = text_states(session, series.sessions)
-        out = serialize.series(series, texts=texts, clinical=clinical(series))
+        out = _series_json(session, series)
     return jsonify(out)
 
 
@@ -121,8 +159,14 @@ def list_sessions() -> ResponseReturnValue:
     found = sessions_between(
         db(), start=start, end=end, office_id=location_id, where=access.session_filter(user)
     )
+    due = measures.measure_due(db(), found)
     texts = text_states(db(), found)
-    return jsonify([serialize.session(s, texts[s.id], clinical=clinical(s)) for s in found])
+    return jsonify(
+        [
+            serialize.session(s, texts[s.id], clinical=clinical(s), measure_due=due[s.id])
+            for s in found
+        ]
+    )
 
 
 @blueprint.get("/sessions/<int:session_id>")
@@ -134,8 +178,14 @@ def get_session(session_id: int) -> ResponseReturnValue:
 
 
 def session_json(session: Session, s: TherapySession) -> dict[str, Any]:
-    """A session with its text state (and its clinical fields for readers allowed them)."""
-    return serialize.session(s, text_states(session, [s])[s.id], clinical=clinical(s))
+    """A session with its text state, whether a questionnaire is due, and its clinical fields
+    for readers allowed them."""
+    return serialize.session(
+        s,
+        text_states(session, [s])[s.id],
+        clinical=clinical(s),
+        measure_due=measures.measure_due(session, [s])[s.id],
+    )
 
 
 MOVE_FIELDS = ("starts_at_local", "room", "therapist_id")

@@ -7,14 +7,15 @@ them (`services.access.clinical_visible`); otherwise they are absent, not null.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...db.models import Client, Series, Therapist, TherapySession
-from ...domain.phases import termination_starts_at
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
 from ...services.attendance import mark_of
+from ...services.termination import course_status
 from ...services.text_state import SessionTexts
 
 
@@ -75,9 +76,14 @@ def client(c: Client) -> dict[str, Any]:
 
 
 def session(
-    s: TherapySession, texts: SessionTexts | None = None, *, clinical: bool
+    s: TherapySession,
+    texts: SessionTexts | None = None,
+    *,
+    clinical: bool,
+    measure_due: bool | None = None,
 ) -> dict[str, Any]:
-    """A session; `texts` (from services.text_state) adds its one text state."""
+    """A session; `texts` (from services.text_state) adds its one text state, `measure_due`
+    (is a questionnaire due?) is added when the caller looked it up."""
     zone = ZoneInfo(s.timezone)
     series = s.series
     out = {
@@ -108,6 +114,8 @@ def session(
         "attendance": mark_of(s),
         "marked_at": _iso(s.marked_at),
     }
+    if measure_due is not None:  # what the front desk may know of the measures
+        out["measure_due"] = measure_due
     if clinical:
         out["weekly_goal"] = s.weekly_goal
     if texts is not None:
@@ -122,9 +130,18 @@ def series(
     texts: Mapping[int, SessionTexts] | None = None,
     *,
     clinical: bool,
+    now: datetime,
+    due: Mapping[int, bool] | None = None,
 ) -> dict[str, Any]:
+    """A series with its sessions and where the course stands at `now`.
+
+    `due` maps session ids to "a questionnaire is due"; `clinical` adds the measure plan;
+    `texts` maps session ids to their one text state.
+    """
     active = [s for s in sr.sessions if s.status != "cancelled"]
-    return {
+    status = course_status(sr, now)
+    due = due or {}
+    out = {
         "id": sr.id,
         "client_id": sr.client_id,
         "therapist_id": sr.therapist_id,
@@ -137,11 +154,24 @@ def series(
         "problem_area": sr.problem_area,
         "room": sr.room,
         "status": sr.status,
-        "termination_starts_at": termination_starts_at(sr.session_count),
+        "kind": sr.kind,
+        "cadence_weeks": sr.cadence_weeks,
+        "continues_series_id": sr.continues_series_id,
+        "current_phase": status.phase,
+        "termination_starts_at": status.termination_starts_at,
+        "termination_starts_on": _iso(status.termination_starts_on),
+        "termination_reached": status.termination_reached,
+        "sessions_left": status.sessions_left,
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s, (texts or {}).get(s.id), clinical=clinical) for s in sr.sessions],
+        "sessions": [
+            session(s, (texts or {}).get(s.id), clinical=clinical, measure_due=due.get(s.id, False))
+            for s in sr.sessions
+        ],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
+    if clinical:
+        out["measure_plan"] = {"schedule": sr.measure_schedule, "gad7": sr.measure_gad7}
+    return out
 
 
 def _iso(value: Any) -> str | None:

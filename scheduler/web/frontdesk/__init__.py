@@ -14,9 +14,18 @@ from .base import csrf
 
 
 def blueprints() -> list[Blueprint]:
-    from . import attendance, auth, booking, inbox, people, schedule, series
+    from . import attendance, auth, booking, course, inbox, people, schedule, series
 
-    return [auth.bp, schedule.bp, booking.bp, series.bp, attendance.bp, people.bp, inbox.bp]
+    return [
+        auth.bp,
+        schedule.bp,
+        booking.bp,
+        series.bp,
+        attendance.bp,
+        people.bp,
+        inbox.bp,
+        course.bp,
+    ]
 
 
 def init_app(app: Flask) -> None:

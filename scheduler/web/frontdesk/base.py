@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from ...db.models import User
 from ...services import access as policy
-from ...services import inbox_threads
+from ...services import alerts, inbox_threads
 from ...services.errors import Forbidden, NotFound
 from . import access
 
@@ -53,6 +53,17 @@ def _csrf_failed(exc: CSRFError) -> Any:
     return render_template("pages/error.html", status=400, message=message), 400
 
 
+def _open_alerts(u: User | None) -> int:
+    """Open urgent alerts to show in the banner: one indexed count, therapists and admins only."""
+    if u is None or u.role not in ("therapist", "admin"):
+        return 0
+    if u.role == "therapist" and u.therapist_id is None:
+        return 0
+    from ..context import db
+
+    return alerts.count_open(db(), therapist_id=u.therapist_id if u.role == "therapist" else None)
+
+
 def _template_globals() -> dict[str, Any]:
     from ..context import container
 
@@ -67,6 +78,7 @@ def _template_globals() -> dict[str, Any]:
         "office": next((o for o in offices if o.id == remembered), offices[0] if offices else None),
         "inbox_unread": sum(unread.values()),
         "inbox_unread_by_office": unread,
+        "open_alerts": _open_alerts(u),
     }
 
 

@@ -19,10 +19,12 @@ from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed
 from . import attendance, moving, reads
 from .base import page_blueprint
+from .course import session_measures_due
 from .forms import (
     AttendanceForm,
     CancelForm,
     CancelRestForm,
+    HandoverForm,
     RenegotiateForm,
     WeeklyGoalForm,
 )
@@ -140,6 +142,9 @@ def _session_page(
             mark=attendance.for_sheet([s], office_of(ctx(), s.office_id), ctx().clock())[s.id],
             review=review.weekly_review(db(), s.id) if clinical(s) else None,
             may_change=allowed("change_schedule", s),
+            started=s.starts_at <= ctx().clock(),
+            measures_due=session_measures_due(s),
+            handover=HandoverForm(formdata=None),
         ),
         status,
     )

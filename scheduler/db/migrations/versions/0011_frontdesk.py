@@ -1,7 +1,7 @@
 """frontdesk: merged client records, attendance marks and late cancels, inbox read markers
 
 Revision ID: 0011_frontdesk
-Revises: 0006_access
+Revises: 0009_course
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import scheduler.db.types
 
 revision: str = "0011_frontdesk"
-down_revision: str | Sequence[str] | None = "0006_access"
+down_revision: str | Sequence[str] | None = "0009_course"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
