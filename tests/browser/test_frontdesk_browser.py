@@ -158,9 +158,9 @@ def test_book_change_and_answer_a_reply(desktop: Any, live_app: LiveApp) -> None
     assert item.count() == 1
     assert "Reschedule request" in item.inner_text()
     screenshot(page, "inbox-1280")
-    item.locator("textarea").fill("Called back, moved to Thursday.")
+    item.locator("textarea[name$=note]").fill("Called back, moved to Thursday.")
     item.locator("button", has_text="Resolve").click()
-    page.wait_for_url(re.compile(r"/offices/seattle/inbox"))
+    page.wait_for_url(re.compile(r"/inbox\?office=seattle"))
     assert "Marked as resolved." in page.inner_text(".flash")
     assert page.locator(".inbox-item", has_text="Robin Hale").count() == 0
 
