@@ -139,9 +139,7 @@ def test_booking_form_refuses_conflicts_with_the_list(
     assert db.scalar(select(Series).where(Series.client_id == client.id)) is None
 
 
-def test_phone_is_checked_as_typed(
-    desk: FlaskClient, db: Session, ctx: ServiceContext
-) -> None:
+def test_phone_is_checked_as_typed(desk: FlaskClient, db: Session, ctx: ServiceContext) -> None:
     good = desk.get("/book/phone?phone=(206) 555-0131").json
     expected = {"ok": True, "e164": "+12065550131", "message": "OK: (206) 555-0131"}
     assert good == expected | {"on_file": []}
