@@ -295,8 +295,7 @@ def feeds_rotate(therapist_id: int | None, location_id: str | None, client_id: i
 @edge
 def serve(port: int, host: str, demo: bool) -> None:
     """Run the web app (and, on SQLite, the worker in the same process)."""
-    from .cli_serve import demo_banner, served_settings
-    from .web import create_app
+    from .cli_serve import demo_banner, run_server, served_settings
 
     settings = served_settings(host, port)
     if demo:  # before anything is migrated or written: only an empty or demo database
@@ -309,21 +308,7 @@ def serve(port: int, host: str, demo: bool) -> None:
         with container.sessions.begin() as session:
             token = seed_demo(session, container.ctx)
         click.echo(demo_banner(token))
-    app = create_app(container=container)
-    app.config["DEMO_SIGN_IN"] = demo  # the sign-in page shows the demo account only then
-    background = None
-    if container.settings.is_sqlite:  # the embedded default: one process does everything
-        from .worker import build_scheduler
-
-        background = build_scheduler(container, blocking=False)
-        background.start()
-        click.echo("texts: the worker runs inside this process")
-    click.echo(f"serving on http://{host}:{port}/ (public base URL {settings.public_base_url})")
-    try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
-    finally:
-        if background is not None:
-            background.shutdown()
+    run_server(container, host=host, port=port, demo=demo)
 
 
 @main.command()

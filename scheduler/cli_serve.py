@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import click
 
 from .config import Settings
+
+if TYPE_CHECKING:
+    from .wiring import Container
 
 
 def served_settings(host: str, port: int) -> Settings:
@@ -30,3 +36,25 @@ def demo_banner(token: str) -> str:
     lines = [f"demo API token: {token}", f"demo sign-ins (password {DEMO_PASSWORD}):"]
     lines += [f"  {role:<11} {email}" for role, email in DEMO_SIGN_INS]
     return "\n".join(lines)
+
+
+def run_server(container: Container, *, host: str, port: int, demo: bool) -> None:
+    """Serve the app until stopped; on SQLite the worker runs in this process too."""
+    from .web import create_app
+
+    app = create_app(container=container)
+    app.config["DEMO_SIGN_IN"] = demo  # the sign-in page shows the demo accounts only then
+    background = None
+    if container.settings.is_sqlite:  # the embedded default: one process does everything
+        from .worker import build_scheduler
+
+        background = build_scheduler(container, blocking=False)
+        background.start()
+        click.echo("texts: the worker runs inside this process")
+    public = container.settings.public_base_url
+    click.echo(f"serving on http://{host}:{port}/ (public base URL {public})")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if background is not None:
+            background.shutdown()
