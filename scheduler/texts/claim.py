@@ -293,6 +293,21 @@ def _advance_clock() -> Any:
     )
 
 
+def slow_senders(db: Session, until: dict[str, datetime]) -> None:
+    """Move each sender's clock to at least `until` (the provider said 429: Retry-After).
+
+    Every dispatcher reserves its slots from this clock, so all of them hold off, not just
+    the one that was told.
+    """
+    table = cast(Table, SmsSender.__table__)
+    for sender in sorted(until):  # the claim's lock order
+        db.execute(
+            update(table)
+            .where(table.c.sender == sender, table.c.next_slot_at < until[sender])
+            .values(next_slot_at=until[sender])
+        )
+
+
 def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None:
     values = [{"sender": s, "next_slot_at": real_now} for s in senders]
     dialect = db.get_bind().dialect.name

@@ -22,6 +22,7 @@ INBOX_KINDS = (
     "ambiguous_sender",
     "confirm_unmatched",
     "undeliverable_phone",
+    "text_failed",  # a text the carrier refused or could not deliver after retries
     "unrouted",
 )
 
