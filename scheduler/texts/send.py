@@ -268,6 +268,9 @@ class Dispatcher:
             if c.expires_at is not None and now >= c.expires_at:
                 suppress.append((c, "expired before it could be sent"))
                 continue
+            if c.in_quiet_hours(now):
+                give_back.append(c)  # quiet hours began since the claim: the claim defers it
+                continue
             if c.session_id is not None:
                 session = current.get(c.session_id)
                 if session is None or session.revision != c.revision:
