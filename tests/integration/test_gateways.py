@@ -116,6 +116,7 @@ class _Settings:
     twilio_auth_token: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str | None = None
+    twilio_timeout_seconds: float = 10.0
 
 
 def test_build_gateway_picks_the_backend() -> None:
