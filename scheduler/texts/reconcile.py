@@ -85,6 +85,7 @@ def reconcile(
             log.warning("cannot reconcile message %s yet: %s", row.id, exc)
             row.claimed_by = None
             row.claimed_at = now
+            row.next_attempt_at = now + claim_timeout
             stats.still_unknown += 1
             break
         match, duplicate_of = _find(db, row, records)
