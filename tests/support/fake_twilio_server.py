@@ -91,10 +91,13 @@ class FaultPlan:
     retry_after: int = 1  # seconds, on a 429
     hang: float = 2.0  # seconds a "timeout" holds the reply (longer than the client waits)
     outage: float = 0.3  # seconds a "refused" keeps the listener closed
+    # Relative weights of the faults (default 1 each): an outage refuses every call while it
+    # lasts, so a run may want fewer of them than of the others.
+    weights: dict[str, float] = field(default_factory=dict)
     injected: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
-        unknown = set(self.faults) - set(FAULTS)
+        unknown = (set(self.faults) | set(self.weights)) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults: {sorted(unknown)}")
         if not 0.0 <= self.rate <= 1.0:
@@ -106,7 +109,8 @@ class FaultPlan:
         choices = [f for f in self.faults if f in kinds]
         if not choices or self._random.random() >= self.rate:
             return None
-        fault = self._random.choice(choices)
+        weights = [self.weights.get(f, 1.0) for f in choices]
+        fault = self._random.choices(choices, weights)[0]
         self.injected[fault] += 1
         return fault
 

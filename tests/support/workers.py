@@ -179,19 +179,21 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> list[str]:
 
 
 def output(worker: subprocess.Popen[bytes]) -> str:
-    log = _LOGS.pop(worker.pid)
+    log = _LOGS.pop(worker.pid, None)
+    if log is None:
+        return ""
     log.seek(0)
     text = log.read().decode(errors="replace")
     log.close()
     return text[-3000:]
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.2)
+        time.sleep(poll)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -230,7 +232,9 @@ def kill_one_holding_claims(
     """
     orphans: list[tuple[str, str]] = []
     for victim in workers[:-1]:
-        wait_until(lambda v=victim: len(held_by(engine, v.pid)) > 0, 60, "a batch in hand")
+        wait_until(
+            lambda v=victim: len(held_by(engine, v.pid)) > 0, 60, "a batch in hand", poll=0.02
+        )
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
         orphans = held_by(engine, victim.pid)
