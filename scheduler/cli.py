@@ -107,14 +107,89 @@ def users() -> None:
 @click.option("--office", "offices", multiple=True, help="limit a front-desk user to an office")
 @edge
 def users_create(email: str, role: str, password: str, name: str, offices: tuple[str, ...]) -> None:
+    from .cli_accounts import actor
     from .services.accounts import create_user
 
     container = _container(migrate=True)
     with container.sessions.begin() as session:
         user = create_user(
-            session, email=email, role=role, password=password, name=name, office_ids=list(offices)
+            session,
+            email=email,
+            role=role,
+            password=password,
+            name=name,
+            office_ids=list(offices),
+            actor=actor(),
         )
         click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@users.command("list")
+@edge
+def users_list() -> None:
+    """Every account, disabled ones too, with its open browser sessions and usable tokens."""
+    from .cli_accounts import users_table
+    from .services.accounts import list_users
+    from .services.staff_sessions import Limits
+
+    container = _container(migrate=True)
+    with container.sessions.begin() as session:
+        limits = Limits.from_settings(container.settings)
+        click.echo(users_table(list_users(session, now=container.ctx.clock(), limits=limits)))
+
+
+@users.command("disable")
+@click.option("--email", required=True)
+@edge
+def users_disable(email: str) -> None:
+    """Stop an account at once: it cannot sign in, its sessions and tokens end; rows are kept."""
+    from .cli_accounts import actor
+    from .services.accounts import disable_user
+
+    container = _container(migrate=True)
+    with container.sessions.begin() as session:
+        done = disable_user(session, email, now=container.ctx.clock(), actor=actor())
+    if done is None:
+        click.echo(f"{email} is already disabled; nothing changed")
+        return
+    click.echo(
+        f"disabled {done.user.email}: ended {done.sessions_ended} browser session(s), revoked "
+        f"{done.tokens_revoked} API token(s); the account and its history are kept"
+    )
+
+
+@users.command("enable")
+@click.option("--email", required=True)
+@edge
+def users_enable(email: str) -> None:
+    """Let a disabled account sign in again (tokens revoked by disabling stay revoked)."""
+    from .cli_accounts import actor
+    from .services.accounts import enable_user
+
+    container = _container(migrate=True)
+    with container.sessions.begin() as session:
+        user = enable_user(session, email, actor=actor())
+    if user is None:
+        click.echo(f"{email} is already active; nothing changed")
+        return
+    click.echo(f"enabled {user.email}; issue new API tokens with `tokens create` if needed")
+
+
+@users.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="visible to `ps` and shell history; prefer stdin")
+@click.option("--password-stdin", "from_stdin", is_flag=True, help="read one line from stdin")
+@edge
+def users_set_password(email: str, password: str | None, from_stdin: bool) -> None:
+    """Set a new password (asked for at a terminal); every browser session of the user ends."""
+    from .cli_accounts import actor, read_password
+    from .services.accounts import set_password
+
+    new_password = read_password(password, from_stdin)
+    container = _container(migrate=True)
+    with container.sessions.begin() as session:
+        ended = set_password(session, email, new_password, actor=actor())
+    click.echo(f"password set for {email}; ended {ended} browser session(s)")
 
 
 @main.group()
@@ -125,15 +200,62 @@ def tokens() -> None:
 @tokens.command("create")
 @click.option("--email", required=True)
 @click.option("--label", default="")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="expire after this many days (default: valid until revoked)",
+)
 @edge
-def tokens_create(email: str, label: str) -> None:
+def tokens_create(email: str, label: str, days: int | None) -> None:
     """Print a new API token for the user; the token is the last word of the output."""
-    from .services.accounts import create_token
+    from datetime import timedelta
+
+    from .cli_accounts import actor, when
+    from .services.accounts import issue_token
+
+    container = _container(migrate=True)
+    expires_at = container.ctx.clock() + timedelta(days=days) if days else None
+    with container.sessions.begin() as session:
+        issued = issue_token(session, email, label=label, actor=actor(), expires_at=expires_at)
+    expiry = f"expires {when(expires_at)}" if expires_at else "valid until revoked"
+    click.echo(f"API token {issued.row.id} for {email} ({expiry}; shown once): {issued.secret}")
+
+
+@tokens.command("list")
+@click.option("--email", default=None, help="only this user's tokens")
+@edge
+def tokens_list(email: str | None) -> None:
+    """Every token with its user, label, dates and state; never the token itself."""
+    from .cli_accounts import tokens_table
+    from .services.accounts import list_tokens
 
     container = _container(migrate=True)
     with container.sessions.begin() as session:
-        token = create_token(session, email, label=label)
-    click.echo(f"API token for {email} (shown once): {token}")
+        click.echo(tokens_table(list_tokens(session, email), container.ctx.clock()))
+
+
+@tokens.command("revoke")
+@click.option("--id", "token_id", type=click.IntRange(min=1), default=None, help="one token")
+@click.option("--email", default=None, help="with --all: every token of this user")
+@click.option("--all", "every", is_flag=True, help="with --email: revoke all of its tokens")
+@edge
+def tokens_revoke(token_id: int | None, email: str | None, every: bool) -> None:
+    """Revoke one token (--id N) or all of a user's (--email E --all); they answer 401 at once."""
+    from .cli_accounts import actor, check_revoke_options, revoked_message
+    from .services.accounts import revoke_token, revoke_user_tokens
+
+    check_revoke_options(token_id, email, every)
+    container = _container(migrate=True)
+    now = container.ctx.clock()
+    message = ""
+    with container.sessions.begin() as session:
+        if token_id is not None:
+            message = revoked_message(*revoke_token(session, token_id, now=now, actor=actor()))
+        elif email is not None:
+            count = revoke_user_tokens(session, email, now=now, actor=actor())
+            message = f"revoked {count} token(s) of {email}"
+    click.echo(message)
 
 
 @main.group()
@@ -175,10 +297,13 @@ def serve(port: int, host: str, demo: bool) -> None:
     """Run the web app (and, on SQLite, the worker in the same process)."""
     from .web import create_app
 
+    if demo:  # before anything is migrated or written: only an empty or demo database
+        from .services.demo import ensure_demo_only, seed_demo
+
+        with _container().sessions.begin() as session:
+            ensure_demo_only(session)
     container = _container(migrate=True)
     if demo:
-        from .services.demo import seed_demo
-
         with container.sessions.begin() as session:
             token = seed_demo(session, container.ctx)
         click.echo(f"demo API token: {token}")

@@ -17,7 +17,9 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 1, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -27,6 +29,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -99,6 +103,11 @@ class Settings:
     session_count_max: int = 20
     feed_past_days: int = 90
     max_request_bytes: int = 64 * 1024
+    # A browser session ends after this long without a request (and after 12 hours in any case).
+    session_idle_minutes: int = 30
+    # How many reverse proxies stand in front of the app and append to X-Forwarded-For; only
+    # then is that header believed about the client's address (0: it is ignored).
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +169,9 @@ class Settings:
             session_count_min=smin,
             session_count_max=smax,
             feed_past_days=_int(env, "FEED_PAST_DAYS", 90),
+            # Never longer than the 12-hour absolute limit, which would make it meaningless.
+            session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30, maximum=12 * 60),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, minimum=0, maximum=5),
         )
 
     @property

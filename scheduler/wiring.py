@@ -10,7 +10,9 @@ every calendar change and the `TextsPort` of the use cases), and the one Dispatc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Protocol
 
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .db.session import make_engine, make_session_factory
+from .db.types import utcnow
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext, TextsPort
 from .sms.console import ConsoleGateway
@@ -36,10 +39,14 @@ class Container:
     gateway: SmsGateway
     texts: TextsPort
     observers: list[ScheduleObserver] = field(default_factory=list)
+    # What "now" is for use cases started at this edge; tests turn it to check expiries.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     @property
     def ctx(self) -> ServiceContext:
-        return ServiceContext(self.settings, self.locations, self.texts, tuple(self.observers))
+        return ServiceContext(
+            self.settings, self.locations, self.texts, tuple(self.observers), clock=self.clock
+        )
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

@@ -25,6 +25,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .config import Settings
+from .services import signin, staff_sessions
 from .services.feeds import refresh_stale_feeds
 from .sms.gateway import SmsGateway
 from .texts.reconcile import expire_pending, reconcile
@@ -70,10 +71,18 @@ def reconcile_job(rt: Runtime) -> object:
 
 
 def housekeeping_job(rt: Runtime) -> object:
+    now = rt.container.ctx.clock()
     with rt.container.sessions.begin() as db:
-        expired = expire_pending(db, rt.container.ctx.clock())
+        expired = expire_pending(db, now)
     if expired:
         log.info("housekeeping: %d pending texts expired", expired)
+    with rt.container.sessions.begin() as db:
+        # Expired sessions are refused when used anyway; sweeping keeps the tables small.
+        limits = staff_sessions.Limits.from_settings(rt.container.settings)
+        sessions = staff_sessions.sweep(db, now=now, limits=limits)
+        failures = signin.sweep(db, now=now)
+    if sessions or failures:
+        log.info("housekeeping: %d ended sessions, %d old sign-in failures", sessions, failures)
     return expired
 
 

@@ -1,19 +1,64 @@
 """A small demo practice for `serve --demo`: a few therapists and clients, series in Tucson and
-one in Seattle that crosses the spring DST change. Idempotent: a second run adds nothing."""
+one in Seattle that crosses the spring DST change. Idempotent: a second run adds nothing.
+
+The demo's accounts have a published password, so it is seeded only into a database that is
+empty or holds only the demo: one whose accounts are all the demo's own (a real practice has
+at least one real account; `.invalid` addresses cannot belong to anyone) and which, before
+the demo is seeded, holds no clients or therapists either.
+"""
 
 from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Therapist, User
 from . import accounts, booking, directory
 from .context import ServiceContext
+from .errors import ServiceError
 
 DEMO_ADMIN = "admin@demo.invalid"
+DEMO_DESK = "desk@demo.invalid"
+DEMO_THERAPIST = "ana.reyes@demo.invalid"
+DEMO_ACCOUNTS = (DEMO_ADMIN, DEMO_DESK, DEMO_THERAPIST)
 DEMO_PASSWORD = "demo-password-1"
+
+
+_REFUSAL = (
+    "the demo, with its published password, is seeded only into an empty database or one "
+    "that holds only the demo. Nothing was changed: point DATABASE_URL at a new database, "
+    "or run `serve` without --demo"
+)
+
+
+class NotADemoDatabase(ServiceError):
+    """The database holds more than the demo; seeding would publish a password into it."""
+
+
+def ensure_demo_only(db: Session) -> None:
+    """Refuse (NotADemoDatabase) unless the database is empty or holds only the demo.
+
+    Reads only; safe on a database that is not migrated yet, or is migrated to an older
+    revision, so it can run before anything is created or upgraded.
+    """
+    if not inspect(db.connection()).has_table(User.__tablename__):
+        return  # nothing there yet: an empty database
+    emails = {email.lower() for email in db.scalars(select(User.email))}
+    others = emails - set(DEMO_ACCOUNTS)
+    if others:
+        raise NotADemoDatabase(
+            f"this database holds {len(others)} account(s) that are not the demo's; {_REFUSAL}"
+        )
+    if emails:
+        return  # the demo's accounts, and whatever was made with them
+    for table, what in ((Client.__table__, "client"), (Therapist.__table__, "therapist")):
+        count = db.scalar(select(func.count()).select_from(table)) or 0
+        if count:
+            raise NotADemoDatabase(
+                f"this database has no accounts but holds {count} {what} record(s); {_REFUSAL}"
+            )
 
 
 def _next_weekday(start: date, weekday: int) -> date:
@@ -21,7 +66,8 @@ def _next_weekday(start: date, weekday: int) -> date:
 
 
 def seed_demo(db: Session, ctx: ServiceContext) -> str:
-    """Seed once, and return a fresh API token for the demo admin."""
+    """Seed once (only into an empty or demo-only database); return a fresh demo admin token."""
+    ensure_demo_only(db)
     if db.scalar(select(User.id).where(User.email == DEMO_ADMIN)) is None:
         _seed(db, ctx)
     return accounts.create_token(db, DEMO_ADMIN, label="demo", actor="demo")
@@ -33,7 +79,7 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
     )
     accounts.create_user(
         db,
-        email="desk@demo.invalid",
+        email=DEMO_DESK,
         role="front_desk",
         password=DEMO_PASSWORD,
         name="Front Desk",
@@ -51,7 +97,7 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
         )
     accounts.create_user(
         db,
-        email="ana.reyes@demo.invalid",
+        email=DEMO_THERAPIST,
         role="therapist",
         password=DEMO_PASSWORD,
         name="Ana Reyes",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..db.models import Client
@@ -109,9 +109,13 @@ def list_items(
     office_ids: Sequence[str] | None,
     include_unrouted: bool,
     status: InboxStatus | None,
+    where: ColumnElement[bool] | None = None,
     limit: int = MAX_LIST,
 ) -> list[InboxItem]:
-    """Items of the given offices (None: every office), oldest open first."""
+    """Items of the given offices (None: every office), oldest open first.
+
+    `where` narrows further; the edges pass the reader's reach (`services.access`).
+    """
     query = select(InboxItem).options(
         joinedload(InboxItem.client), joinedload(InboxItem.inbound_message)
     )
@@ -125,6 +129,8 @@ def list_items(
     if not places:
         return []
     query = query.where(or_(*places))
+    if where is not None:
+        query = query.where(where)
     if status is not None:
         query = query.where(InboxItem.status == status)
     query = query.order_by(InboxItem.created_at, InboxItem.id).limit(limit)

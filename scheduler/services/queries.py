@@ -5,19 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..db.models import Series, TherapySession
-
-
-def therapist_sees_client(db: Session, therapist_id: int | None, client_id: int) -> bool:
-    if therapist_id is None:
-        return False
-    found = db.scalar(
-        select(Series.id).where(Series.therapist_id == therapist_id, Series.client_id == client_id)
-    )
-    return found is not None
+from ..db.models import TherapySession
 
 
 def local_day_bounds(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
@@ -35,10 +26,14 @@ def sessions_between(
     end: datetime,
     office_id: str | None = None,
     therapist_id: int | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[TherapySession]:
+    """Sessions starting in [start, end); `where` narrows further (e.g. to a user's reach)."""
     query = select(TherapySession).where(
         TherapySession.starts_at >= start, TherapySession.starts_at < end
     )
+    if where is not None:
+        query = query.where(where)
     if office_id is not None:
         query = query.where(TherapySession.office_id == office_id)
     if therapist_id is not None:

@@ -3,10 +3,15 @@
 The week under review runs from the previous held (not cancelled) session of the same series up
 to this session. Prompts and replies are found by time within that week rather than by their
 session link, so a prompt planned against a session that was later moved still shows up.
+
+All of it is clinical (see `services.access`): the treating therapist's and admins' only. A text
+that answers a goal prompt also lands in the office's inbox; `goal_replies` tells which inbox
+items those are, so the front desk is shown that the client replied but not the words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -15,8 +20,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..db.models import TherapySession
-from ..db.models.inbound import InboundMessage, ProgressRating
+from ..db.models.inbound import InboundMessage, InboxItem, ProgressRating
 from ..db.models.messaging import OutboundMessage
+from .inbound import RATING_WINDOW
 from .session_changes import get_session
 
 # Inbound outcomes that are the client's own words or rating (not STOP, HELP, C, R and such).
@@ -103,3 +109,41 @@ def weekly_review(db: Session, session_id: int) -> WeeklyReview:
     )
     ratings = _in_week(db, ProgressRating, ProgressRating.received_at, client_id, start, end)
     return WeeklyReview(session, previous, start, prompts, replies, ratings)
+
+
+def goal_replies(db: Session, items: Sequence[InboxItem]) -> set[int]:
+    """The ids of the inbox items whose text answers a weekly goal prompt.
+
+    The same rule the inbound pipeline uses to link a reply to that week's prompt: a client's
+    free text that arrived within RATING_WINDOW after a goal prompt was sent to them. One query
+    for any number of items.
+    """
+    candidates = [
+        i
+        for i in items
+        if i.kind == "free_text" and i.client_id is not None and i.inbound_message is not None
+    ]
+    if not candidates:
+        return set()
+    received = {i.id: i.inbound_message.received_at for i in candidates if i.inbound_message}
+    sent_at = OutboundMessage.sent_at
+    rows = db.execute(
+        select(OutboundMessage.client_id, sent_at).where(
+            OutboundMessage.client_id.in_({i.client_id for i in candidates}),
+            OutboundMessage.kind == "goal_prompt",
+            OutboundMessage.status.in_(("sent", "delivered")),
+            sent_at > min(received.values()) - RATING_WINDOW,
+            sent_at <= max(received.values()),
+        )
+    ).all()
+    prompts: dict[int, list[datetime]] = {}
+    for client_id, at in rows:
+        prompts.setdefault(client_id, []).append(at)
+    return {
+        i.id
+        for i in candidates
+        if any(
+            received[i.id] - RATING_WINDOW < at <= received[i.id]
+            for at in prompts.get(i.client_id or 0, [])
+        )
+    }

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
 from ..package_data import templates_dir
 from ..wiring import Container, build
-from . import errors, frontdesk, health
+from . import errors, frontdesk, headers, health
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .webhooks import bp as webhooks_bp
@@ -32,6 +33,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
     )
     app.extensions["ipt"] = container
+    if settings.trusted_proxies:
+        # Believe exactly that many X-Forwarded-* hops (the ones our own proxies appended), so
+        # request.remote_addr is the real client: sign-in limits and audit rows depend on it.
+        # X-Forwarded-Prefix is not trusted: the app is served at the root of its host.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
     @app.teardown_appcontext
     def _close_db(_exc: BaseException | None) -> None:
@@ -40,6 +49,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             db.close()
 
     errors.register(app)
+    headers.register(app, settings)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
     app.register_blueprint(health.bp)
     app.register_blueprint(api_blueprint)

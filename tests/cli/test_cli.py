@@ -13,29 +13,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from scheduler.cli import main
+from tests.cli.conftest import run
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def env(database_url: str, engine, monkeypatch: pytest.MonkeyPatch, tmp_path) -> dict[str, str]:
-    values = {
-        "DATABASE_URL": database_url,
-        "LOCATIONS_FILE": str(ROOT / "locations.yaml"),
-        "INSTANCE_DIR": str(tmp_path),
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_locations_check_prints_warnings_and_exits_zero(env):

@@ -411,7 +411,8 @@ def test_therapist_token_cannot_book(api, db, client, people):
     therapist_api = Api(client, token)
     assert therapist_api.post("/series", series_body(people)).status_code == 403
     other = api.post("/therapists", {"name": "Z", "email": "z@p.test", "location_ids": ["miami"]})
-    assert therapist_api.get(f"/therapists/{other.json['id']}").status_code == 403
+    # Another therapist is outside a therapist's reach: 404, as if there were none.
+    assert therapist_api.get(f"/therapists/{other.json['id']}").status_code == 404
 
 
 def test_front_desk_limited_to_their_offices(api, db, client, people):

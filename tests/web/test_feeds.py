@@ -216,12 +216,16 @@ def test_who_may_rotate_and_see_feed_urls(client, api, db, people):
         return client.get(f"/api/v1{url}", headers={"Authorization": f"Bearer {token}"}).json
 
     assert post(own, f"/therapists/{therapist_id}/feed-token") == 201
-    assert post(own, f"/therapists/{other['id']}/feed-token") == 403
+    assert post(own, f"/therapists/{other['id']}/feed-token") == 404  # out of reach
     assert post(own, "/locations/seattle/feed-token") == 403
+    assert post(own, f"/clients/{people['client']['id']}/feed-token") == 404  # not theirs yet
+    book(api, people)  # now the therapist treats the client: sees the record, not its feed
     assert post(own, f"/clients/{people['client']['id']}/feed-token") == 403
-    assert get(own, "/locations/seattle")["feed_url"] is None  # an office feed is staff-only
+    assert "feed_url" not in get(own, "/locations/seattle")  # an office feed is staff-only
+    assert "feed_url" not in get(own, f"/clients/{people['client']['id']}")
+    assert get(own, f"/therapists/{therapist_id}")["feed_url"] is not None
     assert post(desk, "/locations/seattle/feed-token") == 403
-    assert post(desk, f"/therapists/{therapist_id}/feed-token") == 403
+    assert post(desk, f"/therapists/{therapist_id}/feed-token") == 404  # works elsewhere
     assert post(desk, f"/therapists/{other['id']}/feed-token") == 201
     assert post(desk, "/locations/tucson/feed-token") == 201
     assert get(desk, "/locations/tucson")["feed_url"] is not None

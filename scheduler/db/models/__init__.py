@@ -14,6 +14,7 @@ from .messaging import SmsSender as SmsSender
 from .practice import Client, ConsentEvent, Office, Therapist, therapist_offices
 from .schedule import SESSION_STATUSES, Series, TherapySession
 from .web import SignInFailure as SignInFailure  # the front desk's sign-in throttle
+from .web import StaffSession as StaffSession  # signed-in browsers
 
 __all__ = [
     "ROLES",

@@ -1,11 +1,11 @@
-"""Who may do what: users, API tokens, and the audit log of every change."""
+"""Who may do what: users, API tokens, and the audit log of every change and health-data read."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..types import UTCDateTime, utcnow
@@ -37,11 +37,6 @@ class User(Base):
     # Front-desk staff limited to these offices; empty means every office.
     offices: Mapped[list[Office]] = relationship(secondary=user_offices, lazy="selectin")
 
-    def may_see_office(self, office_id: str) -> bool:
-        if self.role == "admin" or (self.role == "front_desk" and not self.offices):
-            return True
-        return self.role == "front_desk" and any(o.id == office_id for o in self.offices)
-
 
 class ApiToken(Base):
     """A bearer token; only its SHA-256 is stored, so a database leak reveals no token."""
@@ -55,12 +50,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # None: valid until revoked. `tokens create --days N` sets it.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
 
 class AuditEntry(Base):
+    """One change (``client.created``, ``session.cancelled``...) or one read of health data
+    (``client.viewed``, ``review.viewed``...; see `scheduler.services.audit.record_views`)."""
+
     __tablename__ = "audit_log"
+    # "Who viewed this client": the admin's question, answered newest first.
+    __table_args__ = (Index("ix_audit_log_client_at", "client_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -69,4 +71,7 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(40))
     series_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # The client whose record was read (set by reads; no foreign key, so the trail outlives
+    # a merged-away record).
+    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -14,12 +14,14 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import StringConstraints
 
-from ...services import consent, directory
+from ...db.models import Client
+from ...services import consent
 from ...services.consent import ConsentSource
-from ...services.errors import Forbidden, Invalid
-from ..context import ctx, db, unit_of_work
+from ...services.errors import Invalid
+from ..context import ctx, unit_of_work
+from ..reach import allow, load
 from . import openapi, serialize
-from .auth import require
+from .auth import current_user
 from .base import blueprint
 from .schemas import Body, parse
 
@@ -40,13 +42,11 @@ class ClientPatch(Body):
 
 @blueprint.patch("/clients/<int:client_id>")
 def update_client(client_id: int) -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    user = current_user()
+    allow("edit_client", load(Client, client_id))
     body = parse(ClientPatch)
     if not body.model_dump(exclude_none=True):
         raise Invalid({"body": "nothing to change"})
-    client = directory.get_client(db(), client_id)
-    if not user.may_see_office(client.home_office_id):
-        raise Forbidden(f"no access to office {client.home_office_id}")
     with unit_of_work() as session:
         client, notices = consent.update_client(
             session, ctx(), client_id, consent.ClientChange(**body.model_dump()), actor=user.email

@@ -1,7 +1,13 @@
-"""Each office's inbox: list what needs a person, resolve it with a note (audited)."""
+"""Each office's inbox: list what needs a person, read one item, resolve it with a note.
+
+What an item shows depends on the reader (`services.access`): the front desk reads the text of
+what clients send the office, except replies to a weekly goal prompt (`"goal_reply": true`),
+whose words are clinical and so absent from its reads; admins see everything.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -10,11 +16,14 @@ from flask.typing import ResponseReturnValue
 from pydantic import StringConstraints
 
 from ...db.models.inbound import InboxItem
-from ...services import inbox
-from ...services.errors import Forbidden, Invalid
+from ...services import access, inbox
+from ...services.audit import View
+from ...services.errors import Invalid
+from ...services.review import goal_replies
 from ..context import ctx, db, unit_of_work
+from ..reach import allow, clinical, load, viewed
 from . import openapi
-from .auth import require
+from .auth import current_user
 from .base import blueprint
 from .schemas import Body, parse
 
@@ -28,32 +37,23 @@ class InboxPatch(Body):
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
 
-def _check_access(office_id: str | None) -> None:
-    user = require("admin", "front_desk")
-    if office_id is None:
-        if user.role != "admin":
-            raise Forbidden("texts to unknown numbers are for admins")
-    elif not user.may_see_office(office_id):
-        raise Forbidden(f"no access to office {office_id}")
-
-
 def _when(value: Any, zone: str | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(ZoneInfo(zone)).isoformat() if zone else value.isoformat()
 
 
-def serialize_item(item: InboxItem) -> dict[str, Any]:
+def serialize_item(item: InboxItem, *, goal_reply: bool) -> dict[str, Any]:
     loc = ctx().locations.get(item.office_id) if item.office_id else None
     zone = loc.timezone if loc else None
     message = item.inbound_message
     client = item.client
-    return {
+    out: dict[str, Any] = {
         "id": item.id,
         "location_id": item.office_id,
         "kind": item.kind,
         "status": item.status,
-        "summary": item.summary,
+        "goal_reply": goal_reply,
         "created_at": _when(item.created_at, zone),
         "client": (
             {"id": client.id, "first_name": client.first_name, "last_name": client.last_name}
@@ -68,11 +68,20 @@ def serialize_item(item: InboxItem) -> dict[str, Any]:
         "resolved_at": _when(item.resolved_at, zone),
         "resolved_by": item.resolved_by,
     }
+    if not goal_reply or clinical(item):
+        out["summary"] = item.summary
+    return out
+
+
+def _serialize_all(items: Sequence[InboxItem]) -> list[dict[str, Any]]:
+    replies = goal_replies(db(), items)
+    return [serialize_item(i, goal_reply=i.id in replies) for i in items]
 
 
 @blueprint.get("/inbox")
 def list_inbox() -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    user = current_user()
+    allow("use_front_desk")
     location_id = request.args.get("location_id") or None
     status = request.args.get("status") or "open"
     if status not in STATUSES:
@@ -80,44 +89,54 @@ def list_inbox() -> ResponseReturnValue:
     if location_id is not None:
         if ctx().locations.get(location_id) is None:
             raise Invalid({"location_id": f"unknown location {location_id!r}"})
-        _check_access(location_id)
-        office_ids: list[str] | None = [location_id]
-        unrouted = False
-    elif user.role == "admin" or not user.offices:
-        office_ids, unrouted = None, user.role == "admin"
-    else:
-        office_ids, unrouted = [o.id for o in user.offices], False
+        allow("work_inbox", location_id)
     items = inbox.list_items(
         db(),
-        office_ids=office_ids,
-        include_unrouted=unrouted,
+        office_ids=None if location_id is None else [location_id],
+        include_unrouted=location_id is None,  # kept to admins by the reach filter
         status=None if status == "all" else status,  # type: ignore[arg-type]
+        where=access.inbox_filter(user),
     )
-    return jsonify([serialize_item(i) for i in items])
+    out = _serialize_all(items)
+    viewed(*(View("inbox_item", i.id, i.client_id) for i in items))
+    return jsonify(out)
+
+
+@blueprint.get("/inbox/<int:item_id>")
+def get_inbox_item(item_id: int) -> ResponseReturnValue:
+    item = load(InboxItem, item_id)
+    (out,) = _serialize_all([item])
+    viewed(View("inbox_item", item.id, item.client_id))
+    return jsonify(out)
 
 
 @blueprint.patch("/inbox/<int:item_id>")
 def update_inbox_item(item_id: int) -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    allow("work_inbox", load(InboxItem, item_id))
     body = parse(InboxPatch)
-    item = inbox.get_item(db(), item_id)
-    _check_access(item.office_id)
     with unit_of_work() as session:
         item = inbox.update_item(
             session,
             item_id,
             status=body.status,
             note=body.note,
-            actor=user.email,
+            actor=current_user().email,
             at=ctx().clock(),
         )
-        out = serialize_item(item)
+        (out,) = _serialize_all([item])
     return jsonify(out)
 
 
 openapi.OPERATIONS.extend(
     [
-        ("get", "/inbox", "Inbox items of an office (admins: all, plus unrouted)", None, 200),
+        (
+            "get",
+            "/inbox",
+            "Inbox items of the offices you work at (admins: also unrouted)",
+            None,
+            200,
+        ),
+        ("get", "/inbox/{item_id}", "One inbox item (reading it is audited)", None, 200),
         (
             "patch",
             "/inbox/{item_id}",

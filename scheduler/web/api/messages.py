@@ -8,11 +8,10 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from ...db.models import OutboundMessage, TherapySession
-from ...services.errors import NotFound
 from ...texts.history import messages_for_sessions
 from ..context import db
+from ..reach import load
 from . import openapi
-from .auth import require_access
 from .base import blueprint
 
 openapi.OPERATIONS.append(
@@ -48,9 +47,6 @@ def message(m: OutboundMessage) -> dict[str, Any]:
 
 @blueprint.get("/sessions/<int:session_id>/messages")
 def session_messages(session_id: int) -> ResponseReturnValue:
-    session = db().get(TherapySession, session_id)
-    if session is None:
-        raise NotFound("session", session_id)
-    require_access(session.office_id, session.therapist_id)  # same visibility as the session
+    load(TherapySession, session_id)  # the same reach as the session itself
     found = messages_for_sessions(db(), [session_id]).get(session_id, [])
     return jsonify([message(m) for m in found])

@@ -25,6 +25,13 @@ OPERATIONS: list[Operation] = [
     ("get", "/therapists/{therapist_id}", "One therapist", None, 200),
     ("post", "/clients", "Create a client", ClientIn, 201),
     ("get", "/clients/{client_id}", "One client with consent history", None, 200),
+    (
+        "get",
+        "/clients/{client_id}/audit",
+        "Who viewed this client's records, newest first (admins only)",
+        None,
+        200,
+    ),
     ("post", "/series", "Book an N-session weekly series", SeriesIn, 201),
     ("get", "/series/{series_id}", "One series with its sessions", None, 200),
     ("patch", "/series/{series_id}", "Renegotiate N or cancel the rest", SeriesPatch, 200),
@@ -42,17 +49,20 @@ OPERATIONS: list[Operation] = [
 EXTRA_MODELS: list[type[BaseModel]] = []
 
 _QUERY = {
+    "/clients/{client_id}/audit": [
+        ("limit", False, "integer", "How many entries, 1-1000 (default 200)"),
+    ],
     "/sessions": [
         ("location_id", True, "string", "Office id"),
         ("from", False, "string", "First local date (YYYY-MM-DD), default today"),
         ("to", False, "string", "Last local date (YYYY-MM-DD), default from"),
-    ]
+    ],
 }
 
 _ERRORS = {
     "401": {"description": "Missing or invalid bearer token"},
-    "403": {"description": "The token's user may not do this"},
-    "404": {"description": "No such resource"},
+    "403": {"description": "The token's user may not do this to a resource it can see"},
+    "404": {"description": "No such resource, or not one the token's user can see"},
     "409": {"description": 'Conflict: {"error": "conflict", "conflicts": [...]}'},
     "413": {"description": "Body too large"},
     "422": {"description": 'Validation: {"error": "validation", "fields": {...}}'},

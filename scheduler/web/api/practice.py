@@ -1,19 +1,23 @@
-"""Offices, therapists and clients."""
+"""Offices, therapists and clients, and who viewed a client."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from ...services import directory
-from ...services.errors import Forbidden, NotFound
-from ...services.queries import therapist_sees_client
+from ...db.models import Client, Therapist
+from ...services import audit, directory
+from ...services.audit import View
+from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
+from ..reach import allow, load, viewed
 from . import serialize
-from .auth import current_user, require
+from .auth import current_user
 from .base import blueprint
 from .feeds import feed_url_for
 from .schemas import ClientIn, TherapistIn, parse
+
+AUDIT_LIMIT_MAX = 1000
 
 
 @blueprint.get("/locations")
@@ -28,13 +32,16 @@ def get_location(location_id: str) -> ResponseReturnValue:
     loc = book.get(location_id)
     if loc is None:
         raise NotFound("location", location_id)
-    return jsonify({**serialize.location(loc, book), "feed_url": feed_url_for("location", loc.id)})
+    return jsonify({**serialize.location(loc, book), **feed_url_for("location", loc.id)})
 
 
 @blueprint.post("/therapists")
 def create_therapist() -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    user = current_user()
+    allow("use_front_desk")
     body = parse(TherapistIn)
+    known = [i for i in body.location_ids if ctx().locations.get(i)]
+    allow("add_therapist", known)
     with unit_of_work() as session:
         therapist = directory.create_therapist(
             session,
@@ -44,30 +51,23 @@ def create_therapist() -> ResponseReturnValue:
             location_ids=body.location_ids,
             actor=user.email,
         )
-        out = {
-            **serialize.therapist(therapist),
-            "feed_url": feed_url_for("therapist", therapist.id),
-        }
+        out = {**serialize.therapist(therapist), **feed_url_for("therapist", therapist)}
     return jsonify(out), 201
 
 
 @blueprint.get("/therapists/<int:therapist_id>")
 def get_therapist(therapist_id: int) -> ResponseReturnValue:
-    user = current_user()
-    if user.role == "therapist" and user.therapist_id != therapist_id:
-        raise Forbidden("therapists see only themselves")
-    out = serialize.therapist(directory.get_therapist(db(), therapist_id))
-    return jsonify({**out, "feed_url": feed_url_for("therapist", therapist_id)})
+    therapist = load(Therapist, therapist_id)
+    return jsonify({**serialize.therapist(therapist), **feed_url_for("therapist", therapist)})
 
 
 @blueprint.post("/clients")
 def create_client() -> ResponseReturnValue:
-    user = require("admin", "front_desk")
+    user = current_user()
+    allow("use_front_desk")
     body = parse(ClientIn)
-    if not user.may_see_office(body.home_location_id) and ctx().locations.get(
-        body.home_location_id
-    ):
-        raise Forbidden(f"no access to office {body.home_location_id}")
+    if ctx().locations.get(body.home_location_id):
+        allow("add_client", body.home_location_id)
     with unit_of_work() as session:
         client = directory.create_client(
             session, ctx(), directory.NewClient(**body.model_dump()), actor=user.email
@@ -78,8 +78,30 @@ def create_client() -> ResponseReturnValue:
 
 @blueprint.get("/clients/<int:client_id>")
 def get_client(client_id: int) -> ResponseReturnValue:
-    client = directory.get_client(db(), client_id)
-    user = current_user()
-    if user.role == "therapist" and not therapist_sees_client(db(), user.therapist_id, client.id):
-        raise Forbidden("not this therapist's client")
-    return jsonify({**serialize.client(client), "feed_url": feed_url_for("client", client.id)})
+    client = load(Client, client_id)
+    out = {**serialize.client(client), **feed_url_for("client", client)}
+    viewed(View("client", client.id, client.id))
+    return jsonify(out)
+
+
+@blueprint.get("/clients/<int:client_id>/audit")
+def client_audit(client_id: int) -> ResponseReturnValue:
+    """Who viewed this client's records, newest first (admins only)."""
+    client = load(Client, client_id)
+    allow("read_audit", client)
+    raw = request.args.get("limit", "200")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= AUDIT_LIMIT_MAX:
+        raise Invalid({"limit": f"must be a whole number from 1 to {AUDIT_LIMIT_MAX}"})
+    entries = audit.client_views(db(), client.id, limit=int(raw))
+    return jsonify(
+        [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "entity": e.entity,
+                "entity_id": e.entity_id,
+            }
+            for e in entries
+        ]
+    )

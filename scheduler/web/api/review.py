@@ -8,68 +8,71 @@ from zoneinfo import ZoneInfo
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from ...db.models import TherapySession
+from ...services.audit import View
 from ...services.review import weekly_review
 from ..context import db
+from ..reach import allow, load, viewed
 from . import openapi, serialize
-from .auth import require_access
 from .base import blueprint
 
 
 @blueprint.get("/sessions/<int:session_id>/review")
 def session_review(session_id: int) -> ResponseReturnValue:
+    """Clinical: the treating therapist's and admins'; the front desk gets 403."""
+    allow("read_clinical", load(TherapySession, session_id))
     review = weekly_review(db(), session_id)
     session = review.session
-    require_access(session.office_id, session.therapist_id)
     zone = ZoneInfo(session.timezone)
 
     def at(value: Any) -> str | None:
         return value.astimezone(zone).isoformat() if value is not None else None
 
     previous = review.previous
-    return jsonify(
-        {
-            "session": serialize.session(session),
-            "confirmed": session.confirmed_at is not None,
-            "confirmed_at": at(session.confirmed_at),
-            "goal": review.goal,
-            "previous_session": (
-                {
-                    "id": previous.id,
-                    "number": previous.number,
-                    "starts_at": at(previous.starts_at),
-                    "status": previous.status,
-                    "weekly_goal": previous.weekly_goal,
-                }
-                if previous is not None
-                else None
-            ),
-            "week_start": at(review.week_start),
-            "prompts": [
-                {
-                    "id": m.id,
-                    "sent_at": at(m.sent_at),
-                    "status": m.status,
-                    "body": m.body,
-                    "prompt_id": m.prompt_id,
-                }
-                for m in review.prompts
-            ],
-            "replies": [
-                {"id": r.id, "received_at": at(r.received_at), "text": r.body, "rating": r.rating}
-                for r in review.replies
-            ],
-            "ratings": [
-                {
-                    "rating": r.rating,
-                    "received_at": at(r.received_at),
-                    "prompt_message_id": r.prompt_message_id,
-                    "session_id": r.session_id,
-                }
-                for r in review.ratings
-            ],
-            "latest_rating": review.latest_rating,
-        }
-    )
+    out = {
+        "session": serialize.session(session, clinical=True),
+        "confirmed": session.confirmed_at is not None,
+        "confirmed_at": at(session.confirmed_at),
+        "goal": review.goal,
+        "previous_session": (
+            {
+                "id": previous.id,
+                "number": previous.number,
+                "starts_at": at(previous.starts_at),
+                "status": previous.status,
+                "weekly_goal": previous.weekly_goal,
+            }
+            if previous is not None
+            else None
+        ),
+        "week_start": at(review.week_start),
+        "prompts": [
+            {
+                "id": m.id,
+                "sent_at": at(m.sent_at),
+                "status": m.status,
+                "body": m.body,
+                "prompt_id": m.prompt_id,
+            }
+            for m in review.prompts
+        ],
+        "replies": [
+            {"id": r.id, "received_at": at(r.received_at), "text": r.body, "rating": r.rating}
+            for r in review.replies
+        ],
+        "ratings": [
+            {
+                "rating": r.rating,
+                "received_at": at(r.received_at),
+                "prompt_message_id": r.prompt_message_id,
+                "session_id": r.session_id,
+            }
+            for r in review.ratings
+        ],
+        "latest_rating": review.latest_rating,
+    }
+    viewed(View("review", session.id, session.series.client_id))
+    return jsonify(out)
 
 
 openapi.OPERATIONS.append(

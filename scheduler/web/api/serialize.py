@@ -1,4 +1,8 @@
-"""Turning models into the API's JSON shapes (times shown in the office's zone with offset)."""
+"""Turning models into the API's JSON shapes (times shown in the office's zone with offset).
+
+Clinical fields (the weekly goal) are included only when the caller says the reader may see
+them (`services.access.clinical_visible`); otherwise they are absent, not null.
+"""
 
 from __future__ import annotations
 
@@ -67,10 +71,10 @@ def client(c: Client) -> dict[str, Any]:
     }
 
 
-def session(s: TherapySession) -> dict[str, Any]:
+def session(s: TherapySession, *, clinical: bool) -> dict[str, Any]:
     zone = ZoneInfo(s.timezone)
     series = s.series
-    return {
+    out = {
         "id": s.id,
         "series_id": s.series_id,
         "number": s.number,
@@ -92,12 +96,14 @@ def session(s: TherapySession) -> dict[str, Any]:
         "is_make_up": s.is_make_up,
         "confirmed": s.confirmed_at is not None,
         "confirmed_at": _iso(s.confirmed_at),
-        "weekly_goal": s.weekly_goal,
         "revision": s.revision,
     }
+    if clinical:
+        out["weekly_goal"] = s.weekly_goal
+    return out
 
 
-def series(sr: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
+def series(sr: Series, skipped: tuple[Skip, ...] = (), *, clinical: bool) -> dict[str, Any]:
     active = [s for s in sr.sessions if s.status != "cancelled"]
     return {
         "id": sr.id,
@@ -114,7 +120,7 @@ def series(sr: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
         "status": sr.status,
         "termination_starts_at": termination_starts_at(sr.session_count),
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s) for s in sr.sessions],
+        "sessions": [session(s, clinical=clinical) for s in sr.sessions],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
 

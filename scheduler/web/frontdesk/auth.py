@@ -26,7 +26,7 @@ def sign_in() -> ResponseReturnValue:
         attempt = signin.Attempt(
             email=form.email.data or "",
             password=form.password.data or "",
-            ip=request.remote_addr or "unknown",
+            ip=access.client_address(),
         )
         session = db()
         try:
@@ -42,8 +42,8 @@ def sign_in() -> ResponseReturnValue:
             form.password.errors = ["Wrong email or password."]
             status = 401
         else:
-            session.commit()
             access.start_session(user)
+            session.commit()
             return redirect(access.safe_next(form.next.data) or url_for("schedule.landing"))
     elif request.method == "POST":
         status = 400

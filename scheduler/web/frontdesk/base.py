@@ -1,23 +1,15 @@
-"""What every front-desk blueprint shares: CSRF, sign-in, security headers, error pages."""
+"""What every front-desk blueprint shares: CSRF, sign-in, error pages (headers: web.headers)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, session
+from flask import Blueprint, current_app, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
 from ...services.errors import Forbidden, NotFound
 from . import access
-
-# Scripts and styles come only from this app (no inline code, no CDN), so injected markup
-# could not run even if something slipped past autoescaping.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-    "object-src 'none'"
-)
 
 csrf = CSRFProtect()
 
@@ -26,18 +18,11 @@ def _protect() -> Response | None:
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     if request.blueprint != "auth":
-        return access.require_sign_in()
+        refused = access.require_sign_in()
+        if refused is not None:
+            return refused
+        g.user = access.user()  # what `web.reach` asks the policy about, as the API does
     return None
-
-
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # Pages carry client names and feed links: keep them out of shared caches and referrers.
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def _page_error(status: int, message: str) -> tuple[str, int] | Response:
@@ -83,7 +68,6 @@ def page_blueprint(name: str, import_name: str) -> Blueprint:
     """A blueprint whose views need a signed-in user (except `auth`) and a CSRF token on POST."""
     bp = Blueprint(name, import_name)
     bp.before_request(_protect)
-    bp.after_request(_headers)
     bp.context_processor(_template_globals)
     bp.register_error_handler(NotFound, _not_found)
     bp.register_error_handler(Forbidden, _forbidden)

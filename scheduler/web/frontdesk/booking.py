@@ -10,12 +10,14 @@ from flask import flash, jsonify, redirect, render_template, request, session, u
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
-from ...db.models import Client
+from ...db.models import Client, Therapist
 from ...domain.phases import PROBLEM_AREAS
 from ...locations import Location
+from ...services import access as policy
 from ...services import booking, directory
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
+from ..reach import allow, load, viewer
 from . import access, present, reads
 from .base import page_blueprint
 from .forms import BookingForm
@@ -46,7 +48,7 @@ def _setup(form: BookingForm, offices: list[Location]) -> None:
         SelectChoice(o.id, f"{o.name} ({o.state})", {"data-zone": present.zone_name(o.timezone)})
         for o in offices
     ]
-    people = reads.therapists(db(), [o.id for o in offices])
+    people = reads.therapists(db(), where=policy.therapist_filter(viewer()))
     # data-offices lets the page's script offer only who and what is at the chosen office.
     form.therapist_id.choices = [SelectChoice("0", "Choose a therapist")] + [
         SelectChoice(str(t.id), t.name, {"data-offices": " ".join(o.id for o in t.offices)})
@@ -82,11 +84,7 @@ def _request_from(form: BookingForm, client_id: int) -> booking.SeriesRequest:
 def _chosen_client(form: BookingForm) -> Client | None:
     if not form.client_id.data:
         return None
-    client = db().get(Client, form.client_id.data)
-    if client is None:
-        return None
-    access.check_client(client)
-    return client
+    return load(Client, form.client_id.data)
 
 
 def _new_client(form: BookingForm) -> directory.NewClient:
@@ -120,7 +118,7 @@ def _show_errors(form: BookingForm, fields: dict[str, str]) -> None:
 
 @bp.route("/book", methods=["GET", "POST"])
 def book() -> ResponseReturnValue:
-    u = access.require_desk()
+    u = allow("use_front_desk")
     offices = access.visible_locations(u)
     form = BookingForm()
     _setup(form, offices)
@@ -142,9 +140,11 @@ def book() -> ResponseReturnValue:
     wants_preview = request.form.get("action") == "preview"
     if request.method == "POST" and not wants_preview and form.validate():
         try:
-            access.location(form.location_id.data or "")
+            access.location(form.location_id.data or "", "book")
             if not form.therapist_id.data:
                 raise Invalid({"therapist_id": "choose a therapist"})
+            # One outside the user's reach reads exactly like one that does not exist.
+            policy.get_visible(db(), u, Therapist, form.therapist_id.data, field="therapist_id")
             with unit_of_work() as tx:
                 if form.client_mode.data == "new":
                     client = directory.create_client(
@@ -193,8 +193,10 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
         return None
     if ctx().locations.get(form.location_id.data) is None:
         return None
-    access.location(form.location_id.data)
+    access.location(form.location_id.data, "book")
     req = _request_from(form, 0)
+    if req.therapist_id and not policy.reaches(db(), viewer(), Therapist, req.therapist_id):
+        req = replace(req, therapist_id=0)  # no window onto a hidden therapist's calendar
     if not req.problem_area:
         # The problem area changes no date; a form without one yet still gets its dates.
         req = replace(req, problem_area=PROBLEM_AREAS[0])
@@ -205,7 +207,7 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
 @bp.post("/book/preview")
 def preview() -> ResponseReturnValue:
     """JSON: the dates, DST changes, holidays and conflicts of the series being typed in."""
-    access.require_desk()
+    allow("use_front_desk")
     offices = access.visible_locations()
     form = BookingForm(meta={"csrf": False})  # the blueprint already checked the header token
     _setup(form, offices)
@@ -220,9 +222,8 @@ def preview() -> ResponseReturnValue:
 @bp.get("/book/clients")
 def find_clients() -> ResponseReturnValue:
     """JSON: clients matching the search box, limited to the offices this user serves."""
-    u = access.require_desk()
-    offices = None if u.role == "admin" or not u.offices else [o.id for o in u.offices]
-    found = reads.search_clients(db(), request.args.get("q", ""), office_ids=offices)
+    u = allow("use_front_desk")
+    found = reads.search_clients(db(), request.args.get("q", ""), where=policy.client_filter(u))
     return jsonify(
         [
             {
@@ -239,7 +240,7 @@ def find_clients() -> ResponseReturnValue:
 @bp.get("/book/phone")
 def check_phone() -> ResponseReturnValue:
     """JSON: is this a mobile number texts can reach? (checked as it is typed)"""
-    access.require_desk()
+    allow("use_front_desk")
     raw = request.args.get("phone", "")[:40]
     try:
         e164 = directory.normalise_phone(raw)

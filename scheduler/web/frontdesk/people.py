@@ -9,13 +9,16 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ...db.models import Client
-from ...services import consent, directory, feeds, review
-from ...services.errors import Invalid, NotFound
+from ...db.models import Client, Therapist
+from ...services import access as policy
+from ...services import audit, consent, feeds, review
+from ...services.audit import View
+from ...services.errors import Invalid
 from ...services.feeds import FeedKind
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
-from . import access, reads
+from ..reach import allow, allowed, clinical, load, viewed, viewer
+from . import reads
 from .base import page_blueprint
 from .forms import ClientForm, EmptyForm
 
@@ -24,27 +27,17 @@ bp = page_blueprint("people", __name__)
 
 @bp.get("/clients")
 def clients() -> ResponseReturnValue:
-    u = access.require_desk()
+    u = allow("use_front_desk")
     q = request.args.get("q", "")
-    offices = None if u.role == "admin" or not u.offices else [o.id for o in u.offices]
-    found = reads.search_clients(db(), q, office_ids=offices) if q.strip() else []
+    found = reads.search_clients(db(), q, where=policy.client_filter(u)) if q.strip() else []
     return render_template("pages/clients.html", q=q, found=found)
 
 
-def _client(client_id: int) -> Client:
-    found = db().get(Client, client_id)
-    if found is None:
-        raise NotFound("client", client_id)
-    access.check_client(found)
-    return found
-
-
 def _client_page(found: Client, form: ClientForm | None = None, status: int = 200) -> Any:
-    u = access.user()
-    series = reads.series_of_client(db(), found.id)
-    if u.role == "therapist":
-        series = [s for s in series if s.therapist_id == u.therapist_id]
-    if form is None:
+    u = viewer()
+    series = reads.series_of_client(db(), found.id, where=policy.series_filter(u))
+    may_edit = allowed("edit_client", found)
+    if form is None and may_edit:
         form = ClientForm(
             formdata=None,
             phone=found.phone,
@@ -52,28 +45,32 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
             goal_prompt_consent=found.goal_prompt_consent,
             goal_detail_consent=found.goal_detail_consent,
         )
-    desk = access.is_desk(u)
+    may_rotate = allowed("rotate_feed", found)
     page = render_template(
         "pages/client.html",
         c=found,
         series=series,
-        form=form if desk else None,
-        feed_url=feeds.current_feed_url(db(), ctx(), "client", found.id) if desk else None,
+        form=form if may_edit else None,
+        may_book=allowed("use_front_desk"),
+        may_rotate=may_rotate,
+        feed_url=feeds.current_feed_url(db(), ctx(), "client", found.id) if may_rotate else None,
         rotate_form=EmptyForm(),
+        views=audit.client_views(db(), found.id) if allowed("read_audit", found) else None,
     )
+    viewed(View("client", found.id, found.id))
     return page, status
 
 
 @bp.get("/clients/<int:client_id>")
 def client(client_id: int) -> ResponseReturnValue:
-    return _client_page(_client(client_id))
+    return _client_page(load(Client, client_id))
 
 
 @bp.post("/clients/<int:client_id>")
 def update_client(client_id: int) -> ResponseReturnValue:
     """Record a new phone or a consent change (with how it was given, after an opt-out)."""
-    u = access.require_desk()
-    found = _client(client_id)
+    found = load(Client, client_id)
+    u = allow("edit_client", found)
     form = ClientForm()
     if not form.validate():
         return _client_page(found, form, 422)
@@ -98,7 +95,7 @@ def update_client(client_id: int) -> ResponseReturnValue:
                 field.errors = [*field.errors, message]
             else:
                 form.form_errors.append(message)
-        return _client_page(_client(client_id), form, 422)
+        return _client_page(load(Client, client_id), form, 422)
     flash("Saved.")
     for notice in notices:
         flash(notice)
@@ -107,15 +104,15 @@ def update_client(client_id: int) -> ResponseReturnValue:
 
 @bp.get("/therapists")
 def therapists() -> ResponseReturnValue:
-    u = access.require_desk()
-    offices = None if u.role == "admin" or not u.offices else [o.id for o in u.offices]
-    return render_template("pages/therapists.html", therapists=reads.therapists(db(), offices))
+    u = allow("use_front_desk")
+    found = reads.therapists(db(), where=policy.therapist_filter(u))
+    return render_template("pages/therapists.html", therapists=found)
 
 
 @bp.get("/therapists/<int:therapist_id>")
 def therapist(therapist_id: int) -> ResponseReturnValue:
-    access.check_therapist(therapist_id)
-    t = directory.get_therapist(db(), therapist_id)
+    t = load(Therapist, therapist_id)
+    u = viewer()
     # The week is the one in the therapist's (first) office's zone; each session is still
     # shown in its own office's time.
     zone = t.offices[0].timezone if t.offices else "UTC"
@@ -126,31 +123,32 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     except ValueError:
         shown = today
     monday = shown - timedelta(days=shown.weekday())
-    sessions = reads.therapist_days(db(), t.id, zone, monday, 7)
-    u = access.user()
-    if u.role == "front_desk":
-        sessions = [s for s in sessions if u.may_see_office(s.office_id)]
+    sessions = reads.therapist_days(db(), t.id, zone, monday, 7, where=policy.session_filter(u))
     ids = [s.id for s in sessions]
-    clinical = access.sees_clinical(t.id)
-    return render_template(
+    reviewed = [s for s in sessions if clinical(s)]
+    may_rotate = allowed("rotate_feed", t)
+    page = render_template(
         "pages/therapist.html",
         t=t,
         monday=monday,
         sessions=sessions,
         texts=messages_for_sessions(db(), ids),
-        reviews={i: review.weekly_review(db(), i) for i in ids} if clinical else None,
-        feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id),
+        reviews={s.id: review.weekly_review(db(), s.id) for s in reviewed},
+        may_rotate=may_rotate,
+        feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
         rotate_form=EmptyForm(),
-        series=reads.series_of_therapist(db(), t.id),
+        series=reads.series_of_therapist(db(), t.id, where=policy.series_filter(u)),
         this_week=monday <= today < monday + timedelta(weeks=1),
         prev_week=monday - timedelta(weeks=1),
         next_week=monday + timedelta(weeks=1),
     )
+    viewed(*(View("review", s.id, s.series.client_id) for s in reviewed))
+    return page
 
 
 def _rotate(kind: FeedKind, owner_id: int) -> None:
     """Issue a new feed URL; any earlier one stops working at once."""
-    u = access.user()
+    u = viewer()
     with unit_of_work() as s:
         had_one = feeds.current_feed_url(s, ctx(), kind, owner_id) is not None
         feeds.rotate_token(s, ctx(), kind, owner_id, actor=u.email)
@@ -163,15 +161,13 @@ def _rotate(kind: FeedKind, owner_id: int) -> None:
 
 @bp.post("/therapists/<int:therapist_id>/feed")
 def rotate_therapist_feed(therapist_id: int) -> ResponseReturnValue:
-    access.check_therapist(therapist_id)  # a therapist may rotate their own link only
-    directory.get_therapist(db(), therapist_id)
+    allow("rotate_feed", load(Therapist, therapist_id))
     _rotate("therapist", therapist_id)
     return redirect(url_for("people.therapist", therapist_id=therapist_id))
 
 
 @bp.post("/clients/<int:client_id>/feed")
 def rotate_client_feed(client_id: int) -> ResponseReturnValue:
-    access.require_desk()
-    _client(client_id)
+    allow("rotate_feed", load(Client, client_id))
     _rotate("client", client_id)
     return redirect(url_for("people.client", client_id=client_id))

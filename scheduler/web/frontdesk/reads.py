@@ -1,12 +1,14 @@
-"""Read-only look-ups the pages need beyond `services.queries` (no writes, no rules)."""
+"""Read-only look-ups the pages need beyond `services.queries` (no writes, no rules).
+
+Lists take `where`: the reader's reach from `services.access`, applied in the query.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession
@@ -25,23 +27,28 @@ def office_days(
 
 
 def therapist_days(
-    db: Session, therapist_id: int, zone: str, first: date, days: int
+    db: Session,
+    therapist_id: int,
+    zone: str,
+    first: date,
+    days: int,
+    *,
+    where: ColumnElement[bool],
 ) -> list[TherapySession]:
     start, end = local_day_bounds(zone, first, first + timedelta(days=days - 1))
-    return sessions_between(db, start=start, end=end, therapist_id=therapist_id)
+    return sessions_between(db, start=start, end=end, therapist_id=therapist_id, where=where)
 
 
-def therapists(db: Session, office_ids: Iterable[str] | None = None) -> list[Therapist]:
-    """Active therapists, by name; only those working at one of `office_ids` when given."""
-    found = db.scalars(select(Therapist).where(Therapist.active).order_by(Therapist.name))
-    wanted = None if office_ids is None else set(office_ids)
-    return [t for t in found if wanted is None or any(o.id in wanted for o in t.offices)]
+def therapists(db: Session, *, where: ColumnElement[bool]) -> list[Therapist]:
+    """Active therapists, by name."""
+    query = select(Therapist).where(Therapist.active, where).order_by(Therapist.name)
+    return list(db.scalars(query))
 
 
 def search_clients(
-    db: Session, text: str, *, office_ids: Sequence[str] | None = None, limit: int = SEARCH_LIMIT
+    db: Session, text: str, *, where: ColumnElement[bool], limit: int = SEARCH_LIMIT
 ) -> list[Client]:
-    """Clients whose name or phone matches `text`; limited to clients of `office_ids`."""
+    """Clients whose name or phone matches `text`."""
     text = text.strip()[:100]
     query = select(Client).order_by(Client.last_name, Client.first_name, Client.id)
     if text:
@@ -52,25 +59,28 @@ def search_clients(
         if len(digits) >= 3:
             terms.append(Client.phone.like(f"%{digits}%"))
         query = query.where(or_(*terms))
-    if office_ids is not None:
-        treated_here = select(Series.client_id).where(Series.office_id.in_(office_ids))
-        query = query.where(or_(Client.home_office_id.in_(office_ids), Client.id.in_(treated_here)))
-    return list(db.scalars(query.limit(limit)).unique())
+    return list(db.scalars(query.where(where).limit(limit)).unique())
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def series_of_client(db: Session, client_id: int) -> list[Series]:
-    query = select(Series).where(Series.client_id == client_id).order_by(Series.created_at.desc())
+def series_of_client(db: Session, client_id: int, *, where: ColumnElement[bool]) -> list[Series]:
+    query = (
+        select(Series)
+        .where(Series.client_id == client_id, where)
+        .order_by(Series.created_at.desc())
+    )
     return list(db.scalars(query).unique())
 
 
-def series_of_therapist(db: Session, therapist_id: int) -> list[Series]:
+def series_of_therapist(
+    db: Session, therapist_id: int, *, where: ColumnElement[bool]
+) -> list[Series]:
     query = (
         select(Series)
-        .where(Series.therapist_id == therapist_id, Series.status == "active")
+        .where(Series.therapist_id == therapist_id, Series.status == "active", where)
         .order_by(Series.first_session_date)
     )
     return list(db.scalars(query).unique())

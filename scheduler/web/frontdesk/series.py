@@ -11,10 +11,12 @@ from flask_wtf import FlaskForm
 
 from ...db.models import Series, TherapySession
 from ...services import review, session_changes
-from ...services.errors import Conflict, Forbidden, Invalid, NotFound
+from ...services.audit import View
+from ...services.errors import Conflict, Invalid
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
-from . import access, reads
+from ..reach import allow, allowed, clinical, load, viewed
+from . import reads
 from .base import page_blueprint
 from .forms import (
     AttendanceForm,
@@ -26,22 +28,6 @@ from .forms import (
 )
 
 bp = page_blueprint("series", __name__)
-
-
-def _series(series_id: int) -> Series:
-    found = db().get(Series, series_id)
-    if found is None:
-        raise NotFound("series", series_id)
-    access.check_series(found)
-    return found
-
-
-def _session(session_id: int) -> TherapySession:
-    found = db().get(TherapySession, session_id)
-    if found is None:
-        raise NotFound("session", session_id)
-    access.check_session(found)
-    return found
 
 
 def _refusal(form: FlaskForm, exc: Exception) -> int:
@@ -74,7 +60,7 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
             audit=reads.audit_trail(db(), series.id),
             renegotiate=renegotiate,
             cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
-            may_change=access.may_change_schedule(),
+            may_change=allowed("change_schedule", series),
             now=ctx().clock(),
         ),
         status,
@@ -83,13 +69,16 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
 
 @bp.get("/series/<int:series_id>")
 def page(series_id: int) -> ResponseReturnValue:
-    return _series_page(_series(series_id))
+    series = load(Series, series_id)
+    shown = _series_page(series)
+    viewed(View("series", series.id, series.client_id))
+    return shown
 
 
 @bp.post("/series/<int:series_id>/renegotiate")
 def renegotiate(series_id: int) -> ResponseReturnValue:
-    u = access.require_desk()
-    series = _series(series_id)
+    series = load(Series, series_id)
+    u = allow("change_schedule", series)
     form = RenegotiateForm()
     if form.validate():
         try:
@@ -106,8 +95,8 @@ def renegotiate(series_id: int) -> ResponseReturnValue:
 
 @bp.post("/series/<int:series_id>/cancel-rest")
 def cancel_rest(series_id: int) -> ResponseReturnValue:
-    u = access.require_desk()
-    series = _series(series_id)
+    series = load(Series, series_id)
+    u = allow("change_schedule", series)
     form = CancelRestForm()
     if form.validate():
         try:
@@ -140,25 +129,37 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             reschedule=reschedule,
             cancel=forms.get("cancel") or CancelForm(formdata=None),
             attendance=forms.get("attendance") or AttendanceForm(formdata=None),
-            goal=forms.get("goal") or WeeklyGoalForm(formdata=None, weekly_goal=s.weekly_goal),
-            may_set_goal=_may_set_goal(s),
-            review=_review(s),
-            may_change=access.may_change_schedule(),
+            goal=_goal_form(s, forms.get("goal")),
+            may_set_goal=allowed("write_clinical", s),
+            may_mark=allowed("mark_attendance", s),
+            review=review.weekly_review(db(), s.id) if clinical(s) else None,
+            may_change=allowed("change_schedule", s),
             started=s.starts_at <= ctx().clock(),
         ),
         status,
     )
 
 
+def _goal_form(s: TherapySession, form: WeeklyGoalForm | None) -> WeeklyGoalForm | None:
+    """The goal form, filled in only for those who may read the goal."""
+    if form is not None or not clinical(s):
+        return form
+    return WeeklyGoalForm(formdata=None, weekly_goal=s.weekly_goal)
+
+
 @bp.get("/sessions/<int:session_id>")
 def session_page(session_id: int) -> ResponseReturnValue:
-    return _session_page(_session(session_id))
+    s = load(TherapySession, session_id)
+    shown = _session_page(s)
+    # With the weekly review on it, the page is a read of the review.
+    viewed(View("review" if clinical(s) else "session", s.id, s.series.client_id))
+    return shown
 
 
 @bp.post("/sessions/<int:session_id>/reschedule")
 def reschedule(session_id: int) -> ResponseReturnValue:
-    u = access.require_desk()
-    s = _session(session_id)
+    s = load(TherapySession, session_id)
+    u = allow("change_schedule", s)
     form = RescheduleForm()
     if form.validate():
         when = datetime.combine(form.new_date.data, form.new_time.data.replace(second=0))
@@ -176,8 +177,8 @@ def reschedule(session_id: int) -> ResponseReturnValue:
 
 @bp.post("/sessions/<int:session_id>/cancel")
 def cancel(session_id: int) -> ResponseReturnValue:
-    u = access.require_desk()
-    s = _session(session_id)
+    s = load(TherapySession, session_id)
+    u = allow("change_schedule", s)
     form = CancelForm()
     if form.validate():
         make_up = {"yes": True, "no": False}.get(form.make_up.data or "")
@@ -201,10 +202,8 @@ def cancel(session_id: int) -> ResponseReturnValue:
 
 @bp.post("/sessions/<int:session_id>/attendance")
 def attendance(session_id: int) -> ResponseReturnValue:
-    u = access.user()
-    s = _session(session_id)
-    if u.role == "therapist" and u.therapist_id != s.therapist_id:
-        raise Forbidden("only the session's therapist may record attendance")
+    s = load(TherapySession, session_id)
+    u = allow("mark_attendance", s)
     form = AttendanceForm()
     if form.validate():
         try:
@@ -217,24 +216,11 @@ def attendance(session_id: int) -> ResponseReturnValue:
     return _session_page(s, 422, attendance=form)
 
 
-def _may_set_goal(s: TherapySession) -> bool:
-    # Goals and the client's replies are clinical: the treating therapist's (and admins').
-    return access.sees_clinical(s.therapist_id)
-
-
-def _review(s: TherapySession) -> Any:
-    if not access.sees_clinical(s.therapist_id):
-        return None
-    return review.weekly_review(db(), s.id)
-
-
 @bp.post("/sessions/<int:session_id>/goal")
 def weekly_goal(session_id: int) -> ResponseReturnValue:
     """The goal agreed in this session, which the next goal prompt may quote."""
-    u = access.user()
-    s = _session(session_id)
-    if not _may_set_goal(s):
-        raise Forbidden("only the session's therapist may set its goal")
+    s = load(TherapySession, session_id)
+    u = allow("write_clinical", s)
     form = WeeklyGoalForm()
     if form.validate():
         with unit_of_work() as tx:

@@ -1,0 +1,396 @@
+"""Who reaches which row, and what each role may do with it: one policy for the API and the pages.
+
+Every surface asks the same two questions, in this order:
+
+1. **Reach** (`get_visible`, `can_read`, and the `*_filter` clauses for lists and searches): may
+   this user know that the row exists? Outside its reach a row answers 404 with the same body
+   as a row that does not exist, so no surface confirms what it hides.
+2. **Action** (`can`, `authorize`): may this user do `action` to a row it reaches? If not, 403.
+
+What each role reaches:
+
+- ``admin``: everything, including texts that reached no office (unrouted inbox items).
+- ``front_desk``: its assigned offices (every office when none is assigned); the clients whose
+  home office or any series is at one of them; the therapists who work at one of them (listed
+  there, or holding a series there); the series, sessions and inbox items of those offices.
+- ``therapist``: the series it treats, their sessions and clients, any single session it was
+  given to cover, and itself. Nothing office-wide: no day sheets, inboxes or office feeds.
+
+Offices themselves (name, address, hours) are the practice's public directory: every user
+reads them, so an office the user may not work at answers 403, never 404.
+
+Clinical content (weekly goals, the client's replies to goal prompts and their text, ratings,
+weekly reviews, and from issue 12 measures, alerts and the course view) is for admins and the
+treating therapist only (`clinical_visible`). The front desk never gets it: the API leaves
+those fields out (absent, not null), pages do not render them, and clinical actions answer 403.
+
+What an inbox item shows the front desk: kind, time, office, client, session, the sender's
+number, the resolution note, and the text of the message, because the inbox is where the desk
+acts on what clients send to the office (a reschedule request, "running late", an unknown
+number). The one exception is a reply to a weekly goal prompt (`review.goal_replies`): those
+words are clinical, so the desk sees that the client replied and when, and the words go to the
+treating therapist's weekly review.
+
+Feed URLs are shown only to users who may rotate them (action ``rotate_feed``): an office's
+to staff of that office; a therapist's to the therapist, admins and desk staff whose offices
+cover every office the therapist works at; a client's to admins and desk staff whose offices
+cover every office the client is treated at (a feed shows every session of its owner, so a
+one-office desk must not get a window onto the others).
+
+Extending it: add the action's name to `Action` and one `@_rule("name")` function below; give
+new kinds of row a branch in `can_read` and a `*_filter`. Later features use the same entry
+points: e.g. inbox replies are ``work_inbox`` on the item, a client merge is ``merge_clients``
+(admins), measures and alerts are ``read_clinical`` on the series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import ColumnElement, exists, false, or_, select, true, union
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, Series, Therapist, TherapySession, User, therapist_offices
+from ..db.models.inbound import InboxItem
+from ..locations import Location
+from .errors import Forbidden, NotFound
+
+Action = Literal[
+    "use_front_desk",  # the desk's tools: client search, therapist list, booking form
+    "view_schedule",  # an office's day, week and session list
+    "book",  # book a series at an office
+    "add_client",  # create a client whose home is an office
+    "add_therapist",  # create a therapist working at offices (a list of office ids)
+    "edit_client",  # phone and consents
+    "change_schedule",  # reschedule, cancel, renegotiate N, cancel the rest
+    "mark_attendance",  # attended / no-show
+    "read_clinical",  # goals, replies, ratings, reviews (issue 12: measures, alerts, course)
+    "write_clinical",  # set a weekly goal
+    "rotate_feed",  # see and reissue a feed URL (therapist, client or office id)
+    "work_inbox",  # list an office's inbox, resolve an item (issue 11: reply)
+    "read_audit",  # who viewed a client
+    "merge_clients",  # issue 11: fold one client record into another
+]
+
+DESK_ROLES = ("admin", "front_desk")
+
+# Rows the policy knows; an office is given as its id.
+Row = Client | Therapist | Series | TherapySession | InboxItem
+_Model = TypeVar("_Model", Client, Therapist, Series, TherapySession, InboxItem)
+
+# What a 404 calls each kind of row (the same words whether it is hidden or missing).
+ROW_NAMES: dict[type[Any], str] = {
+    Client: "client",
+    Therapist: "therapist",
+    Series: "series",
+    TherapySession: "session",
+    InboxItem: "inbox item",
+}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The part of the practice a user reaches, as data (see the module docstring)."""
+
+    role: str
+    # None: every office. Therapists reach no office as a whole: an empty set.
+    offices: frozenset[str] | None
+    # The therapist a therapist user is; None for other roles (and unlinked therapist users).
+    therapist_id: int | None
+
+    @property
+    def desk(self) -> bool:
+        return self.role in DESK_ROLES
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    def office(self, office_id: str | None) -> bool:
+        """Does this user work at `office_id` (an office's schedule, inbox, feed)?"""
+        if office_id is None or not self.desk:
+            return False
+        return self.offices is None or office_id in self.offices
+
+    def covers(self, office_ids: Iterable[str]) -> bool:
+        return all(self.office(o) for o in office_ids)
+
+
+def reach(user: User) -> Reach:
+    if user.role == "admin":
+        return Reach("admin", None, None)
+    if user.role == "front_desk":
+        assigned = frozenset(o.id for o in user.offices)
+        return Reach("front_desk", assigned or None, None)
+    if user.role == "therapist":
+        return Reach("therapist", frozenset(), user.therapist_id)
+    return Reach(user.role, frozenset(), None)  # an unknown role reaches nothing
+
+
+# --- reach as SQL: lists and searches filter in the query ------------------------------------
+
+
+def _treated_by(therapist_id: int) -> Any:
+    return select(Series.id).where(Series.therapist_id == therapist_id)
+
+
+def client_filter(user: User) -> ColumnElement[bool]:
+    r = reach(user)
+    if r.desk and r.offices is None:
+        return true()
+    if r.desk:
+        assert r.offices is not None
+        treated_here = select(Series.client_id).where(Series.office_id.in_(r.offices))
+        return or_(Client.home_office_id.in_(r.offices), Client.id.in_(treated_here))
+    if r.therapist_id is not None:
+        return Client.id.in_(select(Series.client_id).where(Series.therapist_id == r.therapist_id))
+    return false()
+
+
+def therapist_filter(user: User) -> ColumnElement[bool]:
+    r = reach(user)
+    if r.desk and r.offices is None:
+        return true()
+    if r.desk:
+        assert r.offices is not None
+        listed = select(therapist_offices.c.therapist_id).where(
+            therapist_offices.c.office_id.in_(r.offices)
+        )
+        treating = select(Series.therapist_id).where(Series.office_id.in_(r.offices))
+        return Therapist.id.in_(union(listed, treating))
+    if r.therapist_id is not None:
+        return Therapist.id == r.therapist_id
+    return false()
+
+
+def series_filter(user: User) -> ColumnElement[bool]:
+    r = reach(user)
+    if r.desk:
+        return true() if r.offices is None else Series.office_id.in_(r.offices)
+    if r.therapist_id is not None:
+        return Series.therapist_id == r.therapist_id
+    return false()
+
+
+def session_filter(user: User) -> ColumnElement[bool]:
+    r = reach(user)
+    if r.desk:
+        return true() if r.offices is None else TherapySession.office_id.in_(r.offices)
+    if r.therapist_id is not None:
+        return or_(
+            TherapySession.therapist_id == r.therapist_id,
+            TherapySession.series_id.in_(_treated_by(r.therapist_id)),
+        )
+    return false()
+
+
+def inbox_filter(user: User) -> ColumnElement[bool]:
+    r = reach(user)
+    if r.admin:
+        return true()
+    if r.desk:
+        if r.offices is None:
+            return InboxItem.office_id.is_not(None)
+        return InboxItem.office_id.in_(r.offices)
+    return false()
+
+
+_FILTERS: dict[type[Any], Callable[[User], ColumnElement[bool]]] = {
+    Client: client_filter,
+    Therapist: therapist_filter,
+    Series: series_filter,
+    TherapySession: session_filter,
+    InboxItem: inbox_filter,
+}
+
+
+def visible(user: User, model: type[Row]) -> ColumnElement[bool]:
+    """The WHERE clause that keeps only the rows of `model` this user reaches."""
+    return _FILTERS[model](user)
+
+
+# --- reach of single rows ----------------------------------------------------------------------
+
+
+def get_visible(
+    db: Session, user: User, model: type[_Model], row_id: int, *, field: str | None = None
+) -> _Model:
+    """Row `row_id` of `model`, or NotFound alike when it is missing and when it is hidden.
+
+    `field` names the body field that carried the id (a 422 naming it instead of a 404).
+    """
+    row = db.scalar(select(model).where(model.id == row_id, visible(user, model)))
+    if row is None:
+        raise NotFound(ROW_NAMES[model], row_id, field=field)
+    return row
+
+
+def can_read(db: Session, user: User, row: Row | str) -> bool:
+    """Does `row` (or the office with this id) lie within this user's reach?"""
+    if isinstance(row, str):
+        return True  # offices are the practice's directory
+    r = reach(user)
+    if isinstance(row, Series):
+        return r.office(row.office_id) if r.desk else row.therapist_id == r.therapist_id
+    if isinstance(row, TherapySession):
+        if r.desk:
+            return r.office(row.office_id)
+        return r.therapist_id is not None and r.therapist_id in (
+            row.therapist_id,
+            row.series.therapist_id,
+        )
+    if isinstance(row, InboxItem):
+        return r.admin or (r.desk and r.office(row.office_id))
+    if r.desk and r.offices is None:
+        return True
+    return reaches(db, user, type(row), row.id)
+
+
+def reaches(db: Session, user: User, model: type[Row], row_id: int) -> bool:
+    """Does row `row_id` of `model` exist within this user's reach? (one EXISTS query)"""
+    found = db.scalar(select(exists().where(model.id == row_id, visible(user, model))))
+    return bool(found)
+
+
+def clinical_visible(user: User, row: Series | TherapySession | InboxItem) -> bool:
+    """Goals, replies, ratings, reviews: admins and the treating therapist only."""
+    r = reach(user)
+    if r.admin:
+        return True
+    if r.therapist_id is None:
+        return False
+    if isinstance(row, Series):
+        return row.therapist_id == r.therapist_id
+    if isinstance(row, TherapySession):
+        return r.therapist_id in (row.therapist_id, row.series.therapist_id)
+    return False  # therapists reach no inbox item; the review shows them the replies
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+Rule = Callable[[Session, User, Any], bool]
+_RULES: dict[str, Rule] = {}
+
+
+def _rule(action: Action) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        _RULES[action] = fn
+        return fn
+
+    return register
+
+
+def can(
+    db: Session, user: User, action: Action, row: Row | str | Sequence[str] | None = None
+) -> bool:
+    """May this user take `action` on `row` (which it is assumed to reach)?"""
+    return _RULES[action](db, user, row)
+
+
+def authorize(
+    db: Session, user: User, action: Action, row: Row | str | Sequence[str] | None = None
+) -> None:
+    """NotFound if `row` is outside the user's reach; Forbidden if the action is not allowed."""
+    if isinstance(row, Row) and not can_read(db, user, row):
+        raise NotFound(ROW_NAMES[type(row)], row.id)
+    if not can(db, user, action, row):
+        raise Forbidden(_REFUSALS.get(action, "your role may not do this"))
+
+
+_REFUSALS: dict[str, str] = {
+    "use_front_desk": "this is for front-desk staff",
+    "view_schedule": "you do not work at this office",
+    "book": "you may not book at this office",
+    "add_client": "you may not add clients at this office",
+    "add_therapist": "you may not add therapists at these offices",
+    "edit_client": "only front-desk staff change contact details and consents",
+    "change_schedule": "only front-desk staff change the schedule",
+    "mark_attendance": "only front-desk staff and the session's therapist record attendance",
+    "read_clinical": "clinical content is for the treating therapist",
+    "write_clinical": "only the session's therapist may set its goal",
+    "rotate_feed": "you may not manage this calendar link",
+    "work_inbox": "you do not work this office's inbox",
+    "read_audit": "only admins see who viewed a record",
+    "merge_clients": "only admins merge client records",
+}
+
+
+@_rule("use_front_desk")
+def _use_front_desk(db: Session, user: User, row: Any) -> bool:
+    return reach(user).desk
+
+
+@_rule("view_schedule")
+@_rule("book")
+@_rule("add_client")
+@_rule("work_inbox")
+def _at_my_office(db: Session, user: User, row: Any) -> bool:
+    """Office-wide work: at an office (id) the desk user is assigned to, or on its inbox item."""
+    if isinstance(row, InboxItem):
+        return can_read(db, user, row)
+    return reach(user).office(row)
+
+
+@_rule("add_therapist")
+def _add_therapist(db: Session, user: User, row: Any) -> bool:
+    return reach(user).covers(row or ()) and reach(user).desk
+
+
+@_rule("edit_client")
+@_rule("change_schedule")
+def _desk_only(db: Session, user: User, row: Any) -> bool:
+    return reach(user).desk
+
+
+@_rule("mark_attendance")
+def _mark_attendance(db: Session, user: User, row: Any) -> bool:
+    return reach(user).desk or (isinstance(row, TherapySession) and clinical_visible(user, row))
+
+
+@_rule("read_clinical")
+@_rule("write_clinical")
+def _clinical(db: Session, user: User, row: Any) -> bool:
+    return isinstance(row, Series | TherapySession | InboxItem) and clinical_visible(user, row)
+
+
+@_rule("read_audit")
+@_rule("merge_clients")
+def _admin_only(db: Session, user: User, row: Any) -> bool:
+    return reach(user).admin
+
+
+@_rule("rotate_feed")
+def _rotate_feed(db: Session, user: User, row: Any) -> bool:
+    r = reach(user)
+    if isinstance(row, str):
+        return r.office(row)
+    if isinstance(row, Therapist):
+        if r.therapist_id is not None:
+            return row.id == r.therapist_id
+        return r.admin or (r.desk and r.covers(therapist_office_ids(db, row.id)))
+    if isinstance(row, Client):
+        return r.admin or (r.desk and r.covers(client_office_ids(db, row)))
+    return False
+
+
+def therapist_office_ids(db: Session, therapist_id: int) -> set[str]:
+    """Where a therapist works: the offices listed for them and those of their series."""
+    listed = select(therapist_offices.c.office_id).where(
+        therapist_offices.c.therapist_id == therapist_id
+    )
+    treating = select(Series.office_id).where(Series.therapist_id == therapist_id)
+    return set(db.scalars(union(listed, treating)))
+
+
+def client_office_ids(db: Session, client: Client) -> set[str]:
+    """Where a client is known: the home office and the offices of their series."""
+    treated = db.scalars(select(Series.office_id).where(Series.client_id == client.id).distinct())
+    return {client.home_office_id, *treated}
+
+
+def visible_offices(user: User, offices: Iterable[Location]) -> list[Location]:
+    """The offices whose schedule this user may open, in the order given."""
+    r = reach(user)
+    return [loc for loc in offices if r.office(loc.id)]

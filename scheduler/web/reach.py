@@ -1,0 +1,59 @@
+"""The web's one adapter onto `services.access`, shared by the API and the pages.
+
+Both surfaces put the request's user on `g.user` (the API from its bearer token, the pages from
+the sign-in cookie), so a page and the API route over the same row ask the very same question
+and get the same answer: 404 outside the user's reach, 403 for an action it may not take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from flask import abort, g
+
+from ..db.models import Client, InboxItem, Series, Therapist, TherapySession, User
+from ..services import access, audit
+from ..services.access import Action, Row
+from .context import db
+
+_M = TypeVar("_M", Client, Therapist, Series, TherapySession, InboxItem)
+
+
+def viewer() -> User:
+    """The user this request acts for (views run only after authentication)."""
+    user: User | None = g.get("user")
+    if user is None:
+        abort(401)
+    return user
+
+
+def load(model: type[_M], row_id: int) -> _M:
+    """The row if the user reaches it; 404 alike for hidden and missing rows."""
+    return access.get_visible(db(), viewer(), model, row_id)
+
+
+def allow(action: Action, row: Row | str | Sequence[str] | None = None) -> User:
+    """404 if `row` is outside the user's reach, 403 if the action is not the user's."""
+    user = viewer()
+    access.authorize(db(), user, action, row)
+    return user
+
+
+def allowed(action: Action, row: Row | str | Sequence[str] | None = None) -> bool:
+    return access.can(db(), viewer(), action, row)
+
+
+def clinical(row: Series | TherapySession | InboxItem) -> bool:
+    """May the user see this row's clinical content (goals, replies, ratings, reviews)?"""
+    return access.clinical_visible(viewer(), row)
+
+
+def viewed(*views: audit.View) -> None:
+    """Record what this response shows (one INSERT) and commit it with the request.
+
+    Called once the response's content is built, so a read whose audit row cannot be written
+    fails instead of being served unrecorded.
+    """
+    audit.record_views(db(), viewer().email, views)
+    db().commit()

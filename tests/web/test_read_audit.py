@@ -1,0 +1,171 @@
+"""Reads of health data are audited: who viewed which client, series, session, review or text.
+
+Each read writes its rows as ONE INSERT in the request's own transaction (a later benchmark
+measures read throughput, so this stays one cheap statement), and admins see who viewed a
+client on the client page and at GET /api/v1/clients/{id}/audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from scheduler.db.models import AuditEntry
+from scheduler.services import audit
+from tests.web.access_world import (
+    World,
+    apis_fixture,  # noqa: F401  (fixture `apis`)
+    page_clients,
+    world_fixture,  # noqa: F401  (fixture `world`)
+)
+from tests.web.conftest import Api
+
+
+@contextmanager
+def audit_inserts(engine: Engine) -> Iterator[list[str]]:
+    """The INSERT statements into audit_log issued inside the block."""
+    seen: list[str] = []
+
+    def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+
+
+def _views(db: Session) -> list[AuditEntry]:
+    db.expire_all()
+    query = select(AuditEntry).where(AuditEntry.action.like("%.viewed")).order_by(AuditEntry.id)
+    return list(db.scalars(query))
+
+
+def test_each_api_read_writes_its_audit_rows_in_one_insert(
+    world: World, apis: dict[str, Api], db: Session, engine: Engine
+):
+    reads = [
+        ("desk_miami", f"/clients/{world.client_m}", "client.viewed", "client", world.client_m),
+        ("desk_miami", f"/series/{world.series_m}", "series.viewed", "series", world.series_m),
+        ("desk_all", f"/sessions/{world.next_m}", "session.viewed", "session", world.next_m),
+        ("ther_a", f"/sessions/{world.next_m}/review", "review.viewed", "session", world.next_m),
+        ("desk_miami", f"/inbox/{world.item_m_goal}", "inbox_item.viewed", "inbox_item", None),
+    ]
+    for user, path, action, entity, entity_id in reads:
+        before = len(_views(db))
+        started = datetime.now(UTC)
+        with audit_inserts(engine) as inserts:
+            assert apis[user].get(path).status_code == 200, path
+        assert len(inserts) == 1, (path, inserts)
+        (row,) = _views(db)[before:]
+        assert (row.actor, row.action, row.entity) == (world.emails[user], action, entity)
+        assert row.entity_id == str(entity_id if entity_id is not None else world.item_m_goal)
+        assert row.client_id == world.client_m
+        assert started - timedelta(seconds=5) <= row.at <= datetime.now(UTC)
+        assert row.series_id is None  # reads stay out of the series' change trail
+
+
+def test_a_list_of_inbox_items_is_one_insert_of_one_row_per_item(
+    world: World, apis: dict[str, Api], db: Session, engine: Engine
+):
+    before = len(_views(db))
+    with audit_inserts(engine) as inserts:
+        listed = apis["admin"].get("/inbox").get_json()
+    assert len(inserts) == 1
+    rows = _views(db)[before:]
+    assert sorted(int(r.entity_id) for r in rows) == sorted(i["id"] for i in listed)
+    assert len(listed) == 4 and {r.action for r in rows} == {"inbox_item.viewed"}
+
+
+def test_refused_reads_write_no_audit_row(world: World, apis: dict[str, Api], db: Session):
+    before = len(_views(db))
+    assert apis["desk_miami"].get(f"/clients/{world.client_s}").status_code == 404
+    assert apis["desk_all"].get(f"/sessions/{world.next_m}/review").status_code == 403
+    assert apis["ther_b"].get(f"/series/{world.series_m}").status_code == 404
+    assert len(_views(db)) == before
+
+
+def test_page_reads_are_audited_too(app: Flask, world: World, db: Session, engine: Engine):
+    browsers = page_clients(app, world)
+    reads = [
+        ("desk_miami", f"/clients/{world.client_m}", ["client.viewed"]),
+        ("desk_miami", f"/series/{world.series_m}", ["series.viewed"]),
+        ("desk_miami", f"/sessions/{world.next_m}", ["session.viewed"]),
+        ("ther_a", f"/sessions/{world.next_m}", ["review.viewed"]),  # the page shows the review
+        ("desk_miami", "/offices/miami/inbox", ["inbox_item.viewed"] * 2),
+    ]
+    for user, path, actions in reads:
+        before = len(_views(db))
+        with audit_inserts(engine) as inserts:
+            assert browsers[user].get(path).status_code == 200, path
+        rows = _views(db)[before:]
+        assert len(inserts) == 1 and [r.action for r in rows] == actions, path
+        assert {r.actor for r in rows} == {world.emails[user]}
+        assert {r.client_id for r in rows} <= {world.client_m, None}
+
+
+def test_admins_see_who_viewed_a_client(
+    app: Flask, world: World, apis: dict[str, Api], db: Session
+):
+    apis["desk_miami"].get(f"/clients/{world.client_m}")
+    apis["ther_a"].get(f"/sessions/{world.next_m}/review")
+    apis["desk_all"].get(f"/inbox/{world.item_m_goal}")
+    apis["desk_all"].get(f"/clients/{world.client_s}")  # another client's: not listed
+    trail = apis["admin"].get(f"/clients/{world.client_m}/audit")
+    assert trail.status_code == 200
+    seen = [(e["actor"], e["action"]) for e in trail.get_json()]
+    assert seen == [  # newest first
+        (world.emails["desk_all"], "inbox_item.viewed"),
+        (world.emails["ther_a"], "review.viewed"),
+        (world.emails["desk_miami"], "client.viewed"),
+    ]
+    assert all(e["at"] for e in trail.get_json())
+    assert len(apis["admin"].get(f"/clients/{world.client_m}/audit?limit=1").get_json()) == 1
+    for bad in ("0", "1001", "ten", "²"):
+        r = apis["admin"].get(f"/clients/{world.client_m}/audit?limit={bad}")
+        assert r.status_code == 422 and "limit" in r.get_json()["fields"], bad
+    # Only admins: others who see the client get 403, others 404 (tested in the access table).
+    assert apis["desk_miami"].get(f"/clients/{world.client_m}/audit").status_code == 403
+
+    browsers = page_clients(app, world)
+    page = browsers["admin"].get(f"/clients/{world.client_m}").text
+    assert "Who viewed this client" in page and world.emails["desk_miami"] in page
+    assert (
+        "Who viewed this client" not in browsers["desk_all"].get(f"/clients/{world.client_m}").text
+    )
+
+
+def test_the_series_change_trail_does_not_list_reads(app: Flask, world: World):
+    browsers = page_clients(app, world)
+    for _ in range(2):
+        browsers["desk_miami"].get(f"/series/{world.series_m}")
+    page = browsers["admin"].get(f"/series/{world.series_m}").text
+    assert "series.booked" in page and ".viewed" not in page
+
+
+def test_a_read_whose_audit_row_cannot_be_written_is_not_served(
+    world: World, apis: dict[str, Api], db: Session, monkeypatch: pytest.MonkeyPatch
+):
+    def broken(*args: Any, **kw: Any) -> None:
+        raise OperationalError("INSERT INTO audit_log ...", {}, Exception("disk full"))
+
+    monkeypatch.setattr(audit, "record_views", broken)
+    response = apis["desk_miami"].get(f"/clients/{world.client_m}")
+    assert response.status_code == 500
+    assert "Mia" not in response.get_data(as_text=True)
+    assert (
+        db.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.client_id.is_not(None))
+        )
+        == 0
+    )
