@@ -210,8 +210,12 @@ class Dispatcher:
         """What the outcomes mean beyond the rows: slower senders, the clients' records."""
         if rec.slow_down:
             until = {s: utcnow() + timedelta(seconds=t) for s, t in rec.slow_down.items()}
-            with self.sessions.begin() as db:
-                claim.slow_senders(db, until)
+            try:
+                with self.sessions.begin() as db:
+                    claim.slow_senders(db, until)
+            except SQLAlchemyError as exc:
+                # This process holds off anyway (`_deliver`); the next 429 tries this again.
+                log.warning("cannot slow senders down (%s)", type(exc).__name__)
         for e in rec.effects:
             try:
                 with self.sessions.begin() as db:
