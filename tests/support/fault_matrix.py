@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, or_, select, text
+from sqlalchemy import Engine, create_engine, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from scheduler.config import Settings
@@ -165,7 +165,8 @@ def _worker_phase(
             say(f"SIGKILLed a worker holding {len(orphans)} claimed texts")
         quiet = 0
         while time.monotonic() < deadline and quiet < 3:
-            quiet = quiet + 1 if _nothing_to_do_now(engine) else 0
+            dead = [p.pid for p in procs if p.poll() is not None]
+            quiet = quiet + 1 if _nothing_to_do_now(engine, dead) else 0
             time.sleep(0.5)
     finally:
         problems = stop(procs)
@@ -214,10 +215,12 @@ def _open_counts(engine: Engine) -> dict[str, int]:
     return {status: int(n) for status, n in found}
 
 
-def _nothing_to_do_now(engine: Engine) -> bool:
-    """No text is due now and none is in a live worker's hands: only waiting is left."""
+def _nothing_to_do_now(engine: Engine, dead: list[int]) -> bool:
+    """No text is due now and none is in a live worker's hands: only waiting is left (a dead
+    worker's claims wait for their timeout; the settle passes reconcile them)."""
     now = datetime.now(UTC)
     fresh_claim = now - timedelta(seconds=CLAIM_TIMEOUT_S)
+    held_by_dead = [_M.claimed_by.like(f"%:{pid}:%") for pid in dead]
     with Session(engine) as db:
         busy = db.scalar(
             select(func.count())
@@ -229,7 +232,8 @@ def _nothing_to_do_now(engine: Engine) -> bool:
                     & or_(_M.next_attempt_at.is_(None), _M.next_attempt_at <= now),
                     (_M.status == "sending")
                     & _M.claimed_by.is_not(None)
-                    & (_M.claimed_at > fresh_claim),
+                    & (_M.claimed_at > fresh_claim)
+                    & ~or_(false(), *held_by_dead),
                 ),
             )
         )
