@@ -351,7 +351,11 @@ def dispatch(once: bool) -> None:
     timeout = timedelta(seconds=container.settings.dispatch_claim_timeout_seconds)
     with container.sessions.begin() as session:
         settled = reconcile(
-            session, container.gateway, claim_timeout=timeout, worker=dispatcher.worker
+            session,
+            container.gateway,
+            claim_timeout=timeout,
+            worker=dispatcher.worker,
+            settings=container.settings,
         )
     stats = dispatcher.run_pass()
     click.echo(json.dumps({**stats.as_dict(), "reconciled": settled.as_dict()}))

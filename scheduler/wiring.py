@@ -24,6 +24,7 @@ from .db.session import make_engine, make_session_factory
 from .db.types import utcnow
 from .locations import LocationBook, load_locations
 from .services.context import ScheduleObserver, ServiceContext, TextsPort
+from .services.termination import TerminationPlanner
 from .sms.console import ConsoleGateway
 from .sms.gateway import SmsGateway
 from .texts.observer import TextPipeline
@@ -115,7 +116,8 @@ def assemble(
         sessions=sessions,
         gateway=gateway,
         texts=pipeline,
-        observers=[pipeline],
+        # Texts first: the course's reactions (the offer-maintenance task) read no text rows.
+        observers=[pipeline, TerminationPlanner()],
     )
 
 

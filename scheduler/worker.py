@@ -27,6 +27,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from .config import Settings
 from .services import signin, staff_sessions
 from .services.feeds import refresh_stale_feeds
+from .services.termination import sweep as open_due_offers
 from .sms.gateway import SmsGateway
 from .texts.reconcile import expire_pending, reconcile
 from .texts.send import Dispatcher
@@ -64,7 +65,13 @@ def dispatch_job(rt: Runtime) -> object:
 def reconcile_job(rt: Runtime) -> object:
     timeout = timedelta(seconds=rt.container.settings.dispatch_claim_timeout_seconds)
     with rt.container.sessions.begin() as db:
-        stats = reconcile(db, rt.gateway, claim_timeout=timeout, worker=rt.worker_id)
+        stats = reconcile(
+            db,
+            rt.gateway,
+            claim_timeout=timeout,
+            worker=rt.worker_id,
+            settings=rt.container.settings,
+        )
     if stats.found_sent or stats.requeued or stats.still_unknown:
         log.info("reconcile: %s", stats.as_dict())
     return stats
@@ -83,6 +90,10 @@ def housekeeping_job(rt: Runtime) -> object:
         failures = signin.sweep(db, now=now)
     if sessions or failures:
         log.info("housekeeping: %d ended sessions, %d old sign-in failures", sessions, failures)
+    with rt.container.sessions.begin() as db:
+        offers = open_due_offers(db, rt.container.ctx)
+    if offers:
+        log.info("housekeeping: %d offer-maintenance tasks opened", offers)
     return expired
 
 

@@ -8,9 +8,16 @@ from __future__ import annotations
 from typing import Literal
 
 Phase = Literal["initial", "middle", "termination"]
+# A maintenance series (monthly, after an acute course) has one phase throughout.
+CoursePhase = Literal["initial", "middle", "termination", "maintenance"]
+SeriesKind = Literal["acute", "maintenance"]
 ProblemArea = Literal["grief", "role_dispute", "role_transition", "interpersonal_deficits"]
 
 PHASES: tuple[Phase, ...] = ("initial", "middle", "termination")
+SERIES_KINDS: tuple[SeriesKind, ...] = ("acute", "maintenance")
+# Weeks between two sessions of a series: weekly, fortnightly, four-weekly ("monthly").
+CADENCES: tuple[int, ...] = (1, 2, 4)
+MAINTENANCE_MAX_SESSIONS = 12
 PROBLEM_AREAS: tuple[ProblemArea, ...] = (
     "grief",
     "role_dispute",
@@ -57,3 +64,19 @@ def phase_for(number: int, session_count: int) -> Phase:
     if number <= initial_ends_at(session_count):
         return "initial"
     return "middle"
+
+
+def course_phase(kind: SeriesKind | str, number: int, session_count: int) -> CoursePhase:
+    """Phase of session `number` in a series of `kind`: every maintenance session is maintenance."""
+    if kind == "maintenance":
+        _check_count(session_count)
+        if not 1 <= number <= session_count:
+            raise ValueError(f"session number {number} is outside 1..{session_count}")
+        return "maintenance"
+    return phase_for(number, session_count)
+
+
+def offer_maintenance_before(session_count: int) -> int:
+    """The session at which the front desk offers maintenance: two sessions before the end."""
+    _check_count(session_count)
+    return max(1, session_count - 2)

@@ -17,6 +17,9 @@ Rules, stated once:
 - Goal prompt: `goal_prompt_days_after` local days after the session's local date, at
   `goal_prompt_at`; never after the last session, never at/after the next session start.
 - Closing: `closing_days_after` local days after the last session, at `goal_prompt_at`.
+- Questionnaire link ("measure_link"), for sessions where the measure plan asks for one:
+  24 hours before the start (elapsed time), moved earlier out of quiet hours like a reminder;
+  it expires when the session starts.
 - Notices (booking, change, cancellation) are due now; in quiet hours they wait for the next
   allowed moment instead of being dropped.
 - Caps: per client, at most `max_per_day` per local day and `max_per_week` in any 7
@@ -40,6 +43,7 @@ MessageKind = Literal[
     "reminder_2h",
     "goal_prompt",
     "closing",
+    "measure_link",
 ]
 
 # Statuses for which a session still gets reminders and follow-ups; any other status
@@ -55,6 +59,8 @@ CAP_PRIORITY: dict[str, int] = {
     "booking_confirmation": 3,
     "goal_prompt": 4,
     "closing": 5,
+    # Last: when a cap bites, the questionnaire is handed over in the office instead.
+    "measure_link": 6,
 }
 # Change and cancellation notices count towards the caps but are never dropped by them:
 # a client who misses one may travel to an appointment that no longer exists.
@@ -63,6 +69,8 @@ CAP_EXEMPT = frozenset({"session_cancelled", "session_changed"})
 # How long a goal prompt or closing text stays worth sending if dispatch is delayed and no
 # next session bounds it.
 FOLLOW_UP_LIFETIME = timedelta(days=3)
+# The private questionnaire link goes out this long before the session.
+MEASURE_LINK_LEAD = timedelta(hours=24)
 _ONE_MINUTE = timedelta(minutes=1)
 # Window edges at or after 04:00 can never sit in a DST gap or fold (US changes at 02:00).
 _EARLIEST_WINDOW_START = time(4)
@@ -210,8 +218,10 @@ def plan_session_messages(
     is_last: bool,
     goal_prompts: bool,
     next_starts_at: datetime | None = None,
+    measure_link: bool = False,
 ) -> list[PlannedMessage]:
-    """Reminders, goal prompt and closing text for one session (see the module rules)."""
+    """Reminders, goal prompt, closing text and questionnaire link for one session (see the
+    module rules); `measure_link` when the measure plan asks for a questionnaire there."""
     _require_aware(now, "now")
     if next_starts_at is not None:
         _require_aware(next_starts_at, "next_starts_at")
@@ -222,6 +232,8 @@ def plan_session_messages(
         kinds.append("goal_prompt")
     if is_last:
         kinds.append("closing")
+    if measure_link:
+        kinds.append("measure_link")
     if slot.status not in REMINDABLE_STATUSES:
         why = f"session is {slot.status}"
         return [PlannedMessage(kind, sid, None, why, None) for kind in kinds]
@@ -267,6 +279,16 @@ def plan_session_messages(
         elif send_at < now:
             reason = "its time has passed"
         plans.append(_planned("closing", sid, send_at, reason, send_at + FOLLOW_UP_LIFETIME))
+
+    if measure_link:
+        natural = slot.starts_at - MEASURE_LINK_LEAD
+        send_at = latest_allowed_at_or_before(natural, client_zone, policy)
+        reason = None
+        if send_at >= slot.starts_at:
+            reason = "no allowed texting time before the appointment"
+        elif send_at < now:
+            reason = "its time has passed"
+        plans.append(_planned("measure_link", sid, send_at, reason, slot.starts_at))
     return plans
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scheduler.domain.phases import Phase, phase_for
+from scheduler.domain.phases import CoursePhase, phase_for
 
 ClosurePolicy = Literal["skip", "reject"]
 LocalTimeKind = Literal["nonexistent", "ambiguous"]
@@ -55,7 +55,7 @@ class PlannedSession:
     """One session of a planned series: where it sits on the office's wall clock and in UTC."""
 
     number: int
-    phase: Phase
+    phase: CoursePhase
     local_date: date
     local_time: time
     zone: str
@@ -123,18 +123,24 @@ def resolve_local(day: date, at: time, zone: str) -> datetime:
     raise LocalTimeError(kind, naive, zone)
 
 
-def expand_weekly(first_date: date, count: int) -> list[date]:
-    """`count` local dates, one a week on first_date's weekday (calendar days, not hours)."""
+def expand_weekly(first_date: date, count: int, cadence_weeks: int = 1) -> list[date]:
+    """`count` local dates, one every `cadence_weeks` weeks on first_date's weekday.
+
+    Calendar days are added to the local date (7 * cadence of them), never hours to an
+    instant, so the wall time stays put across DST changes at every cadence.
+    """
     if count < 0:
         raise ValueError(f"count must not be negative, got {count}")
-    return [first_date + timedelta(weeks=i) for i in range(count)]
+    if cadence_weeks < 1:
+        raise ValueError(f"cadence_weeks must be at least 1, got {cadence_weeks}")
+    return [first_date + timedelta(days=7 * cadence_weeks * i) for i in range(count)]
 
 
 def _closed_weeks(
-    first_date: date, weeks: int, closed: Callable[[date], str | None]
+    first_date: date, weeks: int, closed: Callable[[date], str | None], cadence_weeks: int
 ) -> tuple[Skip, ...]:
     hits = []
-    for day in expand_weekly(first_date, weeks):
+    for day in expand_weekly(first_date, weeks, cadence_weeks):
         reason = closed(day)
         if reason is not None:
             hits.append(Skip(day, reason))
@@ -154,14 +160,19 @@ def plan_series(
     policy: ClosurePolicy = "skip",
     max_weeks: int | None = None,
     previous_offset: timedelta | None = None,
+    cadence_weeks: int = 1,
+    phase: Callable[[int, int], CoursePhase] | None = None,
 ) -> SeriesPlan:
-    """Plan `session_count` weekly sessions from first_date at start_time local time in zone.
+    """Plan `session_count` sessions from first_date at start_time local time in zone.
 
-    Closed weeks are skipped with a make-up week appended ("skip") or refused ("reject").
+    Sessions fall every `cadence_weeks` weeks (1: weekly; maintenance series use 2 or 4).
+    Closed slots are skipped with a make-up slot appended at the same cadence ("skip") or
+    refused ("reject"); `max_weeks` counts slots, not calendar weeks.
     Numbers run from first_number; phases are computed against `total` sessions so that
     sessions appended to an existing series keep their place in the course.
     `previous_offset` is the UTC offset of the session before this plan (when appending),
     so that dst_changed is right for the first appended session too.
+    `phase(number, total)` names each session's phase (default: the acute course's).
     """
     if session_count < 1:
         raise ValueError(f"session_count must be at least 1, got {session_count}")
@@ -184,14 +195,15 @@ def plan_series(
 
     if policy == "reject":
         # Only the contracted weeks matter: a rejected plan has no make-up weeks.
-        hits = _closed_weeks(first_date, session_count, closed)
+        hits = _closed_weeks(first_date, session_count, closed, cadence_weeks)
         if hits:
             raise ClosureRejected(hits)
 
     sessions: list[PlannedSession] = []
     skipped: list[Skip] = []
     last_offset = previous_offset
-    for day in expand_weekly(first_date, week_limit):
+    phase_of = phase or phase_for
+    for day in expand_weekly(first_date, week_limit, cadence_weeks):
         if len(sessions) == session_count:
             break
         reason = closed(day)
@@ -206,7 +218,7 @@ def plan_series(
         sessions.append(
             PlannedSession(
                 number=number,
-                phase=phase_for(number, course_total),
+                phase=phase_of(number, course_total),
                 local_date=day,
                 local_time=start_time,
                 zone=zone,

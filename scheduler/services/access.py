@@ -49,13 +49,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true, union
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Series, Therapist, TherapySession, User, therapist_offices
 from ..db.models.inbound import InboxItem
 from ..locations import Location
 from .errors import Forbidden, NotFound
+from .queries import client_office_ids, therapist_office_ids
 
 Action = Literal[
     "use_front_desk",  # the desk's tools: client search, therapist list, booking form
@@ -72,6 +73,9 @@ Action = Literal[
     "work_inbox",  # list an office's inbox, resolve an item (issue 11: reply)
     "read_audit",  # who viewed a client
     "merge_clients",  # issue 11: fold one client record into another
+    "hand_over_measure",  # issue 12: give the client the in-office questionnaire (a session)
+    "list_alerts",  # issue 12: open alerts (a therapist's own; admins all)
+    "read_reports",  # issue 12: course outcomes per office and therapist
 ]
 
 DESK_ROLES = ("admin", "front_desk")
@@ -190,10 +194,9 @@ def inbox_filter(user: User) -> ColumnElement[bool]:
     r = reach(user)
     if r.admin:
         return true()
-    if r.desk:
-        if r.offices is None:
-            return InboxItem.office_id.is_not(None)
-        return InboxItem.office_id.in_(r.offices)
+    if r.desk:  # clinical items (a measure's alert) are the admins' alone
+        here = true() if r.offices is None else InboxItem.office_id.in_(r.offices)
+        return and_(InboxItem.office_id.is_not(None), here, InboxItem.admins_only.is_(False))
     return false()
 
 
@@ -242,7 +245,7 @@ def can_read(db: Session, user: User, row: Row | str) -> bool:
             row.series.therapist_id,
         )
     if isinstance(row, InboxItem):
-        return r.admin or (r.desk and r.office(row.office_id))
+        return r.admin or (r.desk and r.office(row.office_id) and not row.admins_only)
     if r.desk and r.offices is None:
         return True
     return reaches(db, user, type(row), row.id)
@@ -314,6 +317,9 @@ _REFUSALS: dict[str, str] = {
     "work_inbox": "you do not work this office's inbox",
     "read_audit": "only admins see who viewed a record",
     "merge_clients": "only admins merge client records",
+    "hand_over_measure": "only staff of this office and the treating therapist hand it over",
+    "list_alerts": "alerts are for the treating therapists and admins",
+    "read_reports": "only admins see the course outcomes",
 }
 
 
@@ -357,8 +363,19 @@ def _clinical(db: Session, user: User, row: Any) -> bool:
 
 @_rule("read_audit")
 @_rule("merge_clients")
+@_rule("read_reports")
 def _admin_only(db: Session, user: User, row: Any) -> bool:
     return reach(user).admin
+
+
+@_rule("hand_over_measure")  # the desk hands over what is due; the therapist may ask more
+def _hand_over_measure(db: Session, user: User, row: Any) -> bool:
+    return isinstance(row, TherapySession) and (reach(user).desk or clinical_visible(user, row))
+
+
+@_rule("list_alerts")
+def _list_alerts(db: Session, user: User, row: Any) -> bool:
+    return reach(user).admin or reach(user).therapist_id is not None
 
 
 @_rule("rotate_feed")
@@ -373,21 +390,6 @@ def _rotate_feed(db: Session, user: User, row: Any) -> bool:
     if isinstance(row, Client):
         return r.admin or (r.desk and r.covers(client_office_ids(db, row)))
     return False
-
-
-def therapist_office_ids(db: Session, therapist_id: int) -> set[str]:
-    """Where a therapist works: the offices listed for them and those of their series."""
-    listed = select(therapist_offices.c.office_id).where(
-        therapist_offices.c.therapist_id == therapist_id
-    )
-    treating = select(Series.office_id).where(Series.therapist_id == therapist_id)
-    return set(db.scalars(union(listed, treating)))
-
-
-def client_office_ids(db: Session, client: Client) -> set[str]:
-    """Where a client is known: the home office and the offices of their series."""
-    treated = db.scalars(select(Series.office_id).where(Series.client_id == client.id).distinct())
-    return {client.home_office_id, *treated}
 
 
 def visible_offices(user: User, offices: Iterable[Location]) -> list[Location]:

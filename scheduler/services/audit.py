@@ -19,7 +19,9 @@ from ..db.models import AuditEntry
 from ..db.types import utcnow
 
 # What a read audit row says was viewed; the action is "<what>.viewed".
-Viewed = Literal["client", "series", "session", "review", "inbox_item"]
+Viewed = Literal[
+    "client", "series", "session", "review", "inbox_item", "measures", "course", "alert"
+]
 # The entity each kind of read names (a review is read from its session).
 _ENTITY: dict[str, str] = {
     "client": "client",
@@ -27,6 +29,9 @@ _ENTITY: dict[str, str] = {
     "session": "session",
     "review": "session",
     "inbox_item": "inbox_item",
+    "measures": "series",  # a series' questionnaire answers
+    "course": "series",  # the course view
+    "alert": "alert",
 }
 VIEW_ACTIONS = tuple(f"{what}.viewed" for what in _ENTITY)
 

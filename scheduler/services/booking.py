@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from functools import partial
 from typing import Literal
 
 from sqlalchemy import insert, select
@@ -12,7 +14,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db.models import Client, Series, Therapist, TherapySession, therapist_offices
 from ..db.types import utcnow
-from ..domain.phases import PROBLEM_AREAS
+from ..domain.measures import MEASURE_SCHEDULES
+from ..domain.phases import (
+    CADENCES,
+    MAINTENANCE_MAX_SESSIONS,
+    PROBLEM_AREAS,
+    SERIES_KINDS,
+    CoursePhase,
+    course_phase,
+)
 from ..domain.series import (
     ClosureRejected,
     LocalTimeError,
@@ -40,6 +50,18 @@ class SeriesRequest:
     duration_minutes: int = 50
     room: str | None = None
     closure_policy: Literal["skip", "reject"] = "skip"
+    kind: str = "acute"
+    cadence_weeks: int = 1
+    continues_series_id: int | None = None
+    # None: the kind's default (standard points for a course, every visit for maintenance).
+    measure_schedule: str | None = None
+    measure_gad7: bool = False
+
+    @property
+    def schedule(self) -> str:
+        if self.measure_schedule is not None:
+            return self.measure_schedule
+        return "every_session" if self.kind == "maintenance" else "standard"
 
 
 @dataclass(frozen=True)
@@ -67,9 +89,17 @@ def _location(ctx: ServiceContext, location_id: str) -> Location:
 
 def _validate(ctx: ServiceContext, req: SeriesRequest, location: Location) -> None:
     problems: dict[str, str] = {}
-    lo, hi = ctx.settings.session_count_min, ctx.settings.session_count_max
-    if not lo <= req.session_count <= hi:
+    lo, hi = session_count_range(ctx, req.kind)
+    if req.kind not in SERIES_KINDS:
+        problems["kind"] = "must be one of " + ", ".join(SERIES_KINDS)
+    elif not lo <= req.session_count <= hi:
         problems["session_count"] = f"must be between {lo} and {hi}"
+    if req.cadence_weeks not in CADENCES:
+        problems["cadence_weeks"] = "must be one of " + ", ".join(map(str, CADENCES))
+    if req.continues_series_id is not None and req.kind != "maintenance":
+        problems["continues_series_id"] = "only a maintenance series continues a course"
+    if req.schedule not in MEASURE_SCHEDULES:
+        problems["measure_schedule"] = "must be one of " + ", ".join(MEASURE_SCHEDULES)
     if req.problem_area not in PROBLEM_AREAS:
         problems["problem_area"] = "must be one of " + ", ".join(PROBLEM_AREAS)
     if not 15 <= req.duration_minutes <= 240:
@@ -83,9 +113,22 @@ def _validate(ctx: ServiceContext, req: SeriesRequest, location: Location) -> No
         raise Invalid(problems)
 
 
+def session_count_range(ctx: ServiceContext, kind: str) -> tuple[int, int]:
+    """Allowed N: the practice's course lengths, or 1-12 for a maintenance series."""
+    if kind == "maintenance":
+        return 1, MAINTENANCE_MAX_SESSIONS
+    return ctx.settings.session_count_min, ctx.settings.session_count_max
+
+
+def phases_of(kind: str) -> Callable[[int, int], CoursePhase]:
+    """The phase function of a series kind, for the domain's planner."""
+    return partial(course_phase, kind)
+
+
 def plan(ctx: ServiceContext, req: SeriesRequest, location: Location) -> SeriesPlan:
     """Expand the series in the office's wall-clock time; closures handled per the policy."""
-    closed = closed_days(location, years_spanned(req.first_session_date, req.session_count))
+    weeks = req.session_count * req.cadence_weeks
+    closed = closed_days(location, years_spanned(req.first_session_date, weeks))
     try:
         return plan_series(
             first_date=req.first_session_date,
@@ -95,6 +138,8 @@ def plan(ctx: ServiceContext, req: SeriesRequest, location: Location) -> SeriesP
             duration=timedelta(minutes=req.duration_minutes),
             closed=closed,
             policy=req.closure_policy,
+            cadence_weeks=req.cadence_weeks,
+            phase=phases_of(req.kind),
         )
     except LocalTimeError as exc:
         raise Invalid({"start_time": str(exc)}) from None
@@ -155,6 +200,8 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
     if not therapist.works_here:
         raise Invalid({"therapist_id": f"{therapist.name} does not work at {location.name}"})
     _validate(ctx, req, location)
+    if req.continues_series_id is not None:
+        _check_continued(db, req)
     series_plan = plan(ctx, req, location)
     if series_plan.sessions[0].starts_at <= ctx.clock():
         raise Invalid({"start_time": "the first session would start in the past"})
@@ -175,6 +222,11 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
         duration_minutes=req.duration_minutes,
         problem_area=req.problem_area,
         room=req.room,
+        kind=req.kind,
+        cadence_weeks=req.cadence_weeks,
+        continues_series_id=req.continues_series_id,
+        measure_schedule=req.schedule,
+        measure_gad7=req.measure_gad7,
         created_by=actor,
     )
     db.add(series)
@@ -199,11 +251,23 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
         entity_id=series.id,
         series_id=series.id,
         session_count=req.session_count,
+        kind=req.kind,
+        cadence_weeks=req.cadence_weeks,
+        continues_series_id=req.continues_series_id,
         first=series_plan.sessions[0].starts_at.isoformat(),
         skipped=[{"date": s.day.isoformat(), "reason": s.reason} for s in series_plan.skipped],
     )
     ctx.notify(db, ScheduleChange("booked", series, series.sessions, actor, ctx.clock()))
     return Booking(series, series_plan.skipped)
+
+
+def _check_continued(db: Session, req: SeriesRequest) -> None:
+    """A maintenance series continues a course of the same client (visibility: the edge's)."""
+    owner = db.scalar(select(Series.client_id).where(Series.id == req.continues_series_id))
+    if owner is None:
+        raise NotFound("series", req.continues_series_id, field="continues_series_id")
+    if owner != req.client_id:
+        raise Invalid({"continues_series_id": "is a series of another client"})
 
 
 def session_values(series: Series, p: PlannedSession, room: str | None) -> dict[str, object]:

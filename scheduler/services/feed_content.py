@@ -50,7 +50,7 @@ def feed_content(
     """
     s = TherapySession
     fields = [s.id, s.revision, s.starts_at, s.ends_at, s.timezone, s.status, s.number, s.counts]
-    fields += [s.room, s.updated_at, Series.session_count, Office.address]
+    fields += [s.room, s.updated_at, Series.session_count, Series.kind, Office.address]
     labelled = {
         "first_initial": func.substr(Client.first_name, 1, 1),
         "last_initial": func.substr(Client.last_name, 1, 1),
@@ -83,7 +83,9 @@ def _event(kind: FeedKind, row: Any, host: str) -> FeedEvent:
         details.append(f"To change it, call {row.office_phone}")
     else:
         initials = f"{row.first_initial}.{row.last_initial}.".upper()
-        summary = f"{initials} · IPT{place}"
+        # "IPT maint k/M" for the monthly sessions after a course, "IPT k/N" within it.
+        label = "IPT maint" if row.kind == "maintenance" else "IPT"
+        summary = f"{initials} · {label}{place}"
         details = [f"Therapist: {row.therapist_name}" if kind == "location" else None]
     if row.room:
         details.append(f"Room {row.room}")

@@ -28,8 +28,13 @@ def open_item(
     client_id: int | None = None,
     session_id: int | None = None,
     inbound_message_id: int | None = None,
+    series_id: int | None = None,
+    admins_only: bool = False,
 ) -> InboxItem:
-    """Put one item in an office's inbox (office None: the admins' unrouted pile)."""
+    """Put one item in an office's inbox (office None: the admins' unrouted pile).
+
+    `admins_only` items (clinical ones) sit with the office but only admins see them.
+    """
     if kind not in INBOX_KINDS:
         raise ValueError(f"unknown inbox kind {kind!r}")
     item = InboxItem(
@@ -39,6 +44,8 @@ def open_item(
         summary=summary,
         client_id=client_id,
         session_id=session_id,
+        series_id=series_id,
+        admins_only=admins_only,
         inbound_message_id=inbound_message_id,
         created_at=at,
     )

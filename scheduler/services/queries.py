@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, union
 from sqlalchemy.orm import Session, joinedload
 
-from ..db.models import TherapySession
+from ..db.models import Client, Series, TherapySession, therapist_offices
 
 
 def local_day_bounds(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
@@ -42,3 +42,18 @@ def sessions_between(
         TherapySession.starts_at, TherapySession.id
     )
     return list(db.scalars(query).unique())
+
+
+def therapist_office_ids(db: Session, therapist_id: int) -> set[str]:
+    """Where a therapist works: the offices listed for them and those of their series."""
+    listed = select(therapist_offices.c.office_id).where(
+        therapist_offices.c.therapist_id == therapist_id
+    )
+    treating = select(Series.office_id).where(Series.therapist_id == therapist_id)
+    return set(db.scalars(union(listed, treating)))
+
+
+def client_office_ids(db: Session, client: Client) -> set[str]:
+    """Where a client is known: the home office and the offices of their series."""
+    treated = db.scalars(select(Series.office_id).where(Series.client_id == client.id).distinct())
+    return {client.home_office_id, *treated}

@@ -14,7 +14,7 @@ from ..domain.series import LocalTimeError, plan_series, resolve_local
 from ..locations import Location
 from . import audit
 from .availability import Slot, closed_days, find_conflicts, hours_problems
-from .booking import session_from_plan
+from .booking import phases_of, session_count_range, session_from_plan
 from .context import ChangeKind, ScheduleChange, ServiceContext
 from .errors import Conflict, Invalid, NotFound
 
@@ -256,7 +256,7 @@ def renegotiate(
 ) -> Series:
     """Change N, the treatment contract: add weeks at the end, or cancel the last ones."""
     series = _get_series(db, series_id)
-    lo, hi = ctx.settings.session_count_min, ctx.settings.session_count_max
+    lo, hi = session_count_range(ctx, series.kind)
     if not lo <= session_count <= hi:
         raise Invalid({"session_count": f"must be between {lo} and {hi}"})
     if series.status != "active":
@@ -329,14 +329,21 @@ def _renumber(series: Series) -> list[TherapySession]:
 def _append_week(
     db: Session, ctx: ServiceContext, series: Series, *, is_make_up: bool
 ) -> TherapySession:
-    """Add one session in the first free week after the series' last active session."""
+    """Add one session in the first free week, one cadence after the last active session.
+
+    At cadence 1 that is the next week; a maintenance series every 4 weeks looks 4 weeks on
+    first, then at the weeks after that if the slot is closed or taken.
+    """
     location = _location(ctx, series.office_id)
     active = [s for s in series.sessions if s.status != "cancelled"]
     last = (
         max(active, key=lambda s: s.starts_at).local_date if active else series.first_session_date
     )
     weekday = series.first_session_date.weekday()
-    day = last + timedelta(days=(weekday - last.weekday()) % 7 or 7)
+    # Calendar days on the local date, never hours on an instant (DST). The series' weekday
+    # one cadence after the last session (which may have been moved to another weekday).
+    ahead = (weekday - last.weekday()) % 7 or 7
+    day = last + timedelta(days=ahead + 7 * (series.cadence_weeks - 1))
     duration = timedelta(minutes=series.duration_minutes)
     closed = closed_days(location, range(day.year, day.year + 2))
     problems: list[dict[str, object]] = []
@@ -352,6 +359,7 @@ def _append_week(
                 closed=closed,
                 first_number=len(active) + 1,
                 total=series.session_count,
+                phase=phases_of(series.kind),
             ).sessions[0]
         except LocalTimeError as exc:
             problems.append(

@@ -26,17 +26,25 @@ from ..db.types import utcnow
 from ..domain.reminders import TextingPolicy, is_allowed, next_allowed_at_or_after
 from ..locations import Location
 from ..services.context import ServiceContext
-from . import due
+from . import due, links
 from .plan import policy_for
 from .updates import updates_by_name
 from .wording import TextFacts, choose_prompt, render
 
 _M = OutboundMessage
 # Texts about an upcoming session: pointless, or wrong, once it has begun.
-BEFORE_START_KINDS = ("reminder_24h", "reminder_2h", "session_changed", "session_cancelled")
+BEFORE_START_KINDS = (
+    "reminder_24h",
+    "reminder_2h",
+    "measure_link",
+    "session_changed",
+    "session_cancelled",
+)
+# ... and those of them that only make sense while the session is still going ahead.
+SCHEDULED_ONLY_KINDS = ("reminder_24h", "reminder_2h", "measure_link", "session_changed")
 # Follow-ups are about a session that happened.
 FOLLOW_UP_KINDS = ("goal_prompt", "closing")
-TIMED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing")
+TIMED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing", "measure_link")
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,21 @@ def claim_batch(
     updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
     ready: list[tuple[Row[Any], Location, str]] = []
     used = _used_prompts(db, [r.series_id for r in rows if r.kind == "goal_prompt"])
-    for row in rows:
-        office = ctx.locations.get(row.office_id)
-        verdict = _check(ctx, row, office, now)
+    checked = [(row, ctx.locations.get(row.office_id)) for row in rows]
+    verdicts = [_check(ctx, row, office, now) for row, office in checked]
+    # A questionnaire link gets its one-time form now, and only if one is still due.
+    link_for = links.issue(
+        db,
+        ctx,
+        [
+            row.session_id
+            for (row, office), verdict in zip(checked, verdicts, strict=True)
+            if row.kind == "measure_link" and verdict is None and office is not None
+        ],
+    )
+    for (row, office), verdict in zip(checked, verdicts, strict=True):
+        if verdict is None and row.kind == "measure_link" and link_for.get(row.session_id) is None:
+            verdict = "no questionnaire is due any more"
         if verdict == "replan":
             assert row.series_id is not None
             result.replan.add(row.series_id)
@@ -115,7 +135,7 @@ def claim_batch(
             result.suppressed += 1
             continue
         try:
-            body, prompt_id = _render(ctx, row, office, used)
+            body, prompt_id = _render(ctx, row, office, used, link_for.get(row.session_id))
         except Exception as exc:  # a text we cannot word must not block the queue
             updates["fail"].append({"b_id": row.id, "b_error": f"could not render: {exc}"[:500]})
             continue
@@ -189,7 +209,7 @@ def _check(
             return "replan"  # the session moved after planning; its timing is stale
         if row.kind in BEFORE_START_KINDS and now >= row.starts_at:
             return "the session has started"
-        if row.kind in BEFORE_START_KINDS[:3] and row.session_status != "scheduled":
+        if row.kind in SCHEDULED_ONLY_KINDS and row.session_status != "scheduled":
             return f"session is {row.session_status}"
         if row.kind in FOLLOW_UP_KINDS and row.session_status not in ("scheduled", "attended"):
             return f"session is {row.session_status}"
@@ -210,7 +230,11 @@ def _window(ctx: ServiceContext, row: Row[Any], office: Location | None) -> Text
 
 
 def _render(
-    ctx: ServiceContext, row: Row[Any], office: Location, used: dict[int, list[str]]
+    ctx: ServiceContext,
+    row: Row[Any],
+    office: Location,
+    used: dict[int, list[str]],
+    link: str | None,
 ) -> tuple[str, str | None]:
     if row.kind == "reply":
         if not row.body:
@@ -234,6 +258,8 @@ def _render(
         starts_at=row.starts_at,
         prompt_text=prompt_text,
         weekly_goal=row.weekly_goal if row.goal_detail_consent else None,
+        series_kind=row.series_kind or "acute",
+        link=link if row.kind == "measure_link" else None,
     )
     return render(facts), prompt_id
 

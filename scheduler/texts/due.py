@@ -140,6 +140,7 @@ def claim_query() -> Any:
             s.weekly_goal,
             se.session_count,
             se.problem_area,
+            se.kind.label("series_kind"),
         )
         .join(Client, Client.id == _M.client_id)
         .outerjoin(s, s.id == _M.session_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..db.models import Client, OutboundMessage, Series, TherapySession
 from ..db.models.messaging import DONE_STATUSES, OPEN_STATUSES
+from ..domain.measures import planned_instruments
 from ..domain.reminders import (
     PlannedMessage,
     SessionSlot,
@@ -32,7 +33,7 @@ from ..locations import Location
 from ..services.context import ServiceContext
 from .rows import RowWrites, StoredRow, series_rows
 
-PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing")
+PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing", "measure_link")
 # Only the newest of these survives for one session: the text is rendered at send time
 # from the current session, so two would say the same thing twice.
 NOTICE_KINDS = ("session_changed", "session_cancelled")
@@ -120,8 +121,12 @@ def desired_plans(
     client_zone: str,
     policy: TextingPolicy,
     now: datetime,
+    with_link: Collection[int] = (),
 ) -> dict[Key, PlannedMessage]:
-    """What the series should have planned, before consents and caps."""
+    """What the series should have planned, before consents and caps.
+
+    `with_link`: the sessions whose measure plan asks for a questionnaire (a link text).
+    """
     ordered = sorted(sessions, key=lambda s: s.starts_at)
     active = [s for s in ordered if s.status != "cancelled"]
     following = {a.id: b.starts_at for a, b in itertools.pairwise(active)}
@@ -143,9 +148,26 @@ def desired_plans(
             is_last=bool(active) and s is active[-1],
             goal_prompts=True,  # consent is applied afterwards, so the reason is recorded
             next_starts_at=following.get(s.id),
+            measure_link=s.id in with_link,
         ):
             plans[(s.id, p.kind)] = p
     return plans
+
+
+def questionnaire_sessions(series: Series) -> set[int]:
+    """Sessions at which the measure plan asks for a questionnaire (answered or not: a link
+    whose questionnaire is in by send time is stopped then)."""
+    return {
+        s.id
+        for s in series.sessions
+        if s.counts
+        and planned_instruments(
+            series.measure_schedule,  # type: ignore[arg-type]  # validated when stored
+            series.measure_gad7,
+            s.number,
+            series.session_count,
+        )
+    }
 
 
 def gate(plan: PlannedMessage, client: ClientFacts) -> PlannedMessage:
@@ -187,6 +209,7 @@ def sync_series_texts(
         client_zone=client.zone,
         policy=policy,
         now=now,
+        with_link=questionnaire_sessions(series),
     )
 
     def session_of(key: Key) -> TherapySession:

@@ -20,9 +20,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..config import Settings
 from ..db.models import OutboundMessage
 from ..db.types import utcnow
 from ..sms.gateway import SentRecord, SmsError, SmsGateway
+from . import links
 from .record import DUPLICATE_SID_REASON, duplicate_sid_error, note_duplicate_sid
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,13 @@ def reconcile(
     claim_timeout: timedelta,
     worker: str,
     now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> ReconcileStats:
-    """Settle up to one batch of texts stuck in "sending"; call it inside a transaction."""
+    """Settle up to one batch of texts stuck in "sending"; call it inside a transaction.
+
+    `settings` word the questionnaire links in stored bodies (texts.links) as they were sent;
+    without them a body is compared as stored.
+    """
     now = now or utcnow()
     stats = ReconcileStats()
     rows = (
@@ -88,7 +95,8 @@ def reconcile(
             row.next_attempt_at = now + claim_timeout
             stats.still_unknown += 1
             break
-        match, duplicate_of = _find(db, row, records)
+        sent_body = links.expand(row.body, settings) if settings is not None else row.body
+        match, duplicate_of = _find(db, row, records, sent_body)
         if match is not None:
             row.status = "sent"
             row.provider_sid = None if duplicate_of else match.sid
@@ -109,15 +117,16 @@ def reconcile(
 
 
 def _find(
-    db: Session, row: OutboundMessage, records: list[SentRecord]
+    db: Session, row: OutboundMessage, records: list[SentRecord], sent_body: str
 ) -> tuple[SentRecord | None, int | None]:
     """The provider's record of this text, and the row already holding its SID, if any.
 
-    A provider message with this body whose SID another row holds for the same number and
-    body is that row's (two equal texts, one sent); one whose SID a different text holds is
-    ours under a repeated SID.
+    `sent_body` is the body as it went out (a questionnaire link expanded). A provider message
+    with it whose SID another row holds for the same number and stored body is that row's
+    (two equal texts, one sent); one whose SID a different text holds is ours under a repeated
+    SID.
     """
-    candidates = [r for r in records if r.body == row.body]
+    candidates = [r for r in records if r.body == sent_body]
     if not candidates:
         return None, None
     holders = {

@@ -41,7 +41,7 @@ from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
 from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
-from . import claim, outcomes, record
+from . import claim, links, outcomes, record
 from .claim import BEFORE_START_KINDS, Claimed
 from .observer import replan_series
 from .plan import NOTICE_KINDS
@@ -320,7 +320,7 @@ class Dispatcher:
                 validity = int((c.expires_at - now).total_seconds())
             message = OutboundSms(
                 to=c.to,
-                body=c.body,
+                body=links.expand(c.body, self.ctx.settings),  # the stored body has no token
                 from_number=c.from_number,
                 messaging_service_sid=None
                 if c.from_number

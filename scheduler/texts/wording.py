@@ -87,6 +87,22 @@ class TextFacts:
     starts_at: datetime | None = None
     prompt_text: str | None = None
     weekly_goal: str | None = None
+    series_kind: str = "acute"
+    link: str | None = None  # a questionnaire link's marker (texts.links), never the URL
+
+
+def visits_left(facts: TextFacts) -> int | None:
+    """Visits after this one, for reminders in the termination phase ("visit 14 of 16, 2 left").
+
+    None outside an acute course's termination phase, and for its last visit ("16 of 16"
+    says it already).
+    """
+    number, total = facts.number, facts.session_count
+    if facts.series_kind != "acute" or number is None or total is None:
+        return None
+    if not 1 <= number < total or phase_for(number, total) != "termination":
+        return None
+    return total - number
 
 
 def render(facts: TextFacts) -> str:
@@ -112,6 +128,8 @@ def render(facts: TextFacts) -> str:
         "session_count": facts.session_count,
         "prompt_text": facts.prompt_text or "",
         "weekly_goal": short_goal(facts.weekly_goal),
+        "left": visits_left(facts),
+        "link": facts.link or "",
     }
     return template(facts.kind).render(**context).strip()
 

@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ..config import Settings
 from ..package_data import templates_dir
 from ..wiring import Container, build
-from . import errors, frontdesk, headers, health
+from . import errors, frontdesk, headers, health, measure_form
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .webhooks import bp as webhooks_bp
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     errors.register(app)
     headers.register(app, settings)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
+    app.register_blueprint(measure_form.bp)  # the client's one-time questionnaire form
     app.register_blueprint(health.bp)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(feeds_bp)

@@ -12,9 +12,10 @@ from typing import TypeVar
 
 from flask import abort, g
 
-from ..db.models import Client, InboxItem, Series, Therapist, TherapySession, User
+from ..db.models import Alert, Client, InboxItem, Series, Therapist, TherapySession, User
 from ..services import access, audit
 from ..services.access import Action, Row
+from ..services.errors import NotFound
 from .context import db
 
 _M = TypeVar("_M", Client, Therapist, Series, TherapySession, InboxItem)
@@ -31,6 +32,14 @@ def viewer() -> User:
 def load(model: type[_M], row_id: int) -> _M:
     """The row if the user reaches it; 404 alike for hidden and missing rows."""
     return access.get_visible(db(), viewer(), model, row_id)
+
+
+def load_alert(alert_id: int) -> Alert:
+    """An alert is its series' clinical content: reached (404 alike) through its series."""
+    found = db().get(Alert, alert_id)
+    if found is None or not access.can_read(db(), viewer(), found.series):
+        raise NotFound("alert", alert_id)
+    return found
 
 
 def allow(action: Action, row: Row | str | Sequence[str] | None = None) -> User:

@@ -53,6 +53,8 @@ def test_after_opting_back_in_the_next_reminders_go_out(db, tctx, clock, dispatc
     assert _text(db, tctx, word, phone, "SM" + "3" * 32).outcome == "opted_in"
     clock.now = datetime(2027, 2, 24, 1, 30, tzinfo=UTC)
     dispatcher.run_pass()
+    # The reminder, and the questionnaire link the measure plan asks for before visit 1.
     sent = _to(gateway, phone)
-    assert len(sent) == 1 and "visit 1 of 12" in sent[0]
-    assert "CANCEL" not in sent[0].upper()
+    reminders = [body for body in sent if "visit 1 of 12" in body]
+    assert len(sent) == 2 and len(reminders) == 1
+    assert "CANCEL" not in reminders[0].upper()

@@ -53,6 +53,7 @@ def test_booking_plans_the_whole_series_in_the_same_transaction(db, tctx):
         "reminder_2h": 12,
         "goal_prompt": 11,
         "closing": 1,
+        "measure_link": 4,  # the measure plan: visits 1, 4, 8 and 12 (the last)
     }
     first, last = series.sessions[0], series.sessions[-1]
     by_kind = {r.kind: r for r in rows(db, session_id=first.id)}

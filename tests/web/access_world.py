@@ -4,7 +4,8 @@ Miami: therapist A treats client M (home Miami). Seattle: therapist B treats cli
 Seattle). Therapist C works at both offices and treats no one. Each series has one session that
 has already started (attendance can be recorded) and later ones; M's first session carries a
 weekly goal. Inbox: M's reply to a goal prompt (Miami), a text from an unknown number (Miami),
-S's free text (Seattle) and a text to no office's number (unrouted).
+S's free text (Seattle) and a text to no office's number (unrouted). M's started session has a
+PHQ-9 whose item 9 opened an alert for therapist A.
 
 The users: admin, an all-office desk user, a Miami-only desk user, therapist A and therapist B.
 Test modules import the fixtures `world_fixture` (as `world`) and `apis_fixture` (as `apis`).
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.db.models import Client, TherapySession
 from scheduler.db.models.inbound import InboundMessage, InboxItem
-from scheduler.services import feeds, inbox
+from scheduler.services import feeds, inbox, measures
 from scheduler.services.context import ServiceContext
 from tests import factories
 from tests.web.conftest import Api, make_user_token
@@ -58,6 +59,7 @@ class World:
     item_s: int
     item_unrouted: int
     feed_token_a: str
+    alert_m: int
     missing: int = MISSING
     emails: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -130,6 +132,11 @@ def build(db: Session, ctx: ServiceContext) -> World:
     item_s = _text(db, client_s, "seattle", LATE_TEXT, now, "free_text")
     item_unrouted = _text(db, None, None, "Sent to nowhere", now, "unrouted")
     feed_token_a = feeds.rotate_token(db, ctx, "therapist", ther_a.id, actor="test")
+    risky = [0] * 8 + [1]  # PHQ-9 item 9 "Several days": the safe path's alert
+    recorded = measures.record(
+        db, ctx, sessions_m[0].id, "phq9", risky, source="staff", actor="test"
+    )
+    assert recorded.alert is not None
     db.commit()
     world = World(
         ther_a=ther_a.id,
@@ -151,6 +158,7 @@ def build(db: Session, ctx: ServiceContext) -> World:
         item_s=item_s.id,
         item_unrouted=item_unrouted.id,
         feed_token_a=feed_token_a,
+        alert_m=recorded.alert.id,
     )
     accounts: dict[str, tuple[str, dict[str, Any]]] = {
         "admin": ("admin", {}),

@@ -186,6 +186,36 @@ API = [
     Case("PATCH", "/api/v1/inbox/{item_s}", "200 200 404 404 404", {"status": "resolved"}),
     Case("PATCH", "/api/v1/inbox/{item_unrouted}", "200 404 404 404 404", {"status": "resolved"}),
     Case("PATCH", "/api/v1/inbox/{missing}", every(404), {"status": "resolved"}),
+    # Measures, alerts, the course view: clinical, the treating therapist's and admins'.
+    Case(
+        "POST",
+        "/api/v1/sessions/{started_m}/measures",
+        "201 403 403 201 404",
+        {"instrument": "gad7", "answers": [0, 1, 0, 1, 0, 0, 0]},
+    ),
+    Case(
+        "POST",
+        "/api/v1/sessions/{started_s}/measures",
+        "201 403 404 404 201",
+        {"instrument": "gad7", "answers": [0, 1, 0, 1, 0, 0, 0]},
+    ),
+    Case("POST", "/api/v1/sessions/{missing}/measures", every(404), {"instrument": "gad7"}),
+    Case("GET", "/api/v1/series/{series_m}/measures", "200 403 403 200 404"),
+    Case("GET", "/api/v1/series/{series_s}/measures", "200 403 404 404 200"),
+    Case("GET", "/api/v1/series/{missing}/measures", every(404)),
+    Case("GET", "/api/v1/series/{series_m}/course", "200 403 403 200 404"),
+    Case("GET", "/api/v1/series/{series_s}/course", "200 403 404 404 200"),
+    Case("GET", "/api/v1/series/{missing}/course", every(404)),
+    Case("PATCH", "/api/v1/series/{series_m}", "200 403 403 200 404", {"measure_gad7": True}),
+    Case("GET", "/api/v1/alerts", "200 403 403 200 200"),
+    Case(
+        "POST",
+        "/api/v1/alerts/{alert_m}/acknowledge",
+        "200 403 403 200 404",
+        {"note": "Called; safety plan reviewed."},
+    ),
+    Case("POST", "/api/v1/alerts/{missing}/acknowledge", every(404), {"note": "Called."}),
+    Case("GET", "/api/v1/reports/courses", "200 403 403 403 403"),
     Case("GET", "/api/v1/openapi.json", every(200)),
 ]
 
@@ -316,6 +346,21 @@ PAGES = [
     Case("GET", "/feeds/clients/not-a-real-token-0123456789.ics", every(404)),
     Case("POST", "/webhooks/twilio/inbound", every(403), {"Body": "C"}),
     Case("POST", "/webhooks/twilio/status", every(403), {"MessageStatus": "sent"}),
+    # The course: clinical pages; the report for admins; the client's form answers to its token.
+    Case("GET", "/series/{series_m}/course", "200 403 403 200 404"),
+    Case("GET", "/series/{series_s}/course", "200 403 404 404 200"),
+    Case("GET", "/series/{missing}/course", every(404)),
+    Case("GET", "/alerts", "200 403 403 200 200"),
+    Case("POST", "/alerts/{alert_m}/acknowledge", "302 403 403 302 404", {}),
+    Case("POST", "/alerts/{missing}/acknowledge", every(404), {}),
+    Case("GET", "/reports/courses", "200 403 403 403 403"),
+    Case("GET", "/reports/courses.csv", "200 403 403 403 403"),
+    Case("GET", "/m/not-a-real-token-0123456789", every(404)),
+    Case("POST", "/m/not-a-real-token-0123456789", every(404), {}),
+    Case("GET", "/m/thanks", every(200)),
+    Case("POST", "/sessions/{missing}/measures/handover", every(404), {}),
+    # Late: a handover that goes through signs the browser out (the device is the client's).
+    Case("POST", "/sessions/{started_m}/measures/handover", "302 302 302 302 404", {}),
     # Last: it ends the browser sessions.
     Case("POST", "/signout", every(302), {}),
 ]

@@ -14,7 +14,13 @@ def test_a_booked_session_lists_its_planned_texts(api, db, ctx):
     assert response.status_code == 200
     body = response.get_json()
     kinds = [m["kind"] for m in body]
-    assert sorted(kinds) == ["booking_confirmation", "goal_prompt", "reminder_24h", "reminder_2h"]
+    assert sorted(kinds) == [
+        "booking_confirmation",
+        "goal_prompt",
+        "measure_link",  # visit 1 is a questionnaire point of the measure plan
+        "reminder_24h",
+        "reminder_2h",
+    ]
     for m in body:
         assert set(m) >= {"id", "kind", "send_at", "status", "reason", "provider_sid", "error"}
         assert m["status"] in ("pending", "suppressed")

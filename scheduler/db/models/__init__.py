@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .access import ROLES, ApiToken, AuditEntry, User, user_offices
 from .base import Base
+from .course import Alert as Alert  # measures, their forms, risk alerts
+from .course import MeasureForm as MeasureForm
+from .course import MeasureResponse as MeasureResponse
 from .feeds import FeedToken as FeedToken  # calendar feeds
 from .feeds import StoredFeed as StoredFeed
 from .inbound import InboundMessage as InboundMessage  # two-way SMS

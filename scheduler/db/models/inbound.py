@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..types import UTCDateTime, utcnow
@@ -24,6 +34,8 @@ INBOX_KINDS = (
     "undeliverable_phone",
     "text_failed",  # a text the carrier refused or could not deliver after retries
     "unrouted",
+    "offer_maintenance",  # a course is two sessions from its end: offer maintenance sessions
+    "measure_alert",  # admins only: a questionnaire answer signalled risk (see alerts)
 )
 
 
@@ -64,6 +76,15 @@ class InboxItem(Base):
     __table_args__ = (
         Index("ix_inbox_items_office_status", "office_id", "status"),
         CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        # At most one open "offer maintenance" task per series, however many workers sweep
+        # at once (services.termination).
+        Index(
+            "uq_inbox_items_open_offer",
+            "series_id",
+            unique=True,
+            postgresql_where=text("status = 'open' AND kind = 'offer_maintenance'"),
+            sqlite_where=text("status = 'open' AND kind = 'offer_maintenance'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -74,6 +95,10 @@ class InboxItem(Base):
         ForeignKey("clients.id"), nullable=True, index=True
     )
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), nullable=True)
+    # The series an item is about, for items the system opens per series (offer_maintenance).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), nullable=True)
+    # Clinical items (measure_alert) are for admins only, never the office's front desk.
+    admins_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     inbound_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id"), nullable=True, index=True
     )

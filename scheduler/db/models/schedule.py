@@ -13,10 +13,11 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ...domain.phases import phase_for
+from ...domain.phases import course_phase
 from ..types import UTCDateTime, utcnow
 from .base import Base
 from .practice import Client, Office, Therapist
@@ -40,6 +41,19 @@ class Series(Base):
     problem_area: Mapped[str] = mapped_column(String(40))
     room: Mapped[str | None] = mapped_column(String(60), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | ended
+    # acute: the N-session course; maintenance: 1-12 sessions after it, every cadence weeks.
+    kind: Mapped[str] = mapped_column(String(20), default="acute", server_default="acute")
+    cadence_weeks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The course a maintenance series continues (same client).
+    continues_series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id"), nullable=True, index=True
+    )
+    # The measure plan: when questionnaires are due (domain.measures) and whether the GAD-7
+    # is asked alongside the PHQ-9.
+    measure_schedule: Mapped[str] = mapped_column(
+        String(20), default="standard", server_default="standard"
+    )
+    measure_gad7: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
@@ -93,8 +107,9 @@ class TherapySession(Base):
     @property
     def phase(self) -> str:
         # A session cancelled when N was lowered may carry a number above the new N.
-        total = self.series.session_count
-        return phase_for(min(self.number, total), total)
+        series = self.series
+        total = series.session_count
+        return course_phase(series.kind, min(self.number, total), total)
 
     @property
     def active(self) -> bool:

@@ -6,12 +6,13 @@ gives the complete API.
 
 from __future__ import annotations
 
-from . import consent, feeds, inbox, messages, openapi, practice, review, schedule
+from . import consent, course, feeds, inbox, messages, openapi, practice, review, schedule
 from .base import blueprint
 
 __all__ = [
     "blueprint",
     "consent",
+    "course",
     "feeds",
     "inbox",
     "messages",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Series, Therapist, TherapySession
-from ...services import access, booking, session_changes
+from ...domain.series import Skip
+from ...services import access, booking, measures, session_changes
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.queries import local_day_bounds, sessions_between
@@ -30,6 +32,17 @@ def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
     return cancelled_by
 
 
+def _series_json(series: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
+    due = measures.measure_due(db(), list(series.sessions))
+    return serialize.series(series, skipped, clinical=clinical(series), now=ctx().clock(), due=due)
+
+
+def _session_json(s: TherapySession) -> dict[str, Any]:
+    return serialize.session(
+        s, clinical=clinical(s), measure_due=measures.measure_due(db(), [s])[s.id]
+    )
+
+
 @blueprint.post("/series")
 def create_series() -> ResponseReturnValue:
     user = current_user()
@@ -40,28 +53,57 @@ def create_series() -> ResponseReturnValue:
     # A client or therapist the caller does not reach reads exactly like one that is missing.
     access.get_visible(db(), user, Client, body.client_id, field="client_id")
     access.get_visible(db(), user, Therapist, body.therapist_id, field="therapist_id")
+    if body.continues_series_id is not None:  # the course a maintenance series continues
+        access.get_visible(
+            db(), user, Series, body.continues_series_id, field="continues_series_id"
+        )
     req = booking.SeriesRequest(**body.model_dump())
     with unit_of_work() as session:
         result = booking.book_series(session, ctx(), req, actor=user.email)
-        out = serialize.series(result.series, result.skipped, clinical=clinical(result.series))
+        out = _series_json(result.series, result.skipped)
     return jsonify(out), 201
 
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
     series = load(Series, series_id)
-    out = serialize.series(series, clinical=clinical(series))
+    out = _series_json(series)
     viewed(View("series", series.id, series.client_id))
     return jsonify(out)
+
+
+_MEASURE_PLAN = ("measure_schedule", "measure_gad7")
 
 
 @blueprint.patch("/series/<int:series_id>")
 def change_series(series_id: int) -> ResponseReturnValue:
     user = current_user()
-    allow("change_schedule", load(Series, series_id))
+    found = load(Series, series_id)
     body = parse(SeriesPatch)
-    if (body.session_count is None) == (body.status is None):
-        raise Invalid({"body": "give exactly one of session_count or status"})
+    given = body.model_dump(exclude_none=True)
+    plan = any(k in given for k in _MEASURE_PLAN)
+    actions = [k for k in ("session_count", "status") if k in given] + (["plan"] if plan else [])
+    if len(actions) != 1:
+        raise Invalid(
+            {
+                "body": "give exactly one of session_count, status or the measure plan "
+                "(measure_schedule and/or measure_gad7)"
+            }
+        )
+    if plan:
+        allow("write_clinical", found)
+        with unit_of_work() as session:
+            series = measures.change_plan(
+                session,
+                ctx(),
+                series_id,
+                schedule=body.measure_schedule,
+                gad7=body.measure_gad7,
+                actor=user.email,
+            )
+            out = _series_json(series)
+        return jsonify(out)
+    allow("change_schedule", found)
     with unit_of_work() as session:
         if body.session_count is not None:
             series = session_changes.renegotiate(
@@ -76,7 +118,7 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        out = serialize.series(series, clinical=clinical(series))
+        out = _series_json(series)
     return jsonify(out)
 
 
@@ -111,13 +153,16 @@ def list_sessions() -> ResponseReturnValue:
     found = sessions_between(
         db(), start=start, end=end, office_id=location_id, where=access.session_filter(user)
     )
-    return jsonify([serialize.session(s, clinical=clinical(s)) for s in found])
+    due = measures.measure_due(db(), found)
+    return jsonify(
+        [serialize.session(s, clinical=clinical(s), measure_due=due[s.id]) for s in found]
+    )
 
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
     s = load(TherapySession, session_id)
-    out = serialize.session(s, clinical=clinical(s))
+    out = _session_json(s)
     viewed(View("session", s.id, s.series.client_id))
     return jsonify(out)
 
@@ -167,5 +212,5 @@ def change_session(session_id: int) -> ResponseReturnValue:
             s = session_changes.mark(session, ctx(), session_id, body.status, actor=user.email)
         else:
             raise Invalid({"status": "is required"})
-        out = serialize.session(s, clinical=clinical(s))
+        out = _session_json(s)
     return jsonify(out)

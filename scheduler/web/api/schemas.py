@@ -8,7 +8,8 @@ from typing import Annotated, Literal, TypeVar
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from ...domain.phases import ProblemArea
+from ...domain.measures import Instrument, MeasureSchedule
+from ...domain.phases import ProblemArea, SeriesKind
 from ...services.errors import Invalid
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -53,6 +54,13 @@ class SeriesIn(Body):
     problem_area: ProblemArea
     room: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
     closure_policy: Literal["skip", "reject"] = "skip"
+    kind: SeriesKind = "acute"
+    # Weeks between sessions; a maintenance series usually meets every 4 weeks.
+    cadence_weeks: Literal[1, 2, 4] = 1
+    continues_series_id: int | None = None
+    # When questionnaires are due; default: standard for a course, every visit for maintenance.
+    measure_schedule: MeasureSchedule | None = None
+    measure_gad7: bool = False
 
 
 class SessionPatch(Body):
@@ -67,10 +75,29 @@ class SessionPatch(Body):
 
 
 class SeriesPatch(Body):
+    """One change per request: N, cancelling the rest, or the measure plan (clinicians)."""
+
     session_count: int | None = None
     status: Literal["cancelled"] | None = None
     cancelled_by: Literal["client", "practice"] | None = None
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    measure_schedule: MeasureSchedule | None = None
+    measure_gad7: bool | None = None
+
+
+class MeasureIn(Body):
+    """One completed questionnaire: every item's answer 0-3 in the published order."""
+
+    instrument: Instrument
+    answers: list[int] = Field(min_length=1, max_length=9)
+    # The unscored last question ("how difficult have these problems made it..."), 0-3.
+    difficulty: int | None = None
+
+
+class AlertAcknowledgement(Body):
+    """What was done about the alert."""
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 
 
 M = TypeVar("M", bound=BaseModel)

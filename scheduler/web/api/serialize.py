@@ -6,13 +6,15 @@ them (`services.access.clinical_visible`); otherwise they are absent, not null.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...db.models import Client, Series, Therapist, TherapySession
-from ...domain.phases import termination_starts_at
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
+from ...services.termination import course_status
 
 
 def location(loc: Location, book: LocationBook) -> dict[str, Any]:
@@ -71,7 +73,10 @@ def client(c: Client) -> dict[str, Any]:
     }
 
 
-def session(s: TherapySession, *, clinical: bool) -> dict[str, Any]:
+def session(
+    s: TherapySession, *, clinical: bool, measure_due: bool | None = None
+) -> dict[str, Any]:
+    """A session; `measure_due` (is a questionnaire due?) when the caller looked it up."""
     zone = ZoneInfo(s.timezone)
     series = s.series
     out = {
@@ -98,14 +103,29 @@ def session(s: TherapySession, *, clinical: bool) -> dict[str, Any]:
         "confirmed_at": _iso(s.confirmed_at),
         "revision": s.revision,
     }
+    if measure_due is not None:  # what the front desk may know of the measures
+        out["measure_due"] = measure_due
     if clinical:
         out["weekly_goal"] = s.weekly_goal
     return out
 
 
-def series(sr: Series, skipped: tuple[Skip, ...] = (), *, clinical: bool) -> dict[str, Any]:
+def series(
+    sr: Series,
+    skipped: tuple[Skip, ...] = (),
+    *,
+    clinical: bool,
+    now: datetime,
+    due: Mapping[int, bool] | None = None,
+) -> dict[str, Any]:
+    """A series with its sessions and where the course stands at `now`.
+
+    `due` maps session ids to "a questionnaire is due"; `clinical` adds the measure plan.
+    """
     active = [s for s in sr.sessions if s.status != "cancelled"]
-    return {
+    status = course_status(sr, now)
+    due = due or {}
+    out = {
         "id": sr.id,
         "client_id": sr.client_id,
         "therapist_id": sr.therapist_id,
@@ -118,11 +138,23 @@ def series(sr: Series, skipped: tuple[Skip, ...] = (), *, clinical: bool) -> dic
         "problem_area": sr.problem_area,
         "room": sr.room,
         "status": sr.status,
-        "termination_starts_at": termination_starts_at(sr.session_count),
+        "kind": sr.kind,
+        "cadence_weeks": sr.cadence_weeks,
+        "continues_series_id": sr.continues_series_id,
+        "current_phase": status.phase,
+        "termination_starts_at": status.termination_starts_at,
+        "termination_starts_on": _iso(status.termination_starts_on),
+        "termination_reached": status.termination_reached,
+        "sessions_left": status.sessions_left,
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
-        "sessions": [session(s, clinical=clinical) for s in sr.sessions],
+        "sessions": [
+            session(s, clinical=clinical, measure_due=due.get(s.id, False)) for s in sr.sessions
+        ],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }
+    if clinical:
+        out["measure_plan"] = {"schedule": sr.measure_schedule, "gad7": sr.measure_gad7}
+    return out
 
 
 def _iso(value: Any) -> str | None:

@@ -14,9 +14,9 @@ from .base import csrf
 
 
 def blueprints() -> list[Blueprint]:
-    from . import auth, booking, inbox, people, schedule, series
+    from . import auth, booking, course, inbox, people, schedule, series
 
-    return [auth.bp, schedule.bp, booking.bp, series.bp, people.bp, inbox.bp]
+    return [auth.bp, schedule.bp, booking.bp, series.bp, people.bp, inbox.bp, course.bp]
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,8 @@ from flask import Blueprint, current_app, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.wrappers import Response
 
+from ...db.models import User
+from ...services import alerts
 from ...services.errors import Forbidden, NotFound
 from . import access
 
@@ -50,6 +52,17 @@ def _csrf_failed(exc: CSRFError) -> Any:
     return render_template("pages/error.html", status=400, message=message), 400
 
 
+def _open_alerts(u: User | None) -> int:
+    """Open urgent alerts to show in the banner: one indexed count, therapists and admins only."""
+    if u is None or u.role not in ("therapist", "admin"):
+        return 0
+    if u.role == "therapist" and u.therapist_id is None:
+        return 0
+    from ..context import db
+
+    return alerts.count_open(db(), therapist_id=u.therapist_id if u.role == "therapist" else None)
+
+
 def _template_globals() -> dict[str, Any]:
     from ..context import container
 
@@ -61,6 +74,7 @@ def _template_globals() -> dict[str, Any]:
         "practice": container().locations.practice,
         "nav_offices": offices,
         "office": next((o for o in offices if o.id == remembered), offices[0] if offices else None),
+        "open_alerts": _open_alerts(u),
     }
 
 

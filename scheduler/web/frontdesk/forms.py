@@ -164,3 +164,18 @@ class ClientForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(
+        "What was done",
+        validators=[DataRequired(), Length(min=3, max=2000)],
+        description="For example: called the client, safety plan reviewed, next contact agreed.",
+    )
+
+
+class HandoverForm(FlaskForm):
+    """Start the in-office questionnaire; clinicians may add one the plan does not ask for."""
+
+    phq9 = BooleanField("PHQ-9")
+    gad7 = BooleanField("GAD-7")

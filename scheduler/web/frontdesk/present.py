@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from ...db.models import TherapySession
 from ...domain.phases import phase_for
 from ...domain.series import Skip
@@ -123,6 +125,15 @@ def status_label(s: TherapySession) -> str:
         who = f" by {s.cancelled_by}" if s.cancelled_by else ""
         return f"cancelled{who}"
     return {"no_show": "no-show"}.get(s.status, s.status)
+
+
+def fmt_phone(e164: str) -> str:
+    """'(520) 555-0110' for '+15205550110'; the input unchanged if it does not parse."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def client_name(first: str, last: str) -> str:

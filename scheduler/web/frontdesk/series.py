@@ -18,10 +18,12 @@ from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed
 from . import reads
 from .base import page_blueprint
+from .course import session_measures_due
 from .forms import (
     AttendanceForm,
     CancelForm,
     CancelRestForm,
+    HandoverForm,
     RenegotiateForm,
     RescheduleForm,
     WeeklyGoalForm,
@@ -135,6 +137,8 @@ def _session_page(s: TherapySession, status: int = 200, **forms: Any) -> Respons
             review=review.weekly_review(db(), s.id) if clinical(s) else None,
             may_change=allowed("change_schedule", s),
             started=s.starts_at <= ctx().clock(),
+            measures_due=session_measures_due(s),
+            handover=HandoverForm(formdata=None),
         ),
         status,
     )

@@ -1,0 +1,213 @@
+"""Recording symptom measures (PHQ-9, GAD-7) for a session, and what the measure plan asks for.
+
+A measure is recorded once per session and instrument, whoever enters it: the client on the
+in-office form or the texted link, or the therapist from a paper form through the API. A
+PHQ-9 whose item 9 is above "Not at all" raises an urgent alert in the same transaction
+(services.alerts); nothing about a measure is ever texted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.models import Alert, MeasureResponse, Series, TherapySession
+from ..domain import measures as domain
+from . import alerts, audit
+from .context import ServiceContext
+from .errors import Conflict, Invalid
+from .session_changes import get_session
+
+# A questionnaire is about the weeks before a visit: it may be answered from this long before
+# the session starts (the texted link goes out 24 hours before).
+EARLIEST_BEFORE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    measure: MeasureResponse
+    alert: Alert | None
+
+
+def planned_for(series: Series, number: int) -> tuple[domain.Instrument, ...]:
+    """The instruments the series' plan asks for at session `number`."""
+    return domain.planned_instruments(
+        series.measure_schedule,  # type: ignore[arg-type]  # validated when stored
+        series.measure_gad7,
+        number,
+        series.session_count,
+    )
+
+
+def _planned_session(s: TherapySession) -> tuple[domain.Instrument, ...]:
+    if not s.counts or s.status == "cancelled":
+        return ()
+    return planned_for(s.series, s.number)
+
+
+def answered(db: Session, session_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The instruments already answered for each session (one query)."""
+    ids = list(session_ids)
+    found: dict[int, set[str]] = {i: set() for i in ids}
+    if not ids:
+        return found
+    rows = db.execute(
+        select(MeasureResponse.session_id, MeasureResponse.instrument).where(
+            MeasureResponse.session_id.in_(ids)
+        )
+    )
+    for session_id, instrument in rows:
+        found[session_id].add(instrument)
+    return found
+
+
+def due_instruments(
+    db: Session, sessions: Sequence[TherapySession]
+) -> dict[int, tuple[domain.Instrument, ...]]:
+    """Per session: the planned instruments not answered yet (one query for all of them)."""
+    planned = {s.id: _planned_session(s) for s in sessions}
+    done = answered(db, [sid for sid, wanted in planned.items() if wanted])
+    return {
+        sid: tuple(i for i in wanted if i not in done.get(sid, set()))
+        for sid, wanted in planned.items()
+    }
+
+
+def measure_due(db: Session, sessions: Sequence[TherapySession]) -> dict[int, bool]:
+    """What the front desk may know: is a questionnaire due at each session?"""
+    return {sid: bool(left) for sid, left in due_instruments(db, sessions).items()}
+
+
+def check_answerable(session: TherapySession, now: datetime) -> None:
+    """Invalid unless a questionnaire can be recorded for `session` at `now`."""
+    if session.status == "cancelled":
+        raise Invalid({"session_id": "the session was cancelled"})
+    if session.starts_at - EARLIEST_BEFORE > now:
+        raise Invalid(
+            {"session_id": "a questionnaire can be answered from 7 days before its session"}
+        )
+
+
+def record(
+    db: Session,
+    ctx: ServiceContext,
+    session_id: int,
+    instrument: str,
+    answers: Sequence[object],
+    *,
+    difficulty: object = None,
+    source: str,
+    actor: str,
+) -> Recorded:
+    """Score and store one questionnaire; raise the alert if it signals risk.
+
+    Invalid (naming the field) for answers that do not fit the instrument, Conflict if the
+    session already has this questionnaire. Nothing is written when either is raised.
+    """
+    if source not in ("office", "link", "staff"):
+        raise ValueError(f"unknown measure source {source!r}")
+    try:
+        scored = domain.score(instrument, answers)
+        difficulty_value = domain.check_difficulty(difficulty)
+    except domain.AnswersInvalid as exc:
+        raise Invalid({exc.field: exc.message}) from None
+    session = get_session(db, session_id, lock=True)
+    now = ctx.clock()
+    check_answerable(session, now)
+    if instrument in answered(db, [session.id])[session.id]:
+        raise _already(instrument)
+    measure = MeasureResponse(
+        session_id=session.id,
+        series_id=session.series_id,
+        client_id=session.series.client_id,
+        instrument=scored.instrument,
+        answers=list(scored.answers),
+        difficulty=difficulty_value,
+        score=scored.score,
+        severity=scored.severity,
+        source=source,
+        recorded_by=actor,
+        taken_at=now,
+    )
+    try:
+        with db.begin_nested():  # two submissions racing: the unique constraint decides
+            db.add(measure)
+            db.flush()
+    except IntegrityError:
+        raise _already(instrument) from None
+    # No series_id and no score: the series page's audit trail is read by the front desk.
+    audit.record(
+        db,
+        actor=actor,
+        action="measure.recorded",
+        entity="measure",
+        entity_id=measure.id,
+        session_id=session.id,
+        instrument=scored.instrument,
+        source=source,
+    )
+    alert = alerts.raise_risk_alert(db, measure, session, at=now) if scored.risk else None
+    return Recorded(measure, alert)
+
+
+def _already(instrument: str) -> Conflict:
+    name = domain.spec(instrument).name
+    return Conflict(
+        [{"reason": "already_recorded", "instrument": instrument}],
+        message=f"the {name} was already answered for this session",
+    )
+
+
+def of_series(db: Session, series_id: int) -> list[MeasureResponse]:
+    """Every measure of a series in the order the sessions took place."""
+    query = (
+        select(MeasureResponse)
+        .join(TherapySession, TherapySession.id == MeasureResponse.session_id)
+        .where(MeasureResponse.series_id == series_id)
+        .order_by(TherapySession.starts_at, MeasureResponse.instrument, MeasureResponse.id)
+    )
+    return list(db.scalars(query))
+
+
+def change_plan(
+    db: Session,
+    ctx: ServiceContext,
+    series_id: int,
+    *,
+    schedule: str | None,
+    gad7: bool | None,
+    actor: str,
+) -> Series:
+    """Change when measures are due (and whether the GAD-7 is asked); audited.
+
+    The questionnaire links the series' texts carry follow the new plan at once.
+    """
+    if schedule is None and gad7 is None:
+        raise Invalid({"body": "give measure_schedule and/or measure_gad7"})
+    if schedule is not None and schedule not in domain.MEASURE_SCHEDULES:
+        raise Invalid({"measure_schedule": "must be one of " + ", ".join(domain.MEASURE_SCHEDULES)})
+    series = db.execute(
+        select(Series).where(Series.id == series_id).with_for_update(of=Series)
+    ).scalar_one()
+    before = {"schedule": series.measure_schedule, "gad7": series.measure_gad7}
+    if schedule is not None:
+        series.measure_schedule = schedule
+    if gad7 is not None:
+        series.measure_gad7 = gad7
+    audit.record(
+        db,
+        actor=actor,
+        action="measures.plan_changed",
+        entity="series",
+        entity_id=series.id,
+        before=before,
+        after={"schedule": series.measure_schedule, "gad7": series.measure_gad7},
+    )
+    db.flush()
+    ctx.texts.replan_client(db, ctx, series.client_id)
+    return series
