@@ -196,19 +196,23 @@ class FakeTwilioServer:
     # -- outages --------------------------------------------------------------------
 
     def outage(self, seconds: float) -> None:
-        """Stop listening for `seconds` (connections are refused), cutting open ones."""
+        """Stop listening for `seconds` (connections are refused), cutting open ones.
+
+        The listener is closed before this returns, so a client that sees the call which
+        caused it fail finds the port closed too.
+        """
         with self._lock:
             if self._down:
                 return
             self._down = True
             self.outages += 1
-        threading.Thread(target=self._go_down, args=(seconds,), daemon=True).start()
-
-    def _go_down(self, seconds: float) -> None:
         old = self._httpd
-        old.shutdown()
+        old.shutdown()  # serve_forever runs in its own thread, never a handler's
         old.server_close()
         old.cut_all()
+        threading.Thread(target=self._come_back, args=(seconds,), daemon=True).start()
+
+    def _come_back(self, seconds: float) -> None:
         time.sleep(seconds)
         for _ in range(50):  # the port is ours; rebinding only waits for the kernel
             try:
