@@ -223,21 +223,26 @@ def held_by(engine: Engine, pid: int) -> list[tuple[str, str]]:
 
 
 def kill_one_holding_claims(
-    engine: Engine, workers: list[subprocess.Popen[bytes]]
+    engine: Engine, workers: list[subprocess.Popen[bytes]], timeout: float = 60
 ) -> list[tuple[str, str]]:
-    """SIGKILL a worker while it holds claimed texts; returns what it held when it died.
+    """SIGKILL the first worker seen holding claimed texts; returns what it held when it died.
 
-    A worker may finish its batch between our look and the kill; then the next one is the
-    victim, leaving at least one survivor.
+    Claims are held for a moment only, so every worker is watched; the victim may finish its
+    batch between our look and the kill, and then the next one seen holding claims is taken.
+    One worker is always left alive.
     """
-    orphans: list[tuple[str, str]] = []
-    for victim in workers[:-1]:
-        wait_until(
-            lambda v=victim: len(held_by(engine, v.pid)) > 0, 60, "a batch in hand", poll=0.02
-        )
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait(timeout=10)
-        orphans = held_by(engine, victim.pid)
-        if orphans:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [w for w in workers if w.poll() is None]
+        if len(alive) < 2:
             break
-    return orphans
+        for victim in alive:
+            if held_by(engine, victim.pid):
+                os.kill(victim.pid, signal.SIGKILL)
+                victim.wait(timeout=10)
+                orphans = held_by(engine, victim.pid)
+                if orphans:
+                    return orphans
+                break
+        time.sleep(0.01)
+    return []
