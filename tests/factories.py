@@ -35,6 +35,8 @@ def client(db: Session, ctx: ServiceContext, home: str = "seattle", **kw: Any) -
         "home_location_id": home,
         "sms_consent": True,
         "goal_prompt_consent": True,
+        # Test data may share phones on purpose (families); the duplicate check has its own tests.
+        "confirm_duplicate": True,
     }
     fields.update(kw)
     return directory.create_client(db, ctx, directory.NewClient(**fields), actor="test")

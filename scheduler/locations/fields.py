@@ -186,6 +186,12 @@ def _rate(value: Any) -> float | None:
     return float(value)
 
 
+def _hours_count(value: Any) -> int:
+    if type(value) is not int or not 0 <= value <= 168:  # type(): bool is not an hour count
+        raise _Bad(f"expected whole hours between 0 and 168, got {value!r}")
+    return value
+
+
 def _acks(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise _Bad("expected a mapping of check name to the reason it is accepted")
@@ -212,6 +218,7 @@ _OFFICE_FIELDS: tuple[tuple[str, Callable[[Any], Any], Any], ...] = (
     ("closures", _closures, []),
     ("reminder_leads_hours", _leads, [24, 2]),
     ("sms_max_per_second", _rate, None),
+    ("late_cancel_hours", _hours_count, 24),
     ("quiet_hours", _span, "08:00-21:00"),
     ("acknowledged_warnings", _acks, {}),
 )

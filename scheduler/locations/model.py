@@ -38,6 +38,9 @@ class Location:
     closures: tuple[Closure, ...]
     reminder_leads_hours: tuple[int, ...] = (24, 2)
     sms_max_per_second: float | None = None
+    # A client's cancellation this close to the start (or after it) is a late cancellation:
+    # the session still counts as used.
+    late_cancel_hours: int = 24
     # Local window in which texting is allowed (not the window in which it is forbidden).
     quiet_start: time = time(8)
     quiet_end: time = time(21)

@@ -141,6 +141,11 @@ def _treated_by(therapist_id: int) -> Any:
 
 
 def client_filter(user: User) -> ColumnElement[bool]:
+    # A record merged into another is history: nobody reaches it (it answers 404).
+    return and_(Client.merged_into_id.is_(None), _client_reach(user))
+
+
+def _client_reach(user: User) -> ColumnElement[bool]:
     r = reach(user)
     if r.desk and r.offices is None:
         return true()
@@ -246,6 +251,8 @@ def can_read(db: Session, user: User, row: Row | str) -> bool:
         )
     if isinstance(row, InboxItem):
         return r.admin or (r.desk and r.office(row.office_id) and not row.admins_only)
+    if isinstance(row, Client) and row.merged_into_id is not None:
+        return False
     if r.desk and r.offices is None:
         return True
     return reaches(db, user, type(row), row.id)

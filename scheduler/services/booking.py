@@ -34,6 +34,7 @@ from ..domain.series import (
 from ..locations import Location
 from . import audit
 from .availability import Slot, closed_days, find_conflicts, hours_problems, years_spanned
+from .conflicts import closed_blocker, closed_message
 from .context import ScheduleChange, ServiceContext
 from .errors import Conflict, Invalid, NotFound
 
@@ -80,14 +81,14 @@ class Preview:
     error: str | None = None
 
 
-def _location(ctx: ServiceContext, location_id: str) -> Location:
+def location_for(ctx: ServiceContext, location_id: str) -> Location:
     location = ctx.locations.get(location_id)
     if location is None:
         raise NotFound("location", location_id, field="location_id")
     return location
 
 
-def _validate(ctx: ServiceContext, req: SeriesRequest, location: Location) -> None:
+def validate(ctx: ServiceContext, req: SeriesRequest, location: Location) -> None:
     problems: dict[str, str] = {}
     lo, hi = session_count_range(ctx, req.kind)
     if req.kind not in SERIES_KINDS:
@@ -145,12 +146,20 @@ def plan(ctx: ServiceContext, req: SeriesRequest, location: Location) -> SeriesP
         raise Invalid({"start_time": str(exc)}) from None
     except ClosureRejected as exc:
         raise Conflict(
-            [
-                {"date": s.day.isoformat(), "reason": "closed", "message": s.reason}
-                for s in exc.skipped
-            ],
+            [closed_conflict(location, s.day, s.reason) for s in exc.skipped],
             message="the office is closed on some of these dates",
         ) from None
+
+
+def closed_conflict(location: Location, day: date, reason: str) -> dict[str, object]:
+    """A week the series cannot have because the office is shut (no session number yet)."""
+    blocker = closed_blocker(location, day, reason)
+    return {
+        "date": day.isoformat(),
+        "reason": "closed",
+        "message": closed_message(blocker),
+        "blocked_by": blocker,
+    }
 
 
 def _slots(planned: tuple[PlannedSession, ...]) -> list[Slot]:
@@ -159,9 +168,9 @@ def _slots(planned: tuple[PlannedSession, ...]) -> list[Slot]:
 
 def preview(db: Session, ctx: ServiceContext, req: SeriesRequest) -> Preview:
     """The booking form's live preview: same checks as `book_series`, nothing written."""
-    location = _location(ctx, req.location_id)
+    location = location_for(ctx, req.location_id)
     try:
-        _validate(ctx, req, location)
+        validate(ctx, req, location)
         series_plan = plan(ctx, req, location)
     except Invalid as exc:
         return Preview(location, None, [], error="; ".join(exc.fields.values()))
@@ -176,7 +185,7 @@ def preview(db: Session, ctx: ServiceContext, req: SeriesRequest) -> Preview:
 
 def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: str) -> Booking:
     """Book all N sessions or none. Raises NotFound, Invalid or Conflict before any write."""
-    location = _location(ctx, req.location_id)
+    location = location_for(ctx, req.location_id)
     # Lock the therapist row for the rest of the transaction: two desks booking the same
     # therapist at once are serialised here, so the conflict check below cannot go stale.
     works_here = (
@@ -199,7 +208,7 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
         raise NotFound("client", req.client_id, field="client_id")
     if not therapist.works_here:
         raise Invalid({"therapist_id": f"{therapist.name} does not work at {location.name}"})
-    _validate(ctx, req, location)
+    validate(ctx, req, location)
     if req.continues_series_id is not None:
         _check_continued(db, req)
     series_plan = plan(ctx, req, location)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Client
 from . import audit
+from .client_records import check_duplicate
 from .context import ServiceContext
 from .directory import get_client, normalise_phone, record_consent
 from .errors import Invalid
@@ -112,6 +113,7 @@ class ClientChange:
     consent_source: str | None = None
     consent_note: str | None = None
     phone: str | None = None
+    confirm_duplicate: bool = False
 
 
 _KIND = {
@@ -172,6 +174,7 @@ def update_client(
     if change.phone is not None:
         phone = normalise_phone(change.phone)
         if phone != client.phone:
+            check_duplicate(db, phone, confirmed=change.confirm_duplicate, exclude_id=client.id)
             details["phone"] = "changed"
             client.phone = phone
             # A new number deserves a fresh try; the dispatcher marks it again if it fails.

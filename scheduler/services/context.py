@@ -15,8 +15,16 @@ from ..locations import Location, LocationBook, Practice
 if TYPE_CHECKING:
     from ..db.models import Series, TherapySession
 
+# "reassigned": one session's room or therapist changed, not its time (no notice to the client).
 ChangeKind = Literal[
-    "booked", "rescheduled", "cancelled", "status", "renegotiated", "series_cancelled", "make_up"
+    "booked",
+    "rescheduled",
+    "reassigned",
+    "cancelled",
+    "status",
+    "renegotiated",
+    "series_cancelled",
+    "make_up",
 ]
 
 

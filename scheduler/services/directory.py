@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..db.models import Client, ConsentEvent, Office, Therapist, TherapySession
 from ..db.types import utcnow
 from ..locations import LocationBook
-from . import audit, feeds
+from . import audit, client_records, feeds
 from .context import ServiceContext
 from .errors import Invalid, NotFound
 
@@ -135,6 +135,8 @@ class NewClient:
     sms_consent: bool = False
     goal_prompt_consent: bool = False
     goal_detail_consent: bool = False
+    # Families share phones: a phone already on file is refused unless this is set.
+    confirm_duplicate: bool = False
 
 
 def create_client(
@@ -149,6 +151,7 @@ def create_client(
         raise Invalid({"goal_prompt_consent": "needs sms_consent too"})
     if new.goal_detail_consent and not new.goal_prompt_consent:
         raise Invalid({"goal_detail_consent": "needs goal_prompt_consent too"})
+    sharing = client_records.check_duplicate(db, phone, confirmed=new.confirm_duplicate)
     client = Client(
         first_name=new.first_name,
         last_name=new.last_name,
@@ -165,7 +168,14 @@ def create_client(
     }
     for kind, granted in wanted.items():
         record_consent(db, client, kind, granted, source=source, actor=actor, force=True)
-    audit.record(db, actor=actor, action="client.created", entity="client", entity_id=client.id)
+    audit.record(
+        db,
+        actor=actor,
+        action="client.created",
+        entity="client",
+        entity_id=client.id,
+        shares_phone_with=[c.id for c in sharing] or None,
+    )
     return client
 
 
@@ -206,8 +216,9 @@ def record_consent(
 
 
 def get_client(db: Session, client_id: int) -> Client:
+    """The client record; one merged into another answers as not found."""
     client = db.get(Client, client_id)
-    if client is None:
+    if client is None or client.merged_into_id is not None:
         raise NotFound("client", client_id)
     return client
 

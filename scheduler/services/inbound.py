@@ -243,7 +243,11 @@ class _Handler:
     def _clients(self) -> list[Client]:
         query = (
             select(Client)
-            .where(Client.phone.in_(_same_phone(self.row.from_number)))
+            # A record merged into another is history, not a sender.
+            .where(
+                Client.phone.in_(_same_phone(self.row.from_number)),
+                Client.merged_into_id.is_(None),
+            )
             .order_by(Client.id)
         )
         return list(self.db.scalars(query))

@@ -157,9 +157,10 @@ def record(
 
 def _already(instrument: str) -> Conflict:
     name = domain.spec(instrument).name
+    message = f"the {name} was already answered for this session"
     return Conflict(
-        [{"reason": "already_recorded", "instrument": instrument}],
-        message=f"the {name} was already answered for this session",
+        [{"reason": "already_recorded", "instrument": instrument, "message": message}],
+        message=message,
     )
 
 

@@ -21,7 +21,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..db.models import OutboundMessage, SmsSender
-from ..db.models.messaging import RESPONSE_KINDS
 from ..db.types import utcnow
 from ..domain.reminders import TextingPolicy, is_allowed, next_allowed_at_or_after
 from ..locations import Location
@@ -197,8 +196,9 @@ def _check(
         return "client opted out"
     if row.phone_undeliverable_at is not None:
         return "phone number undeliverable"
-    # Answers to the client's own text go out at once: they asked (and HELP must be answered).
-    if row.kind in RESPONSE_KINDS:
+    # HELP must be answered, at once and to anyone. A staff reply from the inbox is a text
+    # like any other: it needs consent and waits out the client's quiet hours.
+    if row.kind == "help":
         return None
     if not row.sms_consent:
         return "no sms_reminders consent"

@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..formats import field_errors
+from ..services import access
+from ..services.client_records import Duplicate
+from ..services.conflicts import redact, summarise
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound
+from .context import db
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +31,50 @@ def json_error(status: int, error: str, **extra: Any) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(Invalid)
     def _invalid(exc: Invalid) -> Response:
-        return json_error(422, "validation", fields=exc.fields)
+        # `fields` keeps each problem as before; `messages` says it as a sentence naming the
+        # field ("Session count must be between 8 and 20"), ready to show a person.
+        return json_error(422, "validation", fields=exc.fields, messages=field_errors(exc.fields))
 
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound) -> Response:
         if exc.field:  # an id inside the body that points nowhere is a bad field, not a bad URL
-            return json_error(422, "validation", fields={exc.field: f"{exc.what} not found"})
+            fields = {exc.field: f"{exc.what} not found"}
+            return json_error(422, "validation", fields=fields, messages=field_errors(fields))
         return json_error(404, "not_found", message=str(exc))
 
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict) -> Response:
-        return json_error(409, "conflict", message=str(exc), conflicts=exc.conflicts)
+        # Whoever is signed in (API token or browser) sees other offices' clients only if they
+        # reach them; `summary` says each obstacle once (16 weeks outside hours are one line).
+        reader = g.get("user")
+        conflicts = exc.conflicts
+        if reader is not None:
+            conflicts = redact(conflicts, access.reach(reader).office)
+        return json_error(
+            409, "conflict", message=str(exc), conflicts=conflicts, summary=summarise(conflicts)
+        )
+
+    @app.errorhandler(Duplicate)
+    def _duplicate(exc: Duplicate) -> Response:
+        # Only records the reader may see are named (id and initials, nothing more); others
+        # are counted so the desk knows to ask an admin rather than make another record.
+        reader = g.get("user")
+        shown = [c for c in exc.existing if reader and access.can_read(db(), reader, c)]
+        hidden = len(exc.existing) - len(shown)
+        message = "a client with this phone is already on file; use that record, or send "
+        message += "confirm_duplicate: true if this is another person (families share phones)"
+        if hidden:
+            message += f"; {hidden} more at offices you do not serve (ask an admin)"
+        return json_error(
+            409,
+            "duplicate",
+            message=message,
+            existing=[
+                {"id": c.id, "initials": c.initials, "home_location_id": c.home_office_id}
+                for c in shown
+            ],
+            not_shown=hidden,
+        )
 
     @app.errorhandler(Forbidden)
     def _forbidden(exc: Forbidden) -> Response:

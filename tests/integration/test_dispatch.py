@@ -235,7 +235,7 @@ def test_goal_prompts_follow_the_library_without_repeating(db, tctx, clock, disp
     assert "goal this week" not in prompts[0].body  # no goal was set that week
 
 
-def test_replies_to_a_clients_own_text_go_out_at_once_even_at_night(
+def test_help_goes_out_at_once_even_at_night_but_a_staff_reply_waits(
     db, tctx, clock, dispatcher, gateway
 ):
     c = factories.client(db, tctx)
@@ -249,14 +249,16 @@ def test_replies_to_a_clients_own_text_go_out_at_once_even_at_night(
                 kind=kind,
                 body=body,
                 send_at=now,
-                expires_at=now + timedelta(hours=1),
                 status="pending",
                 attempts=0,
             )
         )
     db.commit()
-    assert dispatcher.run_pass().sent == 2
-    bodies = sorted(m.body for m in gateway.messages)
-    assert bodies[0].startswith("Interpersonal Therapy Associates: visit reminders.")
-    assert "(206) 555-0190" in bodies[0]
-    assert bodies[1] == "Thanks, we got your message."
+    assert dispatcher.run_pass().sent == 1
+    [help_text] = [m.body for m in gateway.messages]
+    assert help_text.startswith("Interpersonal Therapy Associates: visit reminders.")
+    assert "(206) 555-0190" in help_text
+    # The staff-written reply (from the inbox) waits for the client's morning.
+    clock.now = at_local(date(2027, 2, 16), 8) + timedelta(minutes=1)
+    assert dispatcher.run_pass().sent == 1
+    assert gateway.messages[-1].body == "Thanks, we got your message."

@@ -333,3 +333,16 @@ def test_closure_on(tucson: Location) -> None:
     assert closure is not None
     assert closure.reason == "Staff training day"
     assert tucson.closure_on(date(2027, 3, 19)) is None
+
+
+def test_late_cancel_window_defaults_to_a_day_and_can_be_set() -> None:
+    assert parse_mutated(lambda doc: None)["seattle"].late_cancel_hours == 24
+    book = parse_mutated(_set(0, "late_cancel_hours", 48))
+    assert book["tucson"].late_cancel_hours == 48
+
+
+@pytest.mark.parametrize("value", [-1, 200, "24", True, 1.5])
+def test_a_bad_late_cancel_window_is_named(value: Any) -> None:
+    with pytest.raises(LocationsError) as caught:
+        parse_mutated(_set(0, "late_cancel_hours", value))
+    assert "tucson.late_cancel_hours" in str(caught.value)

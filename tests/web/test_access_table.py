@@ -216,6 +216,45 @@ API = [
     ),
     Case("POST", "/api/v1/alerts/{missing}/acknowledge", every(404), {"note": "Called."}),
     Case("GET", "/api/v1/reports/courses", "200 403 403 403 403"),
+    # Issue 11: help with finding a time, merging records, the inbox's counts and replies.
+    Case(
+        "POST",
+        "/api/v1/series/suggestions",
+        "200 200 200 403 403",
+        _series("miami", "ther_a", "client_m", "14:00"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/series/suggestions",
+        "200 200 403 403 403",
+        _series("seattle", "ther_b", "client_s", "14:00"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/sessions/{next_m}/preview",
+        "200 200 200 403 404",
+        {"starts_at_local": "{next_m_date}T12:00"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/sessions/{next_s}/preview",
+        "200 200 404 404 403",
+        {"starts_at_local": "{next_s_date}T18:00"},
+    ),
+    Case("POST", "/api/v1/sessions/{missing}/preview", every(404), {"room": None}),
+    Case(
+        "POST",
+        "/api/v1/clients/{client_m}/merge",
+        "200 403 403 403 404",
+        {"from_client_id": "{client_s}"},
+    ),
+    Case("POST", "/api/v1/clients/{missing}/merge", every(404), {"from_client_id": "{client_s}"}),
+    Case("GET", "/api/v1/inbox/counts", "200 200 200 403 403"),
+    Case("POST", "/api/v1/inbox/{item_m_goal}/replies", "201 201 201 404 404", {"text": "OK"}),
+    Case("POST", "/api/v1/inbox/{item_s}/replies", "201 201 404 404 404", {"text": "OK"}),
+    # A text that reached no office's number has no number to answer from.
+    Case("POST", "/api/v1/inbox/{item_unrouted}/replies", "422 404 404 404 404", {"text": "OK"}),
+    Case("POST", "/api/v1/inbox/{missing}/replies", every(404), {"text": "OK"}),
     Case("GET", "/api/v1/openapi.json", every(200)),
 ]
 

@@ -316,3 +316,16 @@ def test_preview_button_works_without_scripts_and_books_nothing(
     assert page.status_code == 200
     assert "Daylight saving" in page.text and "Presidents" in page.text
     assert db.scalar(select(Series).where(Series.therapist_id == therapist.id)) is None
+
+
+def test_a_new_client_with_a_phone_on_file_is_pointed_to_the_existing_record(
+    desk: FlaskClient, db: Session, ctx: ServiceContext
+) -> None:
+    therapist = factories.therapist(db, ctx, "seattle")
+    known = factories.client(db, ctx, "seattle", first_name="Robin", phone="+12065550177")
+    db.commit()
+    before = db.scalars(select(Client.id)).all()
+    response = desk.post("/book", data=_booking(therapist.id) | {"csrf_token": csrf(desk, "/book")})
+    assert response.status_code == 422
+    assert f"(client {known.id})" in response.text and "choose that client" in response.text
+    assert db.scalars(select(Client.id)).all() == before  # nothing written

@@ -11,6 +11,7 @@ from .feeds import FeedToken as FeedToken  # calendar feeds
 from .feeds import StoredFeed as StoredFeed
 from .inbound import InboundMessage as InboundMessage  # two-way SMS
 from .inbound import InboxItem as InboxItem
+from .inbound import InboxRead as InboxRead
 from .inbound import ProgressRating as ProgressRating
 from .messaging import OutboundMessage as OutboundMessage  # texts we send
 from .messaging import SmsSender as SmsSender

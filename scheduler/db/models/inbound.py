@@ -114,6 +114,20 @@ class InboxItem(Base):
     inbound_message: Mapped[InboundMessage | None] = relationship()
 
 
+class InboxRead(Base):
+    """One user opened one inbox item: until then the item is unread for that user."""
+
+    __tablename__ = "inbox_reads"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("inbox_items.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ProgressRating(Base):
     """A 1-5 answer to a week's goal prompt, shown in the next session's weekly review.
 

@@ -63,6 +63,12 @@ class Client(Base):
     phone_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     phone_undeliverable_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when an admin merged this record into another: the row stays for history and audit,
+    # but answers as not found and matches no phone.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clients.id"), nullable=True, index=True
+    )
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     home_office: Mapped[Office] = relationship()
     consent_events: Mapped[list[ConsentEvent]] = relationship(

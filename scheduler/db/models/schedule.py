@@ -96,6 +96,12 @@ class TherapySession(Base):
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     cancelled_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A client's cancellation after the start or inside the office's late window: it counts.
+    late_cancel: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When and by whom attendance (attended, no-show, late cancel) was last recorded; an
+    # undo back to scheduled is allowed on that office-local day only.
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    marked_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     weekly_goal: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Bumped on every change a subscriber could see; feeds use it as SEQUENCE.

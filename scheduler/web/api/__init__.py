@@ -6,7 +6,7 @@ gives the complete API.
 
 from __future__ import annotations
 
-from . import consent, course, feeds, inbox, messages, openapi, practice, review, schedule
+from . import consent, course, feeds, inbox, messages, moves, openapi, practice, review, schedule
 from .base import blueprint
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "feeds",
     "inbox",
     "messages",
+    "moves",
     "openapi",
     "practice",
     "review",

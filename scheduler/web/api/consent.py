@@ -38,6 +38,8 @@ class ClientPatch(Body):
         | None
     ) = None
     phone: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
+    # A new phone another client already has answers 409 "duplicate" unless this is set.
+    confirm_duplicate: bool = False
 
 
 @blueprint.patch("/clients/<int:client_id>")
@@ -45,7 +47,7 @@ def update_client(client_id: int) -> ResponseReturnValue:
     user = current_user()
     allow("edit_client", load(Client, client_id))
     body = parse(ClientPatch)
-    if not body.model_dump(exclude_none=True):
+    if not body.model_dump(exclude_none=True, exclude={"confirm_duplicate"}):
         raise Invalid({"body": "nothing to change"})
     with unit_of_work() as session:
         client, notices = consent.update_client(

@@ -1,8 +1,9 @@
-"""Each office's inbox: list what needs a person, read one item, resolve it with a note.
+"""The inbox: one list across the offices a user reaches (filterable by office), unread markers
+and counts per user, each item with its thread, replies by text, and resolving with a note.
 
 What an item shows depends on the reader (`services.access`): the front desk reads the text of
 what clients send the office, except replies to a weekly goal prompt (`"goal_reply": true`),
-whose words are clinical and so absent from its reads; admins see everything.
+whose words are clinical and so absent from its reads (in threads too); admins see everything.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import StringConstraints
 
 from ...db.models.inbound import InboxItem
-from ...services import access, inbox
+from ...services import access, inbox, inbox_replies, inbox_threads
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.review import goal_replies
@@ -28,6 +29,12 @@ from .base import blueprint
 from .schemas import Body, parse
 
 STATUSES = ("open", "resolved", "all")
+
+
+class ReplyIn(Body):
+    """A staff-written reply, sent by text from the office's number (at most 3 segments)."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class InboxPatch(Body):
@@ -84,14 +91,10 @@ def _serialize_all(items: Sequence[InboxItem]) -> list[dict[str, Any]]:
 def list_inbox() -> ResponseReturnValue:
     user = current_user()
     allow("use_front_desk")
-    location_id = request.args.get("location_id") or None
+    location_id = _office_arg()
     status = request.args.get("status") or "open"
     if status not in STATUSES:
         raise Invalid({"status": f"must be one of {', '.join(STATUSES)}"})
-    if location_id is not None:
-        if ctx().locations.get(location_id) is None:
-            raise Invalid({"location_id": f"unknown location {location_id!r}"})
-        allow("work_inbox", location_id)
     items = inbox.list_items(
         db(),
         office_ids=None if location_id is None else [location_id],
@@ -99,17 +102,68 @@ def list_inbox() -> ResponseReturnValue:
         status=None if status == "all" else status,  # type: ignore[arg-type]
         where=access.inbox_filter(user),
     )
-    out = _serialize_all(items)
+    seen = inbox_threads.read_ids(db(), user.id, [i.id for i in items])
+    out = [o | {"unread": o["id"] not in seen} for o in _serialize_all(items)]
     viewed(*(View("inbox_item", i.id, i.client_id) for i in items))
     return jsonify(out)
 
 
+def _office_arg() -> str | None:
+    """The `location_id` filter, checked: a known office whose inbox the user works."""
+    location_id = request.args.get("location_id") or None
+    if location_id is not None:
+        if ctx().locations.get(location_id) is None:
+            raise Invalid({"location_id": f"unknown location {location_id!r}"})
+        allow("work_inbox", location_id)
+    return location_id
+
+
+@blueprint.get("/inbox/counts")
+def inbox_counts() -> ResponseReturnValue:
+    """Unread open items per office, for the header's badge."""
+    user = current_user()
+    allow("use_front_desk")
+    location_id = _office_arg()
+    counts = inbox_threads.unread_counts(
+        db(),
+        user.id,
+        where=access.inbox_filter(user),
+        office_id=location_id,
+    )
+    by_office = {k: v for k, v in counts.items() if k is not None}
+    return jsonify(
+        {
+            "unread": by_office,
+            "unrouted_unread": counts.get(None, 0),
+            "total_unread": sum(counts.values()),
+        }
+    )
+
+
 @blueprint.get("/inbox/<int:item_id>")
 def get_inbox_item(item_id: int) -> ResponseReturnValue:
+    """One item with its thread; opening it marks it read for this user."""
+    user = current_user()
     item = load(InboxItem, item_id)
+    loc = ctx().locations.get(item.office_id) if item.office_id else None
+    entries = inbox_threads.thread(db(), item, include_clinical=clinical(item))
     (out,) = _serialize_all([item])
-    viewed(View("inbox_item", item.id, item.client_id))
+    out["unread"] = False
+    out["thread"] = [e.as_json(loc.tz if loc else None) for e in entries]
+    inbox_threads.mark_read(db(), user.id, item.id, ctx().clock())
+    viewed(View("inbox_item", item.id, item.client_id))  # commits the read marker too
     return jsonify(out)
+
+
+@blueprint.post("/inbox/<int:item_id>/replies")
+def reply_to_item(item_id: int) -> ResponseReturnValue:
+    """Queue a text to the item's client from the office's number (201 with the queued text)."""
+    user = allow("work_inbox", load(InboxItem, item_id))
+    body = parse(ReplyIn)
+    with unit_of_work() as session:
+        queued = inbox_replies.queue_reply(session, ctx(), item_id, body.text, actor=user.email)
+        out = queued.as_json()
+    return jsonify(out), 201
 
 
 @blueprint.patch("/inbox/<int:item_id>")
@@ -134,11 +188,36 @@ openapi.OPERATIONS.extend(
         (
             "get",
             "/inbox",
-            "Inbox items of the offices you work at (admins: also unrouted)",
+            "Inbox items across the offices you reach (location_id filters; admins also get "
+            "unrouted texts); each with unread (for you)",
             None,
             200,
         ),
-        ("get", "/inbox/{item_id}", "One inbox item (reading it is audited)", None, 200),
+        (
+            "get",
+            "/inbox/counts",
+            'Unread open items for you: {"unread": {office: n}, "unrouted_unread", "total_unread"}',
+            None,
+            200,
+        ),
+        (
+            "get",
+            "/inbox/{item_id}",
+            "One item with its thread (the client's texts and ours with that office, oldest "
+            "first; a reply to a goal prompt is withheld from the front desk); opening it "
+            "marks it read for you (the read is audited)",
+            None,
+            200,
+        ),
+        (
+            "post",
+            "/inbox/{item_id}/replies",
+            "Reply by text from the office's number: 201 with the queued text (kind reply). "
+            "Opt-out, consent and quiet hours hold: held_for_quiet_hours and send_at say when "
+            "it goes. At most 3 segments, no control characters",
+            ReplyIn,
+            201,
+        ),
         (
             "patch",
             "/inbox/{item_id}",
@@ -155,4 +234,8 @@ openapi._QUERY.setdefault(
         ("location_id", False, "string", "Office id; without it, every office you may see"),
         ("status", False, "string", "open (default), resolved or all"),
     ],
+)
+openapi._QUERY.setdefault(
+    "/inbox/counts",
+    [("location_id", False, "string", "Office id; without it, every office you may see")],
 )

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .base import blueprint
-from .schemas import ClientIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
+from .schemas import ClientIn, ClientMergeIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
 
 # (method, path, summary, request model or None, success status)
 Operation = tuple[str, str, str, type[BaseModel] | None, int]
@@ -23,7 +23,24 @@ OPERATIONS: list[Operation] = [
     ("get", "/locations/{location_id}", "One office", None, 200),
     ("post", "/therapists", "Create a therapist", TherapistIn, 201),
     ("get", "/therapists/{therapist_id}", "One therapist", None, 200),
-    ("post", "/clients", "Create a client", ClientIn, 201),
+    (
+        "post",
+        "/clients",
+        'Create a client; a phone already on file answers 409 {"error": "duplicate", '
+        '"existing": [{"id", "initials", "home_location_id"}]} (only records you may see) '
+        'unless "confirm_duplicate": true',
+        ClientIn,
+        201,
+    ),
+    (
+        "post",
+        "/clients/{client_id}/merge",
+        "Admins: merge client from_client_id into this one (series, texts, consents, inbound "
+        "texts, inbox items, ratings move; its feed URLs are revoked; it then answers 404); "
+        "audited",
+        ClientMergeIn,
+        200,
+    ),
     ("get", "/clients/{client_id}", "One client with consent history", None, 200),
     (
         "get",
@@ -40,7 +57,10 @@ OPERATIONS: list[Operation] = [
     (
         "patch",
         "/sessions/{session_id}",
-        "Move, cancel, mark or set the weekly goal",
+        "One change: move (starts_at_local, room, therapist_id), cancel (a client's "
+        "cancellation inside the office's late window is a late cancel), attendance "
+        "(attended, no_show, late_cancelled once started; scheduled undoes a mark made "
+        "today), or the weekly goal",
         SessionPatch,
         200,
     ),
@@ -63,9 +83,18 @@ _ERRORS = {
     "401": {"description": "Missing or invalid bearer token"},
     "403": {"description": "The token's user may not do this to a resource it can see"},
     "404": {"description": "No such resource, or not one the token's user can see"},
-    "409": {"description": 'Conflict: {"error": "conflict", "conflicts": [...]}'},
+    "409": {
+        "description": 'Conflict: {"error": "conflict", "conflicts": [...], "summary": [...]}: '
+        "each conflict names what blocks it in blocked_by (another session with its client's "
+        "initials, therapist and time; a room; the office's hours; a holiday or closure by "
+        "name); summary says each obstacle once with the sessions it blocks. POST /clients "
+        'answers 409 {"error": "duplicate", "existing": [...]} for a phone already on file'
+    },
     "413": {"description": "Body too large"},
-    "422": {"description": 'Validation: {"error": "validation", "fields": {...}}'},
+    "422": {
+        "description": 'Validation: {"error": "validation", "fields": {...}, "messages": {...}}'
+        " (messages: each problem as a sentence naming its field)"
+    },
 }
 
 

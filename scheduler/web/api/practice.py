@@ -6,7 +6,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
-from ...services import audit, directory
+from ...services import access, audit, client_records, directory
 from ...services.audit import View
 from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
@@ -15,7 +15,7 @@ from . import serialize
 from .auth import current_user
 from .base import blueprint
 from .feeds import feed_url_for
-from .schemas import ClientIn, TherapistIn, parse
+from .schemas import ClientIn, ClientMergeIn, TherapistIn, parse
 
 AUDIT_LIMIT_MAX = 1000
 
@@ -74,6 +74,27 @@ def create_client() -> ResponseReturnValue:
         )
         out = serialize.client(client)
     return jsonify(out), 201
+
+
+@blueprint.post("/clients/<int:client_id>/merge")
+def merge_clients(client_id: int) -> ResponseReturnValue:
+    """Admins: merge the record `from_client_id` into this one (audited)."""
+    user = allow("merge_clients", load(Client, client_id))
+    body = parse(ClientMergeIn)
+    access.get_visible(db(), user, Client, body.from_client_id, field="from_client_id")
+    with unit_of_work() as session:
+        result = client_records.merge(
+            session, ctx(), client_id, body.from_client_id, actor=user.email
+        )
+        out = {
+            **serialize.client(result.client),
+            "merged": {
+                "from_client_id": result.merged.id,
+                "moved": result.moved,
+                "resolved_inbox_items": result.resolved_items,
+            },
+        }
+    return jsonify(out)
 
 
 @blueprint.get("/clients/<int:client_id>")

@@ -7,14 +7,16 @@ from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from ...db.models import Client, Series, Therapist, TherapySession
 from ...domain.series import Skip
-from ...services import access, booking, measures, session_changes
+from ...services import access, attendance, booking, measures, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.queries import local_day_bounds, sessions_between
 from ...services.session_changes import CancelledBy
+from ...services.text_state import text_states
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, clinical, load, viewed
 from . import serialize
@@ -32,14 +34,18 @@ def _who_cancelled(cancelled_by: CancelledBy | None, hint: str) -> CancelledBy:
     return cancelled_by
 
 
-def _series_json(series: Series, skipped: tuple[Skip, ...] = ()) -> dict[str, Any]:
-    due = measures.measure_due(db(), list(series.sessions))
-    return serialize.series(series, skipped, clinical=clinical(series), now=ctx().clock(), due=due)
-
-
-def _session_json(s: TherapySession) -> dict[str, Any]:
-    return serialize.session(
-        s, clinical=clinical(s), measure_due=measures.measure_due(db(), [s])[s.id]
+def _series_json(
+    session: Session, series: Series, skipped: tuple[Skip, ...] = ()
+) -> dict[str, Any]:
+    """A series with its sessions' text states and which questionnaires are due."""
+    sessions = list(series.sessions)
+    return serialize.series(
+        series,
+        skipped,
+        text_states(session, sessions),
+        clinical=clinical(series),
+        now=ctx().clock(),
+        due=measures.measure_due(session, sessions),
     )
 
 
@@ -60,14 +66,14 @@ def create_series() -> ResponseReturnValue:
     req = booking.SeriesRequest(**body.model_dump())
     with unit_of_work() as session:
         result = booking.book_series(session, ctx(), req, actor=user.email)
-        out = _series_json(result.series, result.skipped)
+        out = _series_json(session, result.series, result.skipped)
     return jsonify(out), 201
 
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
     series = load(Series, series_id)
-    out = _series_json(series)
+    out = _series_json(db(), series)
     viewed(View("series", series.id, series.client_id))
     return jsonify(out)
 
@@ -101,7 +107,7 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 gad7=body.measure_gad7,
                 actor=user.email,
             )
-            out = _series_json(series)
+            out = _series_json(session, series)
         return jsonify(out)
     allow("change_schedule", found)
     with unit_of_work() as session:
@@ -118,7 +124,7 @@ def change_series(series_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        out = _series_json(series)
+        out = _series_json(session, series)
     return jsonify(out)
 
 
@@ -154,17 +160,44 @@ def list_sessions() -> ResponseReturnValue:
         db(), start=start, end=end, office_id=location_id, where=access.session_filter(user)
     )
     due = measures.measure_due(db(), found)
+    texts = text_states(db(), found)
     return jsonify(
-        [serialize.session(s, clinical=clinical(s), measure_due=due[s.id]) for s in found]
+        [
+            serialize.session(s, texts[s.id], clinical=clinical(s), measure_due=due[s.id])
+            for s in found
+        ]
     )
 
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
     s = load(TherapySession, session_id)
-    out = _session_json(s)
+    out = session_json(db(), s)
     viewed(View("session", s.id, s.series.client_id))
     return jsonify(out)
+
+
+def session_json(session: Session, s: TherapySession) -> dict[str, Any]:
+    """A session with its text state, whether a questionnaire is due, and its clinical fields
+    for readers allowed them."""
+    return serialize.session(
+        s,
+        text_states(session, [s])[s.id],
+        clinical=clinical(s),
+        measure_due=measures.measure_due(session, [s])[s.id],
+    )
+
+
+MOVE_FIELDS = ("starts_at_local", "room", "therapist_id")
+
+
+def move_request(given: dict[str, Any]) -> session_moves.MoveRequest:
+    """The move asked for; a room left out stays, `"room": null` means none in particular."""
+    return session_moves.MoveRequest(
+        starts_at_local=given.get("starts_at_local"),
+        room=given.get("room", session_moves.KEEP),
+        therapist_id=given.get("therapist_id"),
+    )
 
 
 @blueprint.patch("/sessions/<int:session_id>")
@@ -173,28 +206,31 @@ def change_session(session_id: int) -> ResponseReturnValue:
     body = parse(SessionPatch)
     user = current_user()
     given = body.model_dump(exclude_unset=True)
-    actions = [k for k in ("starts_at_local", "status", "weekly_goal") if k in given]
-    if len(actions) != 1:
-        raise Invalid({"body": "give exactly one of starts_at_local, status or weekly_goal"})
-    action = actions[0]
-    if action == "weekly_goal":
+    kinds = {"move": MOVE_FIELDS, "status": ("status",), "goal": ("weekly_goal",)}
+    groups = [name for name, keys in kinds.items() if any(k in given for k in keys)]
+    if len(groups) != 1:
+        raise Invalid(
+            {
+                "body": "give one change: starts_at_local/room/therapist_id (a move), status, "
+                "or weekly_goal"
+            }
+        )
+    action = groups[0]
+    if action == "goal":
         allow("write_clinical", row)
-    elif action == "status" and body.status in ("attended", "no_show"):
+    elif action == "status" and body.status in (*attendance.MARKS, "scheduled"):
         allow("mark_attendance", row)
     else:
         allow("change_schedule", row)
+    if action == "move" and given.get("therapist_id") is not None:
+        # A therapist the caller does not reach reads exactly like one that is missing.
+        access.get_visible(db(), user, Therapist, given["therapist_id"], field="therapist_id")
     with unit_of_work() as session:
-        if action == "starts_at_local":
-            when = body.starts_at_local
-            if when is None or when.tzinfo is not None:
-                raise Invalid(
-                    {
-                        "starts_at_local": "must be a local time without offset, "
-                        "like 2027-03-03T18:00"
-                    }
-                )
-            s = session_changes.reschedule(session, ctx(), session_id, when, actor=user.email)
-        elif action == "weekly_goal":
+        if action == "move":
+            s = session_moves.move_session(
+                session, ctx(), session_id, move_request(given), actor=user.email
+            )
+        elif action == "goal":
             s = session_changes.set_weekly_goal(
                 session, session_id, body.weekly_goal, actor=user.email
             )
@@ -208,9 +244,13 @@ def change_session(session_id: int) -> ResponseReturnValue:
                 reason=body.reason,
                 actor=user.email,
             )
-        elif body.status in ("attended", "no_show"):
-            s = session_changes.mark(session, ctx(), session_id, body.status, actor=user.email)
+        elif body.status in attendance.MARKS:
+            s = attendance.record(
+                session, ctx(), session_id, body.status, actor=user.email, reason=body.reason
+            )
+        elif body.status == "scheduled":
+            s = attendance.undo(session, ctx(), session_id, actor=user.email)
         else:
             raise Invalid({"status": "is required"})
-        out = _session_json(s)
+        out = session_json(session, s)
     return jsonify(out)

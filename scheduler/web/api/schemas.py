@@ -41,6 +41,14 @@ class ClientIn(Body):
     sms_consent: bool
     goal_prompt_consent: bool = False
     goal_detail_consent: bool = False
+    # A phone already on file answers 409 "duplicate" unless this says it is meant (families).
+    confirm_duplicate: bool = False
+
+
+class ClientMergeIn(Body):
+    """Merge the record `from_client_id` into the one in the URL (admins)."""
+
+    from_client_id: int
 
 
 class SeriesIn(Body):
@@ -63,15 +71,31 @@ class SeriesIn(Body):
     measure_gad7: bool = False
 
 
+Room = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
 class SessionPatch(Body):
-    """One kind of change per request: a move, a cancellation, attendance, or the weekly goal."""
+    """One kind of change per request: a move (new local time, room and/or therapist), a
+    cancellation, attendance (attended, no_show, late_cancelled; "scheduled" undoes a mark
+    recorded today), or the weekly goal."""
 
     starts_at_local: datetime | None = None
-    status: Literal["cancelled", "attended", "no_show"] | None = None
+    room: Room | None = None
+    therapist_id: int | None = None
+    status: Literal["cancelled", "attended", "no_show", "late_cancelled", "scheduled"] | None = None
     cancelled_by: Literal["client", "practice"] | None = None
     make_up: bool | None = None
     reason: Annotated[str, StringConstraints(max_length=200)] | None = None
     weekly_goal: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class SessionMoveIn(Body):
+    """A change to preview: a new local date and time, and/or another room (null: none in
+    particular) or therapist. Nothing is saved."""
+
+    starts_at_local: datetime | None = None
+    room: Room | None = None
+    therapist_id: int | None = None
 
 
 class SeriesPatch(Body):

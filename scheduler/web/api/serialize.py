@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from ...db.models import Client, Series, Therapist, TherapySession
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
+from ...services.attendance import mark_of
 from ...services.termination import course_status
+from ...services.text_state import SessionTexts
 
 
 def location(loc: Location, book: LocationBook) -> dict[str, Any]:
@@ -74,9 +76,14 @@ def client(c: Client) -> dict[str, Any]:
 
 
 def session(
-    s: TherapySession, *, clinical: bool, measure_due: bool | None = None
+    s: TherapySession,
+    texts: SessionTexts | None = None,
+    *,
+    clinical: bool,
+    measure_due: bool | None = None,
 ) -> dict[str, Any]:
-    """A session; `measure_due` (is a questionnaire due?) when the caller looked it up."""
+    """A session; `texts` (from services.text_state) adds its one text state, `measure_due`
+    (is a questionnaire due?) is added when the caller looked it up."""
     zone = ZoneInfo(s.timezone)
     series = s.series
     out = {
@@ -102,17 +109,25 @@ def session(
         "confirmed": s.confirmed_at is not None,
         "confirmed_at": _iso(s.confirmed_at),
         "revision": s.revision,
+        "late_cancel": s.late_cancel,
+        # attended | no_show | late_cancelled, or None while nothing is recorded.
+        "attendance": mark_of(s),
+        "marked_at": _iso(s.marked_at),
     }
     if measure_due is not None:  # what the front desk may know of the measures
         out["measure_due"] = measure_due
     if clinical:
         out["weekly_goal"] = s.weekly_goal
+    if texts is not None:
+        out["text_state"] = texts.state
+        out["text_detail"] = texts.detail
     return out
 
 
 def series(
     sr: Series,
     skipped: tuple[Skip, ...] = (),
+    texts: Mapping[int, SessionTexts] | None = None,
     *,
     clinical: bool,
     now: datetime,
@@ -120,7 +135,8 @@ def series(
 ) -> dict[str, Any]:
     """A series with its sessions and where the course stands at `now`.
 
-    `due` maps session ids to "a questionnaire is due"; `clinical` adds the measure plan.
+    `due` maps session ids to "a questionnaire is due"; `clinical` adds the measure plan;
+    `texts` maps session ids to their one text state.
     """
     active = [s for s in sr.sessions if s.status != "cancelled"]
     status = course_status(sr, now)
@@ -148,7 +164,8 @@ def series(
         "sessions_left": status.sessions_left,
         "last_session_date": max(s.local_date for s in active).isoformat() if active else None,
         "sessions": [
-            session(s, clinical=clinical, measure_due=due.get(s.id, False)) for s in sr.sessions
+            session(s, (texts or {}).get(s.id), clinical=clinical, measure_due=due.get(s.id, False))
+            for s in sr.sessions
         ],
         "skipped": [{"date": s.day.isoformat(), "reason": s.reason} for s in skipped],
     }

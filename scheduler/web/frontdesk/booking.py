@@ -15,6 +15,8 @@ from ...domain.phases import PROBLEM_AREAS
 from ...locations import Location
 from ...services import access as policy
 from ...services import booking, directory
+from ...services.client_records import Duplicate
+from ...services.conflicts import redact
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, load, viewer
@@ -165,6 +167,15 @@ def book() -> ResponseReturnValue:
         except Conflict as exc:
             conflicts = exc.conflicts
             form.form_errors.append(str(exc))
+        except Duplicate as exc:
+            # Until the form offers "this is another person", the desk books the existing record.
+            shown = [c for c in exc.existing if policy.can_read(db(), u, c)]
+            names = ", ".join(f"{c.initials} (client {c.id})" for c in shown)
+            form.phone.errors = [
+                *form.phone.errors,
+                "is already on file"
+                + (f" for {names}: choose that client instead" if names else "; ask an admin"),
+            ]
         else:
             flash(f"Booked {form.session_count.data} sessions.")
             return redirect(url_for("series.page", series_id=series_id))
@@ -201,7 +212,9 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
         # The problem area changes no date; a form without one yet still gets its dates.
         req = replace(req, problem_area=PROBLEM_AREAS[0])
     result = booking.preview(db(), ctx(), req)
-    return present.preview_view(result)
+    # Another office's client is not named to a desk that does not serve that office.
+    shown = redact(result.conflicts, policy.reach(viewer()).office)
+    return present.preview_view(replace(result, conflicts=shown))
 
 
 @bp.post("/book/preview")

@@ -50,7 +50,11 @@ def search_clients(
 ) -> list[Client]:
     """Clients whose name or phone matches `text`."""
     text = text.strip()[:100]
-    query = select(Client).order_by(Client.last_name, Client.first_name, Client.id)
+    query = (
+        select(Client)
+        .where(Client.merged_into_id.is_(None))
+        .order_by(Client.last_name, Client.first_name, Client.id)
+    )
     if text:
         like = f"%{_escape_like(text.lower())}%"
         full = func.lower(Client.first_name + " " + Client.last_name)

@@ -1,0 +1,183 @@
+"""The inbox as a desk reads it: threads, per-user read markers and unread counts per office.
+
+A thread is the exchange between one client and one office's number, oldest first: what the
+client texted, the automatic answers, and what we sent (reminders, notices and staff replies).
+For a number no client has, it is what that number texted the office. Goal prompts and 1-5
+ratings are clinical: only readers allowed clinical content see their words.
+
+An item is unread for a user until that user opens it; counts are of open items, per office.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ..db.models import InboundMessage, InboxItem, InboxRead, OutboundMessage
+from .inbound import RATING_WINDOW
+
+THREAD_LIMIT = 100
+# Texts of ours that reached (or tried to reach) the phone; planned ones are not history yet.
+SHOWN_STATUSES = ("sending", "sent", "delivered", "failed")
+CLINICAL_KINDS = ("goal_prompt",)
+# Keywords that are instructions, never an answer to a goal prompt (ratings are clinical anyway).
+COMMANDS = ("stop", "help", "confirm", "reschedule", "rating")
+WITHHELD = "(content for the treating therapist)"
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    direction: str  # "in" (from the client) | "out" (from the office's number)
+    at: datetime
+    body: str
+    kind: str  # inbound keyword, or the outbound message kind ("auto_reply" for answers)
+    status: str | None = None
+    message_id: int | None = None
+    automatic: bool = False
+
+    def as_json(self, zone: Any) -> dict[str, Any]:
+        return {
+            "direction": self.direction,
+            "at": self.at.astimezone(zone).isoformat() if zone else self.at.isoformat(),
+            "body": self.body,
+            "kind": self.kind,
+            "status": self.status,
+            "message_id": self.message_id,
+            "automatic": self.automatic,
+        }
+
+
+def thread(
+    db: Session, item: InboxItem, *, include_clinical: bool, limit: int = THREAD_LIMIT
+) -> list[ThreadEntry]:
+    """The exchange this item belongs to, oldest first (the newest `limit` entries)."""
+    if item.office_id is None and item.inbound_message_id is None:
+        return []
+    where_in: ColumnElement[bool]
+    if item.client_id is not None:
+        where_in = and_(
+            InboundMessage.client_id == item.client_id, InboundMessage.office_id == item.office_id
+        )
+    elif item.inbound_message is not None:
+        message = item.inbound_message
+        where_in = and_(
+            InboundMessage.from_number == message.from_number,
+            InboundMessage.to_number == message.to_number,
+        )
+    else:
+        return []
+    entries: list[ThreadEntry] = []
+    received = list(
+        db.scalars(
+            select(InboundMessage)
+            .where(where_in)
+            .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+            .limit(limit)
+        )
+    )
+    answers = set() if include_clinical else _goal_answers(db, received)
+    for m in received:
+        clinical = (m.keyword == "rating" and m.outcome == "rating") or m.id in answers
+        body = WITHHELD if clinical and not include_clinical else m.body
+        entries.append(ThreadEntry("in", m.received_at, body, m.keyword, message_id=m.id))
+        if m.reply_body:
+            entries.append(
+                ThreadEntry("out", m.received_at, m.reply_body, "auto_reply", automatic=True)
+            )
+    if item.client_id is not None and item.office_id is not None:
+        o = OutboundMessage
+        shown = or_(
+            o.status.in_(SHOWN_STATUSES),
+            and_(o.kind == "reply", o.status.in_(("pending", "suppressed"))),
+        )
+        for sent in db.scalars(
+            select(o)
+            .where(o.client_id == item.client_id, o.office_id == item.office_id, shown)
+            .order_by(func.coalesce(o.sent_at, o.send_at, o.created_at).desc(), o.id.desc())
+            .limit(limit)
+        ):
+            at = sent.sent_at or sent.send_at or sent.created_at
+            body = sent.body or ""
+            if sent.kind in CLINICAL_KINDS and not include_clinical:
+                body = WITHHELD
+            entries.append(ThreadEntry("out", at, body, sent.kind, sent.status, sent.id))
+    # Inbound first when times tie: an automatic answer follows the text it answers.
+    entries.sort(key=lambda e: (e.at, e.direction == "out"))
+    return entries[-limit:]
+
+
+def _goal_answers(db: Session, received: Sequence[InboundMessage]) -> set[int]:
+    """Texts that answer a weekly goal prompt: free text within RATING_WINDOW after a prompt
+    went to that client (the rule the pipeline and `review.goal_replies` use). One query."""
+    free = [m for m in received if m.client_id is not None and m.keyword not in COMMANDS]
+    if not free:
+        return set()
+    sent_at = OutboundMessage.sent_at
+    prompts: dict[int, list[datetime]] = {}
+    for client_id, at in db.execute(
+        select(OutboundMessage.client_id, sent_at).where(
+            OutboundMessage.client_id.in_({m.client_id for m in free}),
+            OutboundMessage.kind == "goal_prompt",
+            OutboundMessage.status.in_(("sent", "delivered")),
+            sent_at > min(m.received_at for m in free) - RATING_WINDOW,
+            sent_at <= max(m.received_at for m in free),
+        )
+    ):
+        prompts.setdefault(client_id, []).append(at)
+    return {
+        m.id
+        for m in free
+        if any(
+            m.received_at - RATING_WINDOW < at <= m.received_at
+            for at in prompts.get(m.client_id or 0, ())
+        )
+    }
+
+
+def mark_read(db: Session, user_id: int, item_id: int, at: datetime) -> None:
+    """Record that the user opened the item (once; later opens change nothing)."""
+    dialect = db.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.execute(
+        insert(InboxRead)
+        .values(user_id=user_id, item_id=item_id, read_at=at)
+        .on_conflict_do_nothing(index_elements=["user_id", "item_id"])
+    )
+
+
+def read_ids(db: Session, user_id: int, item_ids: Sequence[int]) -> set[int]:
+    """Which of `item_ids` the user has opened."""
+    if not item_ids:
+        return set()
+    return set(
+        db.scalars(
+            select(InboxRead.item_id).where(
+                InboxRead.user_id == user_id, InboxRead.item_id.in_(list(item_ids))
+            )
+        )
+    )
+
+
+def unread_counts(
+    db: Session, user_id: int, *, where: ColumnElement[bool], office_id: str | None = None
+) -> dict[str | None, int]:
+    """Open items the user has not opened, per office (None: the admins' unrouted pile).
+
+    `where` is the reader's reach over inbox items (`access.inbox_filter`); `office_id` narrows
+    the count to one office."""
+    query = (
+        select(InboxItem.office_id, func.count())
+        .outerjoin(InboxRead, and_(InboxRead.item_id == InboxItem.id, InboxRead.user_id == user_id))
+        .where(where, InboxItem.status == "open", InboxRead.item_id.is_(None))
+        .group_by(InboxItem.office_id)
+    )
+    if office_id is not None:
+        query = query.where(InboxItem.office_id == office_id)
+    return {found: int(n) for found, n in db.execute(query)}

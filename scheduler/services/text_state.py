@@ -1,0 +1,167 @@
+"""Texts at a glance: one state per session, from its texts and the client's consent.
+
+A day sheet row shows one word instead of every reminder line. The state is the first of
+these that holds (most useful to the desk first):
+
+1. confirmed: the client confirmed this session by text (nothing to do, whatever else holds);
+2. opted_out: the client texted STOP (or Twilio reported an opt-out): no texts go;
+3. no_consent: no consent to text reminders is on file: no texts go;
+4. undeliverable: the phone cannot receive texts: fix the number;
+5. failed: the latest text about this session that was tried failed;
+6. reminded: a reminder about this session went out (sent or delivered), not yet confirmed;
+7. pending: a reminder is planned and not yet due;
+8. none: nothing applies (a cancelled session, or no reminder planned).
+
+Details on demand: each state carries a one-line `detail`; every text of a session is
+listed by `messaging.messages_for_sessions` (GET /api/v1/sessions/{id}/messages).
+
+Cost: two queries for any number of sessions (their texts, and their clients' consents).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, OutboundMessage, Series, TherapySession
+from ..formats import format_when
+
+TextState = Literal[
+    "confirmed",
+    "opted_out",
+    "no_consent",
+    "undeliverable",
+    "failed",
+    "reminded",
+    "pending",
+    "none",
+]
+TEXT_STATES: tuple[TextState, ...] = TextState.__args__  # type: ignore[attr-defined]
+REMINDER_KINDS = ("reminder_24h", "reminder_2h")
+TRIED = ("sending", "sent", "delivered", "failed")
+LABELS = {
+    "confirmed": "Confirmed",
+    "opted_out": "Opted out",
+    "no_consent": "No text consent",
+    "undeliverable": "Undeliverable",
+    "failed": "Text failed",
+    "reminded": "Reminded",
+    "pending": "Reminder planned",
+    "none": "No texts",
+}
+
+
+@dataclass(frozen=True)
+class SessionTexts:
+    state: TextState
+    detail: str
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.state]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"state": self.state, "label": self.label, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class _Text:
+    kind: str
+    status: str
+    at: datetime | None
+    error_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Consent:
+    sms_consent: bool
+    opted_out_at: datetime | None
+    undeliverable_at: datetime | None
+
+
+def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, SessionTexts]:
+    """Each session's text state, in two queries whatever the number of sessions."""
+    if not sessions:
+        return {}
+    ids = [s.id for s in sessions]
+    texts: dict[int, list[_Text]] = defaultdict(list)
+    m = OutboundMessage
+    rows = db.execute(
+        select(m.session_id, m.kind, m.status, m.sent_at, m.send_at, m.error_code, m.error)
+        .where(m.session_id.in_(ids), m.status != "cancelled")
+        .order_by(m.session_id, m.id)
+    )
+    for r in rows:
+        texts[r.session_id].append(
+            _Text(r.kind, r.status, r.sent_at or r.send_at, r.error_code, r.error)
+        )
+    series_ids = sorted({s.series_id for s in sessions})
+    consents = {
+        r.id: _Consent(bool(r.sms_consent), r.opted_out_at, r.phone_undeliverable_at)
+        for r in db.execute(
+            select(
+                Series.id,
+                Client.sms_consent,
+                Client.opted_out_at,
+                Client.phone_undeliverable_at,
+            )
+            .join(Client, Client.id == Series.client_id)
+            .where(Series.id.in_(series_ids))
+        )
+    }
+    return {
+        s.id: state_of(s, texts.get(s.id, []), consents[s.series_id], s.timezone) for s in sessions
+    }
+
+
+def state_of(
+    session: TherapySession, texts: list[_Text], consent: _Consent, zone: str
+) -> SessionTexts:
+    """The one state of the module docstring's list that comes first."""
+    if session.confirmed_at is not None:
+        return SessionTexts(
+            "confirmed", f"confirmed by text {format_when(session.confirmed_at, zone)}"
+        )
+    if session.status == "cancelled":
+        return SessionTexts("none", "the session is cancelled")
+    if consent.opted_out_at is not None:
+        when = format_when(consent.opted_out_at, zone)
+        return SessionTexts("opted_out", f"the client opted out of texts {when}")
+    if not consent.sms_consent:
+        return SessionTexts("no_consent", "no consent to text reminders is on file")
+    if consent.undeliverable_at is not None:
+        return SessionTexts("undeliverable", "texts to the client's phone cannot be delivered")
+    tried = [t for t in texts if t.status in TRIED]
+    if tried and tried[-1].status == "failed":
+        last = tried[-1]
+        why = f" (error {last.error_code})" if last.error_code else ""
+        return SessionTexts("failed", f"{_kind(last.kind)} failed{why}")
+    sent = [t for t in tried if t.kind in REMINDER_KINDS and t.status in ("sent", "delivered")]
+    if sent:
+        last = sent[-1]
+        when = f" {format_when(last.at, zone)}" if last.at else ""
+        return SessionTexts("reminded", f"{_kind(last.kind)} {last.status}{when}")
+    planned = [t for t in texts if t.kind in REMINDER_KINDS and t.status == "pending"]
+    if planned:
+        first = planned[0]
+        when = f" for {format_when(first.at, zone)}" if first.at else ""
+        return SessionTexts("pending", f"{_kind(first.kind)} planned{when}")
+    return SessionTexts("none", "no reminder is planned for this session")
+
+
+def _kind(kind: str) -> str:
+    return {
+        "reminder_24h": "reminder",
+        "reminder_2h": "last reminder",
+        "booking_confirmation": "booking confirmation",
+        "session_changed": "change notice",
+        "session_cancelled": "cancellation notice",
+        "goal_prompt": "weekly prompt",
+    }.get(kind, kind.replace("_", " "))
