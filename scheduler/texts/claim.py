@@ -223,8 +223,8 @@ def _check(
 
 
 def _window(ctx: ServiceContext, row: Row[Any], office: Location | None) -> TextingPolicy | None:
-    """The hours in which this text may go out, client local time; None: at any hour."""
-    if office is None or row.kind in RESPONSE_KINDS:
+    """The hours in which this text may go out, client local time; None: at any hour (HELP)."""
+    if office is None or row.kind == "help":
         return None
     return policy_for(ctx.settings, office, ctx.locations.get(row.home_office_id))
 
