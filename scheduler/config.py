@@ -89,6 +89,8 @@ class Settings:
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str | None = None
+    # Seconds to wait for Twilio's answer; after that the outcome of a send is unknown.
+    twilio_timeout_seconds: float = 10.0
     sms_max_per_second: float = 1.0
     dispatch_interval_seconds: int = 5
     dispatch_batch_size: int = 50
@@ -156,6 +158,7 @@ class Settings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
             twilio_messaging_service_sid=msid,
             twilio_api_base_url=_url(env, "TWILIO_API_BASE_URL", None),
+            twilio_timeout_seconds=_float(env, "TWILIO_TIMEOUT_SECONDS", 10.0),
             sms_max_per_second=_float(env, "SMS_MAX_PER_SECOND", 1.0),
             dispatch_interval_seconds=_int(env, "DISPATCH_INTERVAL_SECONDS", 5),
             dispatch_batch_size=_int(env, "DISPATCH_BATCH_SIZE", 50),

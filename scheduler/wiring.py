@@ -73,6 +73,8 @@ class GatewaySettings(Protocol):
     def twilio_messaging_service_sid(self) -> str | None: ...
     @property
     def twilio_api_base_url(self) -> str | None: ...
+    @property
+    def twilio_timeout_seconds(self) -> float: ...
 
 
 def build_gateway(settings: GatewaySettings) -> SmsGateway:
@@ -92,6 +94,7 @@ def build_gateway(settings: GatewaySettings) -> SmsGateway:
             settings.twilio_account_sid,
             settings.twilio_auth_token,
             api_base_url=settings.twilio_api_base_url or None,
+            timeout=settings.twilio_timeout_seconds,
             default_messaging_service_sid=settings.twilio_messaging_service_sid or None,
         )
     raise ValueError(f"sms_backend: unknown backend {settings.sms_backend!r}")

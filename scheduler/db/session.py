@@ -12,7 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets the settings that make it a safe embedded store."""
+    """Create an engine; SQLite gets the settings that make it a safe embedded store.
+
+    Statement parameters are kept out of error messages: they hold texts' words and phone
+    numbers, and a database error ends up in a log.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):

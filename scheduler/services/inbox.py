@@ -59,12 +59,42 @@ def report_undeliverable_phone(
 ) -> InboxItem:
     """Ask the front desk to fix a phone texts cannot reach; one open item per client.
 
-    For the dispatcher (Twilio 21211/21614/30006): repeated failures must not flood the inbox.
+    For the dispatcher (Twilio 21211/21614/30004-30006): repeated failures must not flood the inbox.
     """
+    return _one_open_item(
+        db,
+        client,
+        "undeliverable_phone",
+        f"Texts to this client's phone cannot be delivered: {reason}",
+        at=at,
+        office_id=office_id,
+    )
+
+
+def report_failed_text(db: Session, client: Client, reason: str, *, at: datetime) -> InboxItem:
+    """Tell the front desk a text did not reach the client (30003 after retries, 30007, 30008).
+
+    The number stays in use (the next text may well arrive), but someone should know this
+    one did not; one open item per client, however many texts fail the same way.
+    """
+    return _one_open_item(
+        db, client, "text_failed", f"A text did not reach this client: {reason}", at=at
+    )
+
+
+def _one_open_item(
+    db: Session,
+    client: Client,
+    kind: str,
+    summary: str,
+    *,
+    at: datetime,
+    office_id: str | None = None,
+) -> InboxItem:
     existing = db.scalar(
         select(InboxItem).where(
             InboxItem.client_id == client.id,
-            InboxItem.kind == "undeliverable_phone",
+            InboxItem.kind == kind,
             InboxItem.status == "open",
         )
     )
@@ -73,8 +103,8 @@ def report_undeliverable_phone(
     return open_item(
         db,
         office_id=office_id or client.home_office_id,
-        kind="undeliverable_phone",
-        summary=f"Texts to this client's phone cannot be delivered: {reason}",
+        kind=kind,
+        summary=summary,
         at=at,
         client_id=client.id,
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-ErrorKind = Literal["retry", "opted_out", "undeliverable", "retry_limited", "fail"]
+ErrorKind = Literal["retry", "opted_out", "undeliverable", "retry_limited", "attention", "fail"]
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
@@ -19,10 +19,21 @@ E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 VALIDITY_MIN_S = 1
 VALIDITY_MAX_S = 36000
 
-_RETRY_CODES = frozenset({20429})
-_OPTED_OUT_CODES = frozenset({21610})
-_UNDELIVERABLE_CODES = frozenset({21211, 21614, 30006})
-_RETRY_LIMITED_CODES = frozenset({30003})
+# What each Twilio error means for us, in the words the front desk sees. The codes come back
+# on a create (20429, 21xxx) or in a delivery report (30xxx); `classify_twilio_error` reads
+# the kind, `scheduler.texts.outcomes` says what each kind does to the text and the client.
+TWILIO_ERRORS: dict[int, tuple[ErrorKind, str]] = {
+    20429: ("retry", "too many requests"),
+    21610: ("opted_out", "the number has opted out (replied STOP)"),
+    21211: ("undeliverable", "not a valid phone number"),
+    21614: ("undeliverable", "not a mobile number"),
+    30003: ("retry_limited", "the handset is unreachable"),
+    30004: ("undeliverable", "texts to this number are blocked"),
+    30005: ("undeliverable", "unknown or inactive number"),
+    30006: ("undeliverable", "a landline or a carrier that cannot take texts"),
+    30007: ("attention", "the carrier filtered the text"),
+    30008: ("retry_limited", "unknown delivery error"),
+}
 
 
 @dataclass(frozen=True)
@@ -67,15 +78,18 @@ class SentRecord:
     date_created: datetime | None
 
 
+def describe_twilio_error(code: int | None) -> str:
+    """A few plain words for a Twilio error code (no client data), for the desk and the logs."""
+    if code is not None and code in TWILIO_ERRORS:
+        return f"Twilio error {code}: {TWILIO_ERRORS[code][1]}"
+    return f"Twilio error {code}" if code is not None else "Twilio error"
+
+
 def classify_twilio_error(code: int | None, http_status: int | None) -> ErrorKind:
     """Decide what the caller should do about a Twilio error code and/or HTTP status."""
-    if code in _OPTED_OUT_CODES:
-        return "opted_out"
-    if code in _UNDELIVERABLE_CODES:
-        return "undeliverable"
-    if code in _RETRY_LIMITED_CODES:
-        return "retry_limited"
-    if code in _RETRY_CODES or http_status == 429:
+    if code is not None and code in TWILIO_ERRORS:
+        return TWILIO_ERRORS[code][0]
+    if http_status == 429:
         return "retry"
     if http_status is not None and 500 <= http_status <= 599:
         return "retry"
@@ -86,6 +100,7 @@ class SmsError(Exception):
     """Twilio (or a backend) refused the message; it was NOT sent.
 
     `retryable` defaults to what `classify_twilio_error` says about code and status.
+    `retry_after` (seconds) is the provider's Retry-After on a 429: the sender must slow down.
     """
 
     def __init__(
@@ -95,9 +110,11 @@ class SmsError(Exception):
         code: int | None = None,
         status: int | None = None,
         retryable: bool | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.code = code
         self.status = status
+        self.retry_after = retry_after
         if retryable is None:
             retryable = classify_twilio_error(code, status) in ("retry", "retry_limited")
         self.retryable = retryable
@@ -111,7 +128,7 @@ class SmsError(Exception):
     def __repr__(self) -> str:
         return (
             f"SmsError({self.message!r}, code={self.code}, status={self.status}, "
-            f"retryable={self.retryable})"
+            f"retryable={self.retryable}, retry_after={self.retry_after})"
         )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,9 +29,56 @@ from scheduler.sms.gateway import (
 # this service receives a few texts a week, so a handful of pages covers weeks.
 _LIST_PAGE_SIZE = 50
 _LIST_MAX_PAGES = 10
+# A Retry-After longer than this is read as this: a sender paused for hours is an outage,
+# which the retries' backoff and the texts' expiry already handle.
+_MAX_RETRY_AFTER_S = 600.0
 
 
-class RebasedHttpClient(TwilioHttpClient):
+class ResponseKeepingHttpClient(TwilioHttpClient):
+    """A TwilioHttpClient that keeps each thread's last response.
+
+    The SDK's exceptions drop the response headers, and a 429's Retry-After is in them.
+    The gateway sends from several threads at once, so "the last response" is per thread.
+    """
+
+    def __init__(self, *, timeout: float | None = None) -> None:
+        super().__init__(timeout=timeout)
+        self._local = threading.local()
+
+    @property
+    def thread_last_response(self) -> Response | None:
+        return getattr(self._local, "response", None)
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> Response:
+        self._local.response = None
+        response = super().request(method, url, *args, **kwargs)
+        self._local.response = response
+        return response
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), within 0..600."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(_MAX_RETRY_AFTER_S, max(0.0, seconds))
+
+
+class RebasedHttpClient(ResponseKeepingHttpClient):
     """A TwilioHttpClient that sends every request to `base_url` instead of *.twilio.com.
 
     The SDK builds absolute URLs per product domain (api.twilio.com, messaging...),
@@ -89,9 +138,25 @@ def request_may_have_left(exc: requests.RequestException) -> bool:
     return True
 
 
-def _rest_error(exc: TwilioRestException) -> SmsError:
+def _rest_error(exc: TwilioRestException, retry_after: float | None = None) -> SmsError:
     code = int(exc.code) if exc.code is not None else None
-    return SmsError(str(exc.msg) or "Twilio rejected the request", code=code, status=exc.status)
+    return SmsError(
+        str(exc.msg) or "Twilio rejected the request",
+        code=code,
+        status=exc.status,
+        retry_after=retry_after,
+    )
+
+
+def _page_error(exc: TwilioException) -> SmsError:
+    """A list page the SDK could not read (429, 5xx, a broken body): ask again later."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    return SmsError(
+        f"could not list messages: HTTP {status if status is not None else '?'}",
+        status=status if isinstance(status, int) else None,
+        retryable=True,
+    )
 
 
 def _as_aware(value: object) -> datetime | None:
@@ -115,11 +180,12 @@ class TwilioGateway:
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        http_client: TwilioHttpClient
+        http_client: ResponseKeepingHttpClient
         if api_base_url:
             http_client = RebasedHttpClient(api_base_url, timeout=timeout)
         else:
-            http_client = TwilioHttpClient(timeout=timeout)
+            http_client = ResponseKeepingHttpClient(timeout=timeout)
+        self._http = http_client
         self._client = Client(account_sid, auth_token, http_client=http_client)
         self._default_msid = default_messaging_service_sid
 
@@ -147,7 +213,17 @@ class TwilioGateway:
         try:
             created = self._client.messages.create(**kwargs)
         except TwilioRestException as exc:
-            raise _rest_error(exc) from exc
+            if exc.status >= 500:
+                # Twilio may have created the message before failing to answer.
+                raise SmsOutcomeUnknown(
+                    f"Twilio answered HTTP {exc.status} to a send (code {exc.code})"
+                ) from exc
+            retry_after = None
+            if exc.status == 429:
+                last = self._http.thread_last_response
+                headers = getattr(last, "headers", None) or {}
+                retry_after = retry_after_seconds(headers.get("Retry-After"))
+            raise _rest_error(exc, retry_after) from exc
         except requests.RequestException as exc:
             if request_may_have_left(exc):
                 raise SmsOutcomeUnknown(
@@ -204,6 +280,9 @@ class TwilioGateway:
                     break
         except TwilioRestException as exc:
             raise _rest_error(exc) from exc
+        except TwilioException as exc:
+            # A failed page (429, 5xx) comes as the SDK's base exception: retry later.
+            raise _page_error(exc) from exc
         except requests.RequestException as exc:
             # A read changes nothing at Twilio, so any transport failure is simply retryable.
             raise SmsError(

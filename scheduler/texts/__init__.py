@@ -2,13 +2,15 @@
 
     pending    planned, due at `send_at`. Written by `plan` inside the booking or change that
                causes it (through `observer`); made pending again by `send` (a claim given back
-               because its session changed under it), `outcomes` (a refusal worth retrying)
-               and `reconcile` (the provider never got it).
+               because its session changed under it, or quiet hours began), `outcomes` (a
+               refusal worth retrying) and `reconcile` (the provider never got it).
     sending    claimed by one dispatcher (`claim`), body and number fixed. If the answer to
-               the send is lost, or the dispatcher dies, `reconcile` asks the provider before
-               anything is sent again.
-    sent       the provider accepted it: `send` records the SID (`outcomes.record_update`), or
-               `reconcile` found it at the provider.
+               the send is lost (timeout, 5xx, reset), its outcome could not be recorded, or
+               the dispatcher dies, `reconcile` asks the provider before anything is sent
+               again.
+    sent       the provider accepted it: `send` records the SID (`record`), or `reconcile` found
+               it at the provider. A SID the provider already gave another text is not stored
+               twice: the row is sent, flagged in `reason` (`record.DUPLICATE_SID_REASON`).
     delivered  the provider's delivery report said so (`outcomes.apply_status`).
     failed     refused for good or undelivered (`outcomes`), or it could not be worded (`claim`).
     cancelled  no longer wanted, replaced by a newer plan or notice (`plan`, `send`).
@@ -25,7 +27,9 @@ The modules, in the order a text meets them:
     due        finding due rows fairly across offices, locked without waiting
     claim      send-time checks, wording and send slots: pending -> sending
     send       the Dispatcher: claim, check again under lock, send at the slots, record
-    outcomes   what a send result or a delivery report means for the row and the client
+    record     writing each text's outcome: a batch at once, or text by text when that fails
+    outcomes   what a send result or a delivery report means for the row and the client (the
+               table of every Twilio failure mode is its docstring)
     reconcile  settling "sending" rows by asking the provider; expiring stale pending rows
     wording    the words of each text, from templates/sms
     updates    the batched UPDATE statements that claim and outcomes share

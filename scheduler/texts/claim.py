@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import OutboundMessage, SmsSender
 from ..db.types import utcnow
-from ..domain.reminders import is_allowed, next_allowed_at_or_after
+from ..domain.reminders import TextingPolicy, is_allowed, next_allowed_at_or_after
 from ..locations import Location
 from ..services.context import ServiceContext
 from . import due, links
@@ -65,6 +65,12 @@ class Claimed:
     starts_at: datetime | None
     expires_at: datetime | None
     attempts: int
+    # The client's zone and texting window, checked again at send time (None: no window).
+    timezone: str = "UTC"
+    window: TextingPolicy | None = None
+
+    def in_quiet_hours(self, now: datetime) -> bool:
+        return self.window is not None and not is_allowed(now, self.timezone, self.window)
 
 
 @dataclass
@@ -172,6 +178,8 @@ def claim_batch(
                 starts_at=row.starts_at,
                 expires_at=row.expires_at,
                 attempts=row.attempts + 1,
+                timezone=row.timezone,
+                window=_window(ctx, row, office),
             )
         )
     _write(db, updates, worker, real_now)
@@ -205,15 +213,20 @@ def _check(
             return f"session is {row.session_status}"
         if row.kind in FOLLOW_UP_KINDS and row.session_status not in ("scheduled", "attended"):
             return f"session is {row.session_status}"
-    if office is None:
-        return None
-    policy = policy_for(ctx.settings, office, ctx.locations.get(row.home_office_id))
-    if is_allowed(now, row.timezone, policy):
+    policy = _window(ctx, row, office)
+    if policy is None or is_allowed(now, row.timezone, policy):
         return None
     later = next_allowed_at_or_after(now, row.timezone, policy)
     if row.expires_at is not None and later >= row.expires_at:
         return "quiet hours lasted until it expired"
     return later
+
+
+def _window(ctx: ServiceContext, row: Row[Any], office: Location | None) -> TextingPolicy | None:
+    """The hours in which this text may go out, client local time; None: at any hour (HELP)."""
+    if office is None or row.kind == "help":
+        return None
+    return policy_for(ctx.settings, office, ctx.locations.get(row.home_office_id))
 
 
 def _render(
@@ -317,6 +330,21 @@ def _advance_clock() -> Any:
         .where(table.c.sender == bindparam("b_sender"))
         .values(next_slot_at=bindparam("b_next"))
     )
+
+
+def slow_senders(db: Session, until: dict[str, datetime]) -> None:
+    """Move each sender's clock to at least `until` (the provider said 429: Retry-After).
+
+    Every dispatcher reserves its slots from this clock, so all of them hold off, not just
+    the one that was told.
+    """
+    table = cast(Table, SmsSender.__table__)
+    for sender in sorted(until):  # the claim's lock order
+        db.execute(
+            update(table)
+            .where(table.c.sender == sender, table.c.next_slot_at < until[sender])
+            .values(next_slot_at=until[sender])
+        )
 
 
 def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None:

@@ -1,9 +1,30 @@
 """What a send attempt or a delivery report means for the message row and for the client.
 
-Twilio errors (see `scheduler.sms.gateway.classify_twilio_error`): 20429, 5xx and timeouts
-retry with backoff; 21610 means the client opted out (Twilio blocks the number) and stops
-everything pending; 21211, 21614 and 30006 mark the phone undeliverable for the front desk;
-30003 (handset unreachable) retries a few times.
+Every way Twilio can fail, and what follows (the gateway, `scheduler.sms.twilio`, turns each
+into `SmsError` or `SmsOutcomeUnknown`; `scheduler.sms.gateway.TWILIO_ERRORS` names the codes):
+
+    failure                          the text                          the client / the desk
+    429 / 20429 (+ Retry-After)      pending, retried after Retry-After the sender's clock in
+                                     (at least the backoff)            sms_senders moves past it
+    5xx answer to a send             sending, unclaimed: reconcile asks
+    read timeout, reset mid-request  the provider before any resend
+    connection refused               pending, retried with backoff     (known not sent)
+    list page 429/5xx/unreadable     reconcile leaves the row, asks    due texts still go out
+                                     again after another claim timeout
+    21610                            failed                            opted out, pending texts
+                                                                       suppressed
+    21211, 21614, 30004-30006        failed                            number marked undeliverable,
+                                                                       pending suppressed, inbox
+    30003, 30008 (delivery report)   pending again, at most 3 tries;   inbox item when given up
+                                     then failed
+    30007 (carrier filtered)         failed                            inbox item
+    other 4xx                        failed
+    duplicate provider SID           sent, SID left to the first row,  audit row, log line
+                                     flagged (`record`)
+    reports out of order             statuses only move forward: delivered never goes back to
+                                     sent, and a failure reported after delivery is ignored
+
+"Retried" means at most MAX_ATTEMPTS tries, and never past the text's expiry.
 """
 
 from __future__ import annotations
@@ -20,8 +41,8 @@ from ..db.models import Client, OutboundMessage
 from ..db.types import utcnow
 from ..services import audit
 from ..services.directory import record_consent
-from ..services.inbox import report_undeliverable_phone
-from ..sms.gateway import SmsError
+from ..services.inbox import report_failed_text, report_undeliverable_phone
+from ..sms.gateway import SmsError, describe_twilio_error
 from .observer import suppress_pending_for_client
 from .updates import MESSAGES, updates_by_name
 
@@ -30,7 +51,8 @@ MAX_UNREACHABLE_ATTEMPTS = 3  # 30003: the handset is off or out of coverage
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(minutes=30)
 
-ClientEffect = Literal["opted_out", "undeliverable"]
+# What a refusal means beyond the one text: "attention" only tells the desk.
+ClientEffect = Literal["opted_out", "undeliverable", "attention"]
 # Twilio's message statuses in the order they can only move forward.
 PROVIDER_RANK = {
     "accepted": 0,
@@ -72,12 +94,18 @@ def failure(
         return Failure({**base, "status": "failed"}, "opted_out")
     if kind == "undeliverable":
         return Failure({**base, "status": "failed"}, "undeliverable")
+    if kind == "attention":
+        return Failure({**base, "status": "failed"}, "attention")
     limit = MAX_UNREACHABLE_ATTEMPTS if kind == "retry_limited" else MAX_ATTEMPTS
     retryable = kind == "retry_limited" or error.retryable
-    later = now + backoff(attempts)
+    wait = backoff(attempts)
+    if error.retry_after is not None:
+        wait = max(wait, timedelta(seconds=error.retry_after))
+    later = now + wait
     if retryable and attempts < limit and (expires_at is None or later < expires_at):
         return Failure({**base, "status": "pending", "next_attempt_at": later})
-    return Failure({**base, "status": "failed"})
+    # Given up on a text the carrier could not deliver: a person should know.
+    return Failure({**base, "status": "failed"}, "attention" if kind == "retry_limited" else None)
 
 
 def apply_effect(
@@ -102,10 +130,12 @@ def apply_effect(
                 force=True,
             )
         suppress_pending_for_client(db, client_id, "client opted out")
+    elif effect == "attention":
+        report_failed_text(db, client, describe_twilio_error(code), at=now)
     else:
         if client.phone_undeliverable_at is None:
             client.phone_undeliverable_at = now
-            client.phone_undeliverable_reason = f"Twilio error {code}: {error}"[:200]
+            client.phone_undeliverable_reason = describe_twilio_error(code)[:200]
         # The desk has to fix the number; the inbox is where they look (one open item a client).
         report_undeliverable_phone(db, client, client.phone_undeliverable_reason or "", at=now)
         suppress_pending_for_client(db, client_id, "phone number undeliverable")

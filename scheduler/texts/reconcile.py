@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..db.models import OutboundMessage
 from ..db.types import utcnow
-from ..sms.gateway import SmsError, SmsGateway
+from ..sms.gateway import SentRecord, SmsError, SmsGateway
 from . import links
+from .record import DUPLICATE_SID_REASON, duplicate_sid_error, note_duplicate_sid
 
 log = logging.getLogger(__name__)
 _M = OutboundMessage
@@ -85,29 +86,27 @@ def reconcile(
         try:
             records = gateway.list_sent(to=row.to_number, since=row.claimed_at - LIST_MARGIN)
         except SmsError as exc:
+            # The provider cannot tell us now (429, 5xx, unreachable): nothing is resent
+            # while we do not know. This row is asked about again after another claim
+            # timeout; the rest of the batch is left for the next run, not hammered.
             log.warning("cannot reconcile message %s yet: %s", row.id, exc)
             row.claimed_by = None
-            row.claimed_at = now  # ask again after another claim timeout
+            row.claimed_at = now
+            row.next_attempt_at = now + claim_timeout
             stats.still_unknown += 1
-            continue
+            break
         sent_body = links.expand(row.body, settings) if settings is not None else row.body
-        candidates = [r for r in records if r.body == sent_body]
-        taken = set()
-        if candidates:
-            taken = set(
-                db.scalars(
-                    select(_M.provider_sid).where(
-                        _M.provider_sid.in_([r.sid for r in candidates]), _M.id != row.id
-                    )
-                )
-            )
-        match = next((r for r in candidates if r.sid not in taken), None)
+        match, duplicate_of = _find(db, row, records, sent_body)
         if match is not None:
             row.status = "sent"
-            row.provider_sid = match.sid
+            row.provider_sid = None if duplicate_of else match.sid
             row.provider_status = match.status or "queued"
             row.sent_at = match.date_created or now
             row.error = None
+            if duplicate_of is not None:
+                row.reason = DUPLICATE_SID_REASON
+                row.error = duplicate_sid_error(match.sid, duplicate_of)
+                note_duplicate_sid(db, row.id, match.sid, duplicate_of)
             row.claimed_by = worker
             row.updated_at = now
             stats.found_sent += 1
@@ -115,6 +114,40 @@ def reconcile(
             _requeue(row, now, "not found at the provider; sending again")
             stats.requeued += 1
     return stats
+
+
+def _find(
+    db: Session, row: OutboundMessage, records: list[SentRecord], sent_body: str
+) -> tuple[SentRecord | None, int | None]:
+    """The provider's record of this text, and the row already holding its SID, if any.
+
+    `sent_body` is the body as it went out (a questionnaire link expanded). A provider message
+    with it whose SID another row holds for the same number and stored body is that row's
+    (two equal texts, one sent); one whose SID a different text holds is ours under a repeated
+    SID.
+    """
+    candidates = [r for r in records if r.body == sent_body]
+    if not candidates:
+        return None, None
+    holders = {
+        sid: (holder_id, to, body)
+        for sid, holder_id, to, body in db.execute(
+            select(_M.provider_sid, _M.id, _M.to_number, _M.body).where(
+                _M.provider_sid.in_([r.sid for r in candidates]), _M.id != row.id
+            )
+        )
+    }
+    repeated: tuple[SentRecord, int] | None = None
+    for record in candidates:
+        holder = holders.get(record.sid)
+        if holder is None:
+            return record, None
+        holder_id, to, body = holder
+        if (to, body) != (row.to_number, row.body) and repeated is None:
+            repeated = (record, holder_id)
+    if repeated is not None:
+        return repeated
+    return None, None
 
 
 def _requeue(row: OutboundMessage, now: datetime, note: str) -> None:

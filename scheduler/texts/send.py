@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ..db.models import Client, OutboundMessage, TherapySession
@@ -40,7 +41,7 @@ from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
 from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
-from . import claim, links, outcomes
+from . import claim, links, outcomes, record
 from .claim import BEFORE_START_KINDS, Claimed
 from .observer import replan_series
 from .plan import NOTICE_KINDS
@@ -62,6 +63,7 @@ class PassStats:
     suppressed: int = 0
     deferred: int = 0
     replanned: int = 0
+    flagged: int = 0  # sent, but the provider's answer was odd (a duplicate SID): see record
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -174,14 +176,55 @@ class Dispatcher:
 
     def _send_cluster(self, cluster: list[Claimed], stats: PassStats) -> None:
         now = self.ctx.clock()
-        with self.sessions.begin() as db:
-            sendable, release, suppress = self._verify(db, cluster, now)
-            outcomes_ = self._deliver_all(sendable, now)
-            effects = self._record(db, outcomes_, suppress, stats)
-        self._release(release, stats)
-        for client_id, effect, code, error in effects:
+        stamp = utcnow()
+        unknown_until = stamp + self.unknown_grace
+        rec: record.Recording | None = None
+        release: list[Claimed] = []
+        try:
             with self.sessions.begin() as db:
-                outcomes.apply_effect(db, client_id, effect, code=code, error=error)
+                sendable, release, suppress = self._verify(db, cluster, now)
+                results = self._deliver_all(sendable, now)
+                rec = record.plan(results, suppress, now=now, unknown_until=unknown_until)
+                record.write_all(db, rec, stamp)
+        except SQLAlchemyError:
+            if rec is None:
+                # Nothing was sent (the database failed while checking): give the cluster
+                # back. If that fails too, the claims time out and are reconciled.
+                log.warning("dispatch: database error before sending; giving back %d", len(cluster))
+                self._release(cluster, stats)
+                return
+            log.warning("dispatch: recording the batch failed; recording text by text")
+            stats.flagged += record.write_each(
+                self.sessions,
+                rec,
+                worker=self.worker,
+                stamp=stamp,
+                unknown_until=unknown_until,
+            )
+        for name, count in rec.counts.items():
+            setattr(stats, name, getattr(stats, name) + count)
+        self._release(release, stats)
+        self._after(rec)
+
+    def _after(self, rec: record.Recording) -> None:
+        """What the outcomes mean beyond the rows: slower senders, the clients' records."""
+        if rec.slow_down:
+            until = {s: utcnow() + timedelta(seconds=t) for s, t in rec.slow_down.items()}
+            try:
+                with self.sessions.begin() as db:
+                    claim.slow_senders(db, until)
+            except SQLAlchemyError as exc:
+                # This process holds off anyway (`_deliver`); the next 429 tries this again.
+                log.warning("cannot slow senders down (%s)", type(exc).__name__)
+        for e in rec.effects:
+            try:
+                with self.sessions.begin() as db:
+                    outcomes.apply_effect(db, e.client_id, e.effect, code=e.code, error=e.error)
+            except SQLAlchemyError as exc:
+                # The text's own outcome is recorded; the next refusal will try this again.
+                log.warning(
+                    "cannot record %s for client %s (%s)", e.effect, e.client_id, type(exc).__name__
+                )
 
     def _verify(
         self, db: Session, cluster: list[Claimed], now: datetime
@@ -228,6 +271,9 @@ class Dispatcher:
                 continue
             if c.expires_at is not None and now >= c.expires_at:
                 suppress.append((c, "expired before it could be sent"))
+                continue
+            if c.in_quiet_hours(now):
+                give_back.append(c)  # quiet hours began since the claim: the claim defers it
                 continue
             if c.session_id is not None:
                 session = current.get(c.session_id)
@@ -286,73 +332,17 @@ class Dispatcher:
             return SmsError(f"cannot send: {exc}", retryable=False)
         try:
             return self.gateway.send(message)
-        except Exception as exc:  # SmsError, SmsOutcomeUnknown, or a backend bug
+        except SmsError as exc:
+            if exc.retry_after is not None:
+                # The provider asked this sender to slow down: this process's next send
+                # from it waits too (other processes follow the shared clock in sms_senders).
+                resume = utcnow() + timedelta(seconds=exc.retry_after - c.interval)
+                with self._pace_lock:
+                    previous = self._last_start.get(c.sender)
+                    self._last_start[c.sender] = max(resume, previous or resume)
             return exc
-
-    # --- recording ------------------------------------------------------------------------
-
-    def _record(
-        self,
-        db: Session,
-        results: list[tuple[Claimed, Any]],
-        suppress: list[tuple[Claimed, str]],
-        stats: PassStats,
-    ) -> list[tuple[int, outcomes.ClientEffect, int | None, str]]:
-        real_now = utcnow()
-        groups: dict[str, list[dict[str, Any]]] = {
-            "sent": [],
-            "refused": [],
-            "unknown": [],
-            "halted": [],
-            "suppressed": [],
-        }
-        effects: list[tuple[int, outcomes.ClientEffect, int | None, str]] = []
-        for c, reason in suppress:
-            groups["suppressed"].append({"b_id": c.id, "b_reason": reason})
-            stats.suppressed += 1
-        for c, result in results:
-            if isinstance(result, SendResult):
-                groups["sent"].append(
-                    {"b_id": c.id, "b_sid": result.sid, "b_pstatus": result.status}
-                )
-                stats.sent += 1
-            elif result is None:
-                groups["halted"].append({"b_id": c.id})
-                stats.released += 1
-            elif isinstance(result, SmsError):
-                fate = outcomes.failure(
-                    result, attempts=c.attempts, expires_at=c.expires_at, now=self.ctx.clock()
-                )
-                values = fate.values
-                groups["refused"].append(
-                    {
-                        "b_id": c.id,
-                        "b_status": values["status"],
-                        "b_next": values.get("next_attempt_at"),
-                        "b_code": values.get("error_code"),
-                        "b_error": values.get("error"),
-                    }
-                )
-                if values["status"] == "pending":
-                    stats.retried += 1
-                else:
-                    stats.failed += 1
-                if fate.effect is not None:
-                    effects.append((c.client_id, fate.effect, result.code, result.message))
-            else:
-                log.warning("outcome unknown for message %s: %r", c.id, result)
-                groups["unknown"].append(
-                    {
-                        "b_id": c.id,
-                        "b_next": real_now + self.unknown_grace,
-                        "b_error": f"outcome unknown: {result}"[:500],
-                    }
-                )
-                stats.unknown += 1
-        for name, params in groups.items():
-            if params:
-                db.execute(outcomes.record_update(name), [{**p, "b_now": real_now} for p in params])
-        return effects
+        except Exception as exc:  # SmsOutcomeUnknown, or a backend bug
+            return exc
 
     def _release(self, claimed: list[Claimed], stats: PassStats) -> None:
         """Give unsent claims back; a notice that a newer one replaced is cancelled instead."""

@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -227,3 +228,57 @@ def test_prism_rejects_a_send_without_to(strict: Prism) -> None:
         payload = json.loads(response.read())
     assert response.status == 422
     assert any(v.get("message", "").endswith("'To'") for v in payload["validation"]), payload
+
+
+def test_dispatch_once_against_prism_sends_everything_due_and_exits_0(
+    strict: Prism, locations, tmp_path: Path
+) -> None:
+    """The whole pass, as an operator runs it, against the static mock.
+
+    Prism answers the same SID to every send, so all but one text are recorded as sent and
+    flagged (record.DUPLICATE_SID_REASON); none may be left "sending". A text a dead worker
+    left "sending" stays so: the strict mock cannot list messages (its example fails its own
+    schema), and nothing is resent while Twilio cannot say.
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from scheduler.db.migrate import upgrade
+    from scheduler.db.models import OutboundMessage
+    from scheduler.db.session import make_engine
+    from scheduler.services.directory import sync_offices
+    from scheduler.texts.record import DUPLICATE_SID_REASON
+    from tests.cli.test_dispatch_once import stick_one_in_sending
+    from tests.support.scratch import scratch_database
+    from tests.support.workers import seed_due_reminders, worker_env
+
+    with scratch_database("sqlite", prefix="ipt_prism_dispatch") as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            with Session(engine) as db, db.begin():
+                sync_offices(db, locations)
+            seed_due_reminders(engine, 6, "reminder_24h", first_phone=5580000)
+            stuck = stick_one_in_sending(engine)
+            env = worker_env(url, strict.url, INSTANCE_DIR=str(tmp_path), SMS_MAX_PER_SECOND="50")
+            done = subprocess.run(
+                [sys.executable, "-m", "scheduler", "dispatch", "--once"],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stderr[-3000:] + strict.log_tail()
+            assert "Traceback" not in done.stderr
+            with Session(engine) as db:
+                rows = db.scalars(select(OutboundMessage).where(OutboundMessage.id != stuck)).all()
+                stuck_row = db.get(OutboundMessage, stuck)
+                assert stuck_row is not None and stuck_row.status == "sending"
+            assert len(rows) == 5
+            assert {r.status for r in rows} == {"sent"}, [(r.id, r.status, r.error) for r in rows]
+            holders = [r for r in rows if r.provider_sid]
+            flagged = [r for r in rows if r.reason == DUPLICATE_SID_REASON]
+            assert len(holders) == 1 and len(flagged) == 4
+        finally:
+            engine.dispose()

@@ -21,6 +21,8 @@ from scheduler.config import ConfigError, Settings
         ({"SMS_MAX_PER_SECOND": "fast"}, "SMS_MAX_PER_SECOND"),
         ({"SMS_MAX_PER_SECOND": "0"}, "SMS_MAX_PER_SECOND"),
         ({"DISPATCH_INTERVAL_SECONDS": "-1"}, "DISPATCH_INTERVAL_SECONDS"),
+        ({"TWILIO_TIMEOUT_SECONDS": "0"}, "TWILIO_TIMEOUT_SECONDS"),
+        ({"TWILIO_TIMEOUT_SECONDS": "soon"}, "TWILIO_TIMEOUT_SECONDS"),
         ({"SESSION_COUNT_MIN": "21", "SESSION_COUNT_MAX": "20"}, "SESSION_COUNT_MIN"),
     ],
 )
@@ -33,6 +35,7 @@ def test_defaults_are_the_embedded_ones(tmp_path):
     settings = Settings.from_env({"INSTANCE_DIR": str(tmp_path)})
     assert settings.is_sqlite and settings.sms_backend == "console"
     assert settings.database_url == "sqlite:///instance/ipt-scheduler.sqlite3"
+    assert settings.twilio_timeout_seconds == 10.0
 
 
 def test_postgres_urls_use_psycopg_3(tmp_path):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from scheduler.config import Settings
 from scheduler.db.models import Client, OutboundMessage
+from scheduler.db.models.inbound import InboxItem
 from tests import factories
 
 TOKEN = "status-callback-test-token-0123"
@@ -134,3 +135,66 @@ def test_a_report_for_an_unknown_message_is_acknowledged(client):
     params = {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered"}
     response = post(client, params)
     assert response.status_code == 200 and response.get_json()["outcome"] == "unknown message"
+
+
+def open_items(db, client_id: int) -> list[tuple[str, str]]:
+    items = db.scalars(select(InboxItem).where(InboxItem.client_id == client_id)).all()
+    return [(i.kind, i.status) for i in items]
+
+
+@pytest.mark.parametrize(
+    ("code", "undeliverable"),
+    [(30004, True), (30005, True), (30006, True), (30007, False)],
+)
+def test_undelivered_for_good_fails_the_text_and_tells_the_desk(
+    client, db, sent, code, undeliverable
+):
+    assert post(client, report(sent, "undelivered", ErrorCode=str(code))).status_code == 200
+    row = fresh(db, sent)
+    assert (row.status, row.error_code) == ("failed", code)
+    client_row = db.get(Client, row.client_id)
+    assert (client_row.phone_undeliverable_at is not None) is undeliverable
+    kind = "undeliverable_phone" if undeliverable else "text_failed"
+    assert open_items(db, row.client_id) == [(kind, "open")]
+    summary = db.scalars(select(InboxItem.summary).where(InboxItem.client_id == row.client_id))
+    assert str(code) in next(iter(summary))
+
+
+@pytest.mark.parametrize("code", [30003, 30008])
+def test_unreachable_or_unknown_retries_a_few_times_then_tells_the_desk(client, db, sent, code):
+    for attempt in range(1, 4):
+        row = fresh(db, sent)
+        # Each retry is sent again and gets a SID of its own; the report names that one.
+        row.status, row.attempts = "sent", attempt
+        row.provider_sid, row.provider_status = f"SM{attempt:032d}", "queued"
+        db.commit()
+        post(client, report(row, "undelivered", ErrorCode=str(code)))
+        row = fresh(db, sent)
+        if attempt < 3:
+            assert row.status == "pending" and open_items(db, row.client_id) == []
+    assert (row.status, row.error_code) == ("failed", code)
+    assert open_items(db, row.client_id) == [("text_failed", "open")]
+    assert db.get(Client, row.client_id).phone_undeliverable_at is None  # the number stays
+
+
+def test_reports_out_of_order_only_move_forward(client, db, sent):
+    post(client, report(sent, "delivered"))
+    # A failure reported after delivery is ignored: the handset had it.
+    late = post(client, report(sent, "undelivered", ErrorCode="30003"))
+    assert late.get_json()["outcome"].startswith("ignored")
+    post(client, report(sent, "queued"))
+    post(client, report(sent, "sending"))
+    row = fresh(db, sent)
+    assert (row.status, row.provider_status, row.error_code) == ("delivered", "delivered", None)
+    assert open_items(db, row.client_id) == []
+
+
+def test_sent_after_queued_and_delivered_after_a_late_sent(client, db, sent):
+    post(client, report(sent, "sending"))
+    post(client, report(sent, "sent"))
+    post(client, report(sent, "queued"))  # late: ignored
+    assert fresh(db, sent).provider_status == "sent"
+    post(client, report(sent, "delivered"))
+    post(client, report(sent, "sent"))  # late again
+    row = fresh(db, sent)
+    assert (row.status, row.provider_status) == ("delivered", "delivered")

@@ -32,6 +32,7 @@ INBOX_KINDS = (
     "ambiguous_sender",
     "confirm_unmatched",
     "undeliverable_phone",
+    "text_failed",  # a text the carrier refused or could not deliver after retries
     "unrouted",
     "offer_maintenance",  # a course is two sessions from its end: offer maintenance sessions
     "measure_alert",  # admins only: a questionnaire answer signalled risk (see alerts)
