@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import InboxItem, ProgressRating, TherapySession
+from scheduler.db.session import make_engine
+from scheduler.locations import LocationBook
 from scheduler.services import review
 from scheduler.services.context import ServiceContext
 from scheduler.services.demo import seed_demo
+from tests.cli.test_demo_guard import migrated
 
 
-def test_the_demo_has_past_sessions_a_review_and_an_inbox(db: Session, ctx: ServiceContext) -> None:
+@pytest.fixture
+def blank(blank_database_url: str) -> Iterator[Engine]:
+    """A database of its own: the demo is seeded only where there are no other accounts."""
+    engine = make_engine(blank_database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_demo_has_past_sessions_a_review_and_an_inbox(
+    blank: Engine, locations: LocationBook
+) -> None:
+    ctx = migrated(blank, locations)
+    with Session(blank) as db, db.begin():
+        _check(db, ctx)
+
+
+def _check(db: Session, ctx: ServiceContext) -> None:
     seed_demo(db, ctx)
     db.flush()
     rows = db.execute(select(TherapySession.status, func.count()).group_by(TherapySession.status))
