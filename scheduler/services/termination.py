@@ -180,6 +180,22 @@ def _summary(series: Series, at: TherapySession) -> str:
     )
 
 
+def offer_task(db: Session, series_id: int) -> InboxItem | None:
+    """The task the series page shows: the open one, else the latest (settled or withdrawn)."""
+    items = _items(db, series_id)
+    return next((i for i in items if i.status == "open"), None) or max(
+        items, key=lambda i: i.id, default=None
+    )
+
+
+def follow_ups(db: Session, series_id: int) -> list[Series]:
+    """Maintenance series booked to continue the course, oldest first."""
+    query = select(Series).where(
+        Series.continues_series_id == series_id, Series.kind == "maintenance"
+    )
+    return list(db.scalars(query.order_by(Series.first_session_date)))
+
+
 def maintenance_booked(db: Session, maintenance: Series, *, actor: str, at: datetime) -> None:
     """The continued course's offer is done: resolve its open task on the booker's behalf."""
     if maintenance.continues_series_id is None:

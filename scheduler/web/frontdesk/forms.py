@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from ...domain.phases import PROBLEM_AREAS
 from ...services.consent import CONSENT_SOURCES
@@ -91,6 +92,24 @@ class BookingForm(FlaskForm):
         ),
         default="",
         validators=[DataRequired()],
+    )
+    # The services check these too (maintenance: 1-12 sessions); the form offers only what fits.
+    kind = SelectField(
+        "Kind of series",
+        choices=options(
+            ("acute", "IPT course (initial, middle and termination phases)"),
+            ("maintenance", "Maintenance sessions after a course"),
+        ),
+        default="acute",
+    )
+    cadence_weeks = SelectField(
+        "How often",
+        choices=options(("1", "Every week"), ("2", "Every 2 weeks"), ("4", "Every 4 weeks")),
+        coerce=int,
+        default=1,
+    )
+    continues_series_id = IntegerField(
+        "Continues the course", validators=[Optional()], widget=HiddenInput()
     )
 
 

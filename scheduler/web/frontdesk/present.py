@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ... import formats
 from ...db.models import TherapySession
-from ...domain.phases import phase_for
+from ...domain.phases import course_phase
 from ...domain.series import Skip
 from ...services.booking import Preview
 from ...services.conflicts import summarise
@@ -132,13 +132,18 @@ def session_phase(s: TherapySession) -> str:
     n = s.series.session_count
     if not s.counts or not 1 <= s.number <= n:
         return ""
-    return phase_for(s.number, n)
+    return course_phase(s.series.kind, s.number, n)
 
 
 def session_position(s: TherapySession) -> str:
     if not s.counts:
         return "—"
     return f"{s.number}/{s.series.session_count}"
+
+
+def cadence(weeks: int) -> str:
+    """A series' rhythm in words: "week", "2 weeks", "4 weeks"."""
+    return "week" if weeks == 1 else f"{weeks} weeks"
 
 
 def status_label(s: TherapySession) -> str:

@@ -20,6 +20,7 @@ from ..reach import allow, allowed, clinical, load, viewed
 from . import attendance, moving, reads
 from .base import page_blueprint
 from .course import session_measures_due
+from .course_status import course_box, measure_due
 from .forms import (
     AttendanceForm,
     CancelForm,
@@ -50,6 +51,7 @@ def _refusal(form: FlaskForm, exc: Exception) -> int:
 
 def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseReturnValue:
     sessions = list(series.sessions)
+    now = ctx().clock()
     renegotiate = forms.get("renegotiate") or RenegotiateForm(
         formdata=None, session_count=series.session_count
     )
@@ -64,7 +66,9 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
             renegotiate=renegotiate,
             cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
             may_change=allowed("change_schedule", series),
-            now=ctx().clock(),
+            now=now,
+            course=course_box(series, now),
+            due=measure_due(sessions, now),
         ),
         status,
     )
