@@ -117,7 +117,7 @@ def _prefill_maintenance(form: BookingForm, raw: str) -> Series | None:
     if not raw.isdigit():
         return None
     course = load(Series, int(raw))
-    req = termination.maintenance_request(course)
+    req = termination.maintenance_request(course, ctx().locations.get(course.office_id))
     form.client_id.data = req.client_id
     form.location_id.data = req.location_id
     form.therapist_id.data = req.therapist_id

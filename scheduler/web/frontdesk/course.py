@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
 from ...domain import measures as domain
-from ...services import alerts, course, course_report, measure_forms, measures
+from ...services import alerts, course, course_report, measure_forms, measures, termination
 from ...services.audit import View
 from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
@@ -34,6 +34,8 @@ def page(series_id: int) -> ResponseReturnValue:
         series=view.series,
         charts=course_charts(view),
         specs=domain.SPECS,
+        follow_ups=termination.follow_ups(db(), series_id),
+        printed_at=ctx().clock(),
     )
     viewed(View("course", series_id, view.series.client_id))
     return page
@@ -44,7 +46,9 @@ def alert_list() -> ResponseReturnValue:
     u = allow("list_alerts")
     found = alerts.open_alerts(db(), therapist_id=None if u.role == "admin" else u.therapist_id)
     forms = {a.id: AcknowledgeForm(formdata=None, prefix=f"alert{a.id}") for a in found}
-    page = render_template("pages/alerts.html", found=found, forms=forms)
+    page = render_template(
+        "pages/alerts.html", found=found, forms=forms, frequency=domain.FREQUENCY_OPTIONS
+    )
     viewed(*(View("alert", a.id, a.client_id) for a in found))
     return page
 

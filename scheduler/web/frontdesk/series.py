@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from ...db.models import Series, TherapySession
-from ...services import review, session_changes, session_moves
+from ...services import measure_forms, review, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Conflict, Invalid, NotFound
 from ...services.session_common import office_of
@@ -148,6 +148,7 @@ def _session_page(
             may_change=allowed("change_schedule", s),
             started=s.starts_at <= ctx().clock(),
             measures_due=session_measures_due(s),
+            handover_open=measure_forms.handover_open(s, ctx().clock()),
             handover=HandoverForm(formdata=None),
         ),
         status,
