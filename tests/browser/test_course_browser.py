@@ -58,7 +58,7 @@ def _session_under_way(live_app: LiveApp) -> int:
             directory.NewClient(
                 first_name="Rosa",
                 last_name="Marsh",
-                phone="+15205550171",
+                phone="+15205550162",
                 home_location_id="tucson",
                 sms_consent=True,
             ),
@@ -218,6 +218,11 @@ def test_outcomes_report_chart_and_csv(desktop: Any, live_app: LiveApp) -> None:
     assert cells[0] == "Tucson" and int(cells[2]) >= 3  # Elena, Nora, Walter (and Grace)
     assert int(cells[3]) >= 1  # Walter completed his course
     screenshot(page, "report-courses-1280")
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible() and not page.locator("#from").is_visible()
+    assert chart.is_visible() and row.is_visible()
+    screenshot(page, "report-courses-print")
+    page.emulate_media(media="screen")
     with page.expect_download() as waiting:
         page.click("text=Download CSV")
     download = waiting.value
