@@ -174,10 +174,11 @@ def _summary(series: Series, at: TherapySession) -> str:
         key=lambda s: s.starts_at,
         default=at,
     )
+    clock = when.strftime("%I:%M %p").lstrip("0")  # "5:00 PM", as every page shows times
     return (
         f"Offer maintenance sessions to {client.first_name} {client.last_name}: visit "
         f"{at.number} of {series.session_count} is {when:%a} {when.day} {when:%b} at "
-        f"{when:%H:%M}; the course ends with visit {series.session_count} on "
+        f"{clock}; the course ends with visit {series.session_count} on "
         f"{last.local_date:%a} {last.local_date.day} {last.local_date:%b %Y}."
     )
 

@@ -243,6 +243,16 @@ def test_book_maintenance_from_a_course_in_its_termination_phase(
     box = page.locator("#course-status")
     assert "termination phase" in box.inner_text() and "To do" in box.inner_text()
     screenshot(page, "series-termination-1280")
+    # The task waits in the office's inbox too, with the same way to book.
+    box.locator("text=inbox task").click()
+    page.wait_for_url(re.compile(r"/inbox\?office=tucson#item-\d+"))
+    item = page.locator(".inbox-item.kind-offer_maintenance")
+    assert item.count() == 1 and "Nora Patel" in item.inner_text()
+    assert item.locator("a", has_text="Book maintenance").is_visible()
+    item.scroll_into_view_if_needed()
+    screenshot(page, "inbox-offer-maintenance-1280")
+    page.go_back()
+    box = page.locator("#course-status")
     box.locator("text=Book maintenance").click()
     page.wait_for_url(re.compile(rf"/book\?continues={series_id}"))
     assert page.locator("#kind").input_value() == "maintenance"

@@ -58,6 +58,7 @@ def test_task_opens_when_visit_n_minus_3_has_ended_not_before(db, tctx, clock, c
     assert task.status == "open" and task.office_id == "seattle" and not task.admins_only
     assert task.session_id == counting(course, 10).id and task.client_id == course.client_id
     assert "visit 10 of 12" in task.summary and "Offer maintenance" in task.summary
+    assert "Tue 2 Nov at 5:00 PM" in task.summary, task.summary
     # Idempotent: sweeping again, or any change to the series, opens nothing more.
     clock.now += timedelta(hours=1)
     assert termination.sweep(db, tctx) == 0

@@ -192,3 +192,16 @@ def test_desk_sees_measure_due_and_nothing_clinical(practice, db, client, clock)
     assert "severe" not in series_page and "score" not in series_page
     second_day = text(client.get(f"/offices/seattle/day?date={second['local_date']}"))
     assert "measure due" not in second_day  # session 2 is not a measure point
+
+
+def test_handover_is_offered_only_around_the_session(practice, db, client, clock):
+    course = book(practice)
+    first, fourth = course["sessions"][0], course["sessions"][3]
+    signed_in(client, db, DESK)
+    far = text(client.get(f"/sessions/{fourth['id']}"))
+    assert "measure due" in far and "Hand this device to the client" not in far
+    assert "from the day before the session to the day after" in far
+    clock.at = at(first) - timedelta(hours=2)
+    signed_in(client, db, DESK)
+    near = text(client.get(f"/sessions/{first['id']}"))
+    assert "Hand this device to the client" in near
