@@ -410,6 +410,8 @@ PAGES = [
     Case("GET", "/series/{series_m}/course", "200 403 403 200 404"),
     Case("GET", "/series/{series_s}/course", "200 403 404 404 200"),
     Case("GET", "/series/{missing}/course", every(404)),
+    Case("POST", "/series/{series_m}/measure-plan", "302 403 403 302 404", {}),
+    Case("POST", "/series/{missing}/measure-plan", every(404), {}),
     Case("GET", "/alerts", "200 403 403 200 200"),
     Case("POST", "/alerts/{alert_m}/acknowledge", "302 403 403 302 404", {}),
     Case("POST", "/alerts/{missing}/acknowledge", every(404), {}),

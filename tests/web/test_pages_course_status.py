@@ -205,3 +205,41 @@ def test_handover_is_offered_only_around_the_session(practice, db, client, clock
     signed_in(client, db, DESK)
     near = text(client.get(f"/sessions/{first['id']}"))
     assert "Hand this device to the client" in near
+
+
+def test_the_therapist_changes_the_measure_plan_on_the_course_view(practice, db, client, clock):
+    course = book(practice)
+    signed_in(client, db, ADA, role="therapist", therapist_id=practice.therapist["id"])
+    page = text(client.get(f"/series/{course['id']}/course"))
+    assert "Change the measure plan" in page
+    token = csrf(client, f"/series/{course['id']}/course")
+    done = client.post(
+        f"/series/{course['id']}/measure-plan",
+        data={"csrf_token": token, "measure_schedule": "every_session", "measure_gad7": "y"},
+    )
+    assert done.status_code == 302
+    series = db.get(Series, course["id"])
+    db.refresh(series)
+    assert (series.measure_schedule, series.measure_gad7) == ("every_session", True)
+    page = text(client.get(f"/series/{course['id']}/course"))
+    assert "Measure plan changed." in page and "PHQ-9 every session, with the GAD-7" in page
+    # A bad choice changes nothing and says why.
+    client.post(
+        f"/series/{course['id']}/measure-plan",
+        data={"csrf_token": token, "measure_schedule": "monthly"},
+    )
+    db.refresh(series)
+    assert series.measure_schedule == "every_session"
+    assert "Plan not changed: Not a valid choice" in text(
+        client.get(f"/series/{course['id']}/course")
+    )
+    # The desk reads the schedule only: the plan is the clinician's.
+    client.post("/signout", data={"csrf_token": token})
+    signed_in(client, db, DESK)
+    refused = client.post(
+        f"/series/{course['id']}/measure-plan",
+        data={"csrf_token": csrf(client, "/book"), "measure_schedule": "none"},
+    )
+    assert refused.status_code == 403
+    db.refresh(series)
+    assert series.measure_schedule == "every_session"

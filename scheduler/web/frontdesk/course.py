@@ -19,7 +19,7 @@ from ..reach import allow, clinical, load, load_alert, viewed
 from . import access
 from .base import page_blueprint
 from .course_charts import course_charts, report_chart
-from .forms import AcknowledgeForm, HandoverForm
+from .forms import AcknowledgeForm, HandoverForm, MeasurePlanForm
 
 bp = page_blueprint("course", __name__)
 
@@ -36,9 +36,39 @@ def page(series_id: int) -> ResponseReturnValue:
         specs=domain.SPECS,
         follow_ups=termination.follow_ups(db(), series_id),
         printed_at=ctx().clock(),
+        plan_form=MeasurePlanForm(
+            formdata=None,
+            measure_schedule=view.series.measure_schedule,
+            measure_gad7=view.series.measure_gad7,
+        ),
     )
     viewed(View("course", series_id, view.series.client_id))
     return page
+
+
+@bp.post("/series/<int:series_id>/measure-plan")
+def measure_plan(series_id: int) -> ResponseReturnValue:
+    """The clinician changes when questionnaires are due (the texted links follow)."""
+    u = allow("write_clinical", load(Series, series_id))
+    form = MeasurePlanForm()
+    if not form.validate():
+        flash("Plan not changed: " + "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(url_for("course.page", series_id=series_id))
+    try:
+        with unit_of_work() as tx:
+            measures.change_plan(
+                tx,
+                ctx(),
+                series_id,
+                schedule=form.measure_schedule.data,
+                gad7=form.measure_gad7.data,
+                actor=u.email,
+            )
+    except Invalid as exc:
+        flash("Plan not changed: " + "; ".join(exc.fields.values()))
+    else:
+        flash("Measure plan changed.")
+    return redirect(url_for("course.page", series_id=series_id))
 
 
 @bp.get("/alerts")

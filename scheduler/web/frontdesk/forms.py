@@ -216,3 +216,18 @@ class HandoverForm(FlaskForm):
 
     phq9 = BooleanField("PHQ-9")
     gad7 = BooleanField("GAD-7")
+
+
+class MeasurePlanForm(FlaskForm):
+    """When questionnaires are due in a series, and whether the GAD-7 goes with the PHQ-9."""
+
+    measure_schedule = SelectField(
+        "PHQ-9 at",
+        choices=options(
+            ("standard", "Sessions 1, 4, 8, 12 and the last"),
+            ("every_session", "Every session"),
+            ("none", "None"),
+        ),
+        validators=[InputRequired()],
+    )
+    measure_gad7 = BooleanField("Also the GAD-7, at the same sessions")
