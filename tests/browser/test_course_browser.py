@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.db.models import Alert, Client, InboxItem, Series, Therapist, TherapySession
-from scheduler.services import booking, directory
+from scheduler.services import booking, directory, measure_forms
 from scheduler.services.demo import DEMO_ADMIN, DEMO_DESK, DEMO_PASSWORD, DEMO_THERAPIST
 from tests.browser.conftest import LiveApp, screenshot
 
@@ -278,3 +278,28 @@ def test_book_maintenance_from_a_course_in_its_termination_phase(
         assert task.status == "resolved"
         assert db.get(TherapySession, made.sessions[0].id) is not None
     screenshot(page, "series-maintenance-1280")
+
+
+def test_the_texted_link_on_a_phone(phone: Any, live_app: LiveApp) -> None:
+    """The private link a client opens from the text: the questions at phone size, nothing
+    else, and the same confirmation with the Lifeline and the office's phone."""
+    with live_app.container.sessions.begin() as db:
+        client = db.scalars(select(Client).where(Client.first_name == "Maria")).one()
+        series = db.scalars(select(Series).where(Series.client_id == client.id)).one()
+        token = measure_forms.issue_link(db, live_app.container.ctx, series.sessions[0].id)
+    assert token is not None
+    page = phone.new_page()
+    page.goto(live_app.url(f"/m/{token}"))
+    body = page.inner_text("body")
+    assert "Maria" not in body and "Lopez" not in body and "Reyes" not in body
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "measure-link-phone")
+    for index in range(9):
+        page.check(f"input[name='phq9-{index}'][value='0']")
+    page.click("button:has-text('Send my answers')")
+    page.wait_for_url(re.compile(r"/m/thanks"))
+    thanks = page.inner_text("main")
+    assert "988 Suicide & Crisis Lifeline" in thanks and TUCSON_PHONE in thanks
+    assert "You can close this page" in thanks and "Staff sign-in" not in thanks
+    screenshot(page, "measure-link-thanks-phone")
+    assert page.request.get(live_app.url(f"/m/{token}")).status == 410  # used up
