@@ -61,7 +61,9 @@ def _iso(at: datetime) -> str:
 
 
 def _active(series: Series) -> list[TherapySession]:
-    return sorted((s for s in series.sessions if s.status != "cancelled"), key=lambda s: s.starts_at)
+    return sorted(
+        (s for s in series.sessions if s.status != "cancelled"), key=lambda s: s.starts_at
+    )
 
 
 def confirmation_facts(
@@ -112,7 +114,9 @@ def _closed_weeks(
     return days
 
 
-def plan_notices(ctx: ServiceContext, change: ScheduleChange, rows: Sequence[StoredRow]) -> NoticePlan:
+def plan_notices(
+    ctx: ServiceContext, change: ScheduleChange, rows: Sequence[StoredRow]
+) -> NoticePlan:
     """The notices `change` calls for, given the series' stored texts."""
     series, sessions = change.series, list(change.sessions)
     plan = NoticePlan()
@@ -160,7 +164,9 @@ def _moved(
     """A move notice with the old time the client knows: that of a notice not yet sent, if
     one is waiting, else where the session was before this change."""
     waiting = [
-        r for r in rows if r.kind == "session_changed" and r.status == "pending" and r.session_id == s.id
+        r
+        for r in rows
+        if r.kind == "session_changed" and r.status == "pending" and r.session_id == s.id
     ]
     old = change.previous.get(s.id)
     known = _iso(old) if old is not None else None

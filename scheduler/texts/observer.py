@@ -109,4 +109,3 @@ def _lock_series(db: Session, series_id: int) -> None:
     # Every planner of a series (web change or worker re-plan) takes this lock before it
     # touches the series' message rows, so two planners never interleave their writes.
     db.execute(select(Series.id).where(Series.id == series_id).with_for_update())
-
