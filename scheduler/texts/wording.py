@@ -197,10 +197,13 @@ def notice_words(facts: TextFacts) -> dict[str, Any]:
         return {"when": when("new"), "old_when": when("old")}
     if facts.kind == "session_cancelled" and stored:
         return {"when": when("when")}
+    # Without stored facts (a row planned before they were kept), the row's session stands in.
+    at = format_text_when(facts.starts_at, zone, locale=locale) if facts.starts_at else ""
     if facts.kind == "series_changed":
-        return {"session_count": stored.get("count"), "last_when": when("last")}
+        count = stored.get("count", facts.session_count)
+        return {"session_count": count, "last_when": when("last") or at}
     if facts.kind == "series_cancelled":
-        return {"visits": int(stored.get("count") or 0), "when": when("first")}
+        return {"visits": int(stored.get("count") or 1), "when": when("first") or at}
     return {}
 
 
