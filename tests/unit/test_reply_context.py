@@ -1,4 +1,4 @@
-"""Which visit a client's free text concerns: today's (under way or within 3 hours), else the next."""
+"""Which visit a free text concerns: today's (under way or within 3 hours), else the next."""
 
 from __future__ import annotations
 
