@@ -32,6 +32,7 @@ from ..domain.texting_policy import texting_policy
 from ..locations import Location
 from ..services.context import ScheduleChange, ServiceContext
 from .notices import SERIES_NOTICE_KINDS, Notice, NoticePlan, plan_notices
+from .pacing import sender_interval, spread_plans
 from .rows import RowWrites, StoredRow, series_rows
 
 PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing", "measure_link")
@@ -250,6 +251,16 @@ def sync_series_texts(
             for series_id, kind, status, instant in client.recent
             if not (series_id == series.id and kind in PLANNED_KINDS and status == "pending")
         ],
+        client_zone=client.zone,
+        policy=policy,
+    )
+    capped = spread_plans(
+        db,
+        series.id,
+        office,
+        capped,
+        interval=sender_interval(office, ctx.settings.sms_max_per_second),
+        now=now,
         client_zone=client.zone,
         policy=policy,
     )
