@@ -10,10 +10,11 @@ morning (or expires).
 So the planner moves texts apart before storing them, each within bounds that keep it useful
 and allowed (`bounds`):
 
-- reminders and questionnaire links only move EARLIER (never closer to the visit), by at most
-  `MAX_SHIFT`, and not before the allowed window opens that day or before now;
-- goal prompts and closing texts only move LATER, by at most `MAX_SHIFT`, not past the
-  allowed window's end or their expiry;
+- reminders and questionnaire links move EARLIER where they can (a pile at 20:59 must not
+  drain into quiet hours), and later only where the window opens right there (the 24-hour
+  reminders of 08:00 visits), never past their expiry (the visit);
+- goal prompts and closing texts only move LATER, not past their expiry;
+- nothing moves by more than `MAX_SHIFT`, before now, or out of the allowed window that day;
 - notices are not moved: they are due now and go out first.
 
 `spread` then gives every text a time at least `interval` from every other on the sender,
@@ -34,7 +35,7 @@ from .reminders import TextingPolicy
 
 # How far one text may move to make room: small against any lead time or follow-up day.
 MAX_SHIFT = timedelta(minutes=15)
-EARLIER_ONLY = frozenset({"reminder_24h", "reminder_2h", "measure_link"})
+EARLIER_FIRST = frozenset({"reminder_24h", "reminder_2h", "measure_link"})
 LATER_ONLY = frozenset({"goal_prompt", "closing"})
 _SECOND = timedelta(seconds=1)
 _TINY = timedelta(microseconds=1)
@@ -42,11 +43,13 @@ _TINY = timedelta(microseconds=1)
 
 @dataclass(frozen=True)
 class Movable:
-    """A text's planned time and the earliest and latest time it may be moved to."""
+    """A text's planned time, the earliest and latest time it may be moved to, and which way
+    it looks for room first."""
 
     at: datetime
     earliest: datetime
     latest: datetime
+    earlier_first: bool = False
 
 
 def bounds(
@@ -66,14 +69,14 @@ def bounds(
     opens = datetime.combine(day, policy.quiet_start, tz).astimezone(UTC)
     closes = datetime.combine(day, policy.quiet_end, tz).astimezone(UTC) - _SECOND
     earliest = latest = at
-    if kind in EARLIER_ONLY:
-        earliest = max(at - MAX_SHIFT, opens, now)
-    elif kind in LATER_ONLY:
+    if kind in EARLIER_FIRST or kind in LATER_ONLY:
         latest = min(at + MAX_SHIFT, closes)
         if expires_at is not None:
             latest = min(latest, expires_at - _SECOND)
+    if kind in EARLIER_FIRST:
+        earliest = max(at - MAX_SHIFT, opens, now)
     # A text already outside its bounds (planned in the past, say) is not moved at all.
-    return Movable(at, min(earliest, at), max(latest, at))
+    return Movable(at, min(earliest, at), max(latest, at), kind in EARLIER_FIRST)
 
 
 def spread(
@@ -82,9 +85,9 @@ def spread(
     """New times for `texts` (same order), each `interval` apart from one another and from
     the fixed `taken` times of the same sender, as far as each text's bounds allow.
 
-    Texts are placed one at a time, in planned order, at the nearest free time on their own
-    side (earlier or later) of their planned time; one with no room within its bounds keeps
-    its planned time and the dispatcher's pacing absorbs the difference.
+    Texts are placed one at a time, in planned order, at the nearest free time on their
+    preferred side of their planned time (then the other, if allowed); one with no room
+    within its bounds keeps its planned time and the dispatcher's pacing absorbs the rest.
     """
     if interval <= timedelta(0):
         raise ValueError("interval must be positive")
@@ -100,15 +103,16 @@ def spread(
 
 
 def _free_near(placed: list[datetime], text: Movable, interval: timedelta) -> datetime | None:
-    """The free time nearest `text.at` within its bounds (moving only the way it may)."""
-    step = -1 if text.earliest < text.at else 1
-    at = text.at
-    while text.earliest <= at <= text.latest:
-        lo = bisect.bisect_left(placed, at - interval + _TINY)
-        hi = bisect.bisect_left(placed, at + interval)
-        clash = placed[lo:hi]
-        if not clash:
-            return at
-        # Jump just past the clash on our side.
-        at = min(clash) - interval if step < 0 else max(clash) + interval
+    """The free time nearest `text.at` within its bounds, looking its preferred way first."""
+    ways = (-1, 1) if text.earlier_first else (1,)
+    for way in ways:
+        at = text.at
+        while text.earliest <= at <= text.latest:
+            lo = bisect.bisect_left(placed, at - interval + _TINY)
+            hi = bisect.bisect_left(placed, at + interval)
+            clash = placed[lo:hi]
+            if not clash:
+                return at
+            # Jump just past the clash on this side.
+            at = min(clash) - interval if way < 0 else max(clash) + interval
     return None

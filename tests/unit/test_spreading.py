@@ -60,16 +60,30 @@ def test_texts_already_apart_are_left_alone():
 def test_a_reminder_never_moves_before_the_window_opens_or_before_now():
     opening = datetime(2027, 2, 24, 16, 0, tzinfo=UTC)  # 08:00 in Seattle
     m = movable("reminder_2h", opening + 2 * SEC)
-    assert m.earliest == opening and m.latest == m.at
+    assert m.earliest == opening and m.latest == m.at + MAX_SHIFT and m.earlier_first
     late = bounds(
         "reminder_2h", TEN_AM, now=TEN_AM - SEC, expires_at=None, client_zone=LA, policy=POLICY
     )
     assert late.earliest == TEN_AM - SEC
-    # Three texts, room for two before the window: the third shares the last slot.
-    times = spread([m, m, m], [], SEC)
-    assert sorted(times) == [opening, opening + SEC, opening + 2 * SEC]
+    # Room for three at and before 08:00:02; the fourth and fifth go after it.
+    times = spread([m] * 5, [], SEC)
+    assert times == [
+        opening + 2 * SEC,
+        opening + SEC,
+        opening,
+        opening + 3 * SEC,
+        opening + 4 * SEC,
+    ]
+
+
+def test_reminders_at_the_window_opening_move_later_but_never_past_the_visit():
+    opening = datetime(2027, 2, 24, 16, 0, tzinfo=UTC)
+    visit = opening + 3 * SEC
+    m = movable("reminder_2h", opening, expires_at=visit)
+    assert m.latest == visit - SEC
     times = spread([m] * 4, [], SEC)
-    assert min(times) == opening and max(times) == m.at
+    assert times[:3] == [opening, opening + SEC, opening + 2 * SEC]
+    assert times[3] == opening  # no room left before the visit: it shares a slot
 
 
 def test_a_follow_up_stops_at_the_window_end_and_its_expiry():
