@@ -44,6 +44,7 @@ from bench._db import scratch_database
 from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
 from scheduler.db.models import Client, OutboundMessage, Series, Therapist, TherapySession
+from scheduler.domain.spreading import MAX_SHIFT
 from scheduler.services.directory import sync_offices
 from scheduler.sms.gateway import OutboundSms, SendResult
 from scheduler.texts import claim as claim_module
@@ -56,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DAY = date(2027, 3, 10)  # a Wednesday with no holiday in any office's state
 REMINDERS = ("reminder_24h", "reminder_2h")
 RATE = 1.0  # texts per second per office number
+MAX_SHIFT_S = MAX_SHIFT.total_seconds()
 
 
 class SimClock:
