@@ -9,7 +9,8 @@ UTC, dates ISO dates on the office's calendar.
 
     booking_confirmation  pattern (the series' weekday and time), cadence, count, first, last,
                           skipped (weeks the office is closed), first_id and first_planned
-                          (visit 1 as booked), first_change (None, "moved" or "cancelled")
+                          (visit 1 as booked), first_change (None, "moved" or "cancelled"),
+                          first_moved_to (where visit 1 is now, if moved)
     session_changed       old, new
     session_cancelled     when
     series_changed        count, last
@@ -78,11 +79,12 @@ def confirmation_facts(
     first_id = int(before["first_id"]) if before else active[0].id
     first_planned = str(before["first_planned"]) if before else _iso(active[0].starts_at)
     booked_first = next((s for s in series.sessions if s.id == first_id), None)
-    change = None
+    change = moved_to = None
     if booked_first is not None and booked_first.status == "cancelled":
         change = "cancelled"
     elif booked_first is not None and _iso(booked_first.starts_at) != first_planned:
-        change = "moved"
+        # Where visit 1 is now, even if that is after visit 2.
+        change, moved_to = "moved", _iso(booked_first.starts_at)
     return {
         "pattern": _iso(pattern),
         "cadence": series.cadence_weeks,
@@ -93,6 +95,7 @@ def confirmation_facts(
         "first_id": first_id,
         "first_planned": first_planned,
         "first_change": change,
+        "first_moved_to": moved_to,
     }
 
 

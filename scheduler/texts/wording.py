@@ -190,7 +190,9 @@ def notice_words(facts: TextFacts) -> dict[str, Any]:
             "first_when": when("first"),
             "skipped": [format_month_day(d, locale=locale) for d in skipped[:MAX_SKIPPED_NAMED]],
             "more_skipped": max(len(skipped) - MAX_SKIPPED_NAMED, 0),
-            "first_moved_to": when("first") if stored.get("first_change") == "moved" else "",
+            "first_moved_to": when("first_moved_to")
+            if stored.get("first_change") == "moved"
+            else "",
             "first_cancelled": stored.get("first_change") == "cancelled",
         }
     if facts.kind == "session_changed" and stored:

@@ -42,7 +42,7 @@ def test_confirmation_not_yet_sent_tells_a_moved_first_visit(db, tctx, dispatche
     # The pattern is still the series' (Wednesdays), and the move is in the same text.
     assert body == (
         "Hi Casey, you're booked at Seattle: 12 visits, every Wednesday at 5:00 PM PST, "
-        "Feb 24 to May 12. Your first visit moved to Thu Feb 25, 6:00 PM PST. "
+        "Feb 24 to May 12. Your Feb 24 visit moved to Thu Feb 25, 6:00 PM PST. "
         "Reply STOP to opt out."
     )
     assert_fits(body)
@@ -169,3 +169,12 @@ def test_a_maintenance_cadence_is_named(db, tctx, dispatcher, gateway):
     dispatcher.run_pass()
     (row,) = rows(db, series_id=maintenance.id, kind="booking_confirmation")
     assert "3 visits, every 4 weeks on Wednesday at 5:00 PM PDT, Jun 2 to Jul 28." in row.body
+
+
+def test_visit_one_moved_past_visit_two_is_named_where_it_went(db, tctx, dispatcher, gateway):
+    series = book(db, tctx)
+    first = series.sessions[0]
+    session_changes.reschedule(db, tctx, first.id, datetime(2027, 3, 4, 17, 0), actor="desk")
+    db.commit()
+    (body,) = sent_bodies(dispatcher, gateway)
+    assert "Your Feb 24 visit moved to Thu Mar 4, 5:00 PM PST." in body, body

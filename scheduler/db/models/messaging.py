@@ -90,7 +90,7 @@ class OutboundMessage(Base):
     # A notice's facts as they were at the change that caused it (old and new time, the
     # series' pattern, count and skipped weeks): the words are built from these at send time,
     # not from the sessions as they are by then (texts.notices).
-    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     prompt_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
