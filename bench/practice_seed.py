@@ -242,12 +242,16 @@ class _Planner:
         per_client = 1 + SESSIONS_PER_SERIES * self.leads
         next_id = (c - 1) * per_client + 1
         booked = self.now - timedelta(weeks=13)
-        yield self._text(next_id, c, None, office, "confirmation", booked, None)
+        yield self._text(next_id, c, None, office, "booking_confirmation", booked, None)
+        # The kinds name the defaults: the longer lead is "reminder_24h" (domain.reminders).
+        kinds = dict(
+            zip(sorted(leads, reverse=True), ("reminder_24h", "reminder_2h"), strict=False)
+        )
         for sid, _day, _at, starts in self._starts(c):
             for lead in leads:
                 next_id += 1
                 send_at = starts - timedelta(hours=lead)
-                yield self._text(next_id, c, sid, office, "reminder", send_at, starts)
+                yield self._text(next_id, c, sid, office, kinds[lead], send_at, starts)
 
     def _text(
         self,
@@ -261,7 +265,7 @@ class _Planner:
     ) -> tuple[Any, ...]:
         """Delivered with a provider SID if its time has passed, else pending."""
         sent = send_at <= self.now
-        body = REMINDER if kind == "reminder" else CONFIRMATION
+        body = CONFIRMATION if session_id is None else REMINDER
         return (
             text_id, c, session_id, c, office, kind, send_at, starts,
             "delivered" if sent else "pending", 1 if sent else 0,

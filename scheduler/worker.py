@@ -23,9 +23,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from .config import Settings
-from .services import signin, staff_sessions
+from .services import readiness, signin, staff_sessions
 from .services.feeds import refresh_stale_feeds
 from .services.termination import sweep as open_due_offers
 from .sms.gateway import SmsGateway
@@ -88,6 +89,7 @@ def housekeeping_job(rt: Runtime) -> object:
         limits = staff_sessions.Limits.from_settings(rt.container.settings)
         sessions = staff_sessions.sweep(db, now=now, limits=limits)
         failures = signin.sweep(db, now=now)
+        readiness.sweep(db, now)
     if sessions or failures:
         log.info("housekeeping: %d ended sessions, %d old sign-in failures", sessions, failures)
     with rt.container.sessions.begin() as db:
@@ -103,6 +105,15 @@ def feeds_job(rt: Runtime) -> object:
     if rebuilt:
         log.info("feeds: %d stored feeds rebuilt", rebuilt)
     return rebuilt
+
+
+def heartbeat(container: Container, worker_id: str) -> None:
+    """Tell readiness checks this worker is alive; a failed write only costs one beat."""
+    try:
+        with container.sessions.begin() as db:
+            readiness.beat(db, worker_id, container.ctx.clock())
+    except SQLAlchemyError as exc:
+        log.warning("worker: cannot record heartbeat (%s)", type(exc).__name__)
 
 
 def _reconcile_every(settings: Settings) -> float:
@@ -146,6 +157,7 @@ def build_scheduler(
     dispatcher = container.dispatcher
     # dispatcher.stop is set by shutdown(): running passes give back what they hold.
     runtime = Runtime(container, container.gateway, dispatcher, dispatcher.worker, dispatcher.stop)
+    dispatcher.on_batch = lambda: heartbeat(container, dispatcher.worker)
     chosen = JOBS if jobs is None else jobs
     options: dict[str, Any] = {
         "timezone": UTC,

@@ -100,6 +100,9 @@ class Dispatcher:
         self.cluster_gap = cluster_gap  # slots further apart are sent in separate transactions
         self.stop = stop or threading.Event()
         self.before_send = before_send  # a test seam: runs between claim and send
+        # Called before each claim: the worker records its heartbeat there, so a long pass
+        # (a backlog sent at 1 text/s) still shows a live worker.
+        self.on_batch: Callable[[], None] | None = None
         self.status_callback = settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
         # A reply lost to a timeout is looked for at the provider after this long.
         self.unknown_grace = timedelta(seconds=max(1, settings.dispatch_claim_timeout_seconds // 4))
@@ -124,6 +127,8 @@ class Dispatcher:
         stats = PassStats()
         idle = 0
         while not self.stop.is_set() and (max_batches is None or stats.batches < max_batches):
+            if self.on_batch is not None:
+                self.on_batch()
             with self.sessions.begin() as db:
                 result = claim.claim_batch(
                     db,
