@@ -25,6 +25,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import logs
 from .config import Settings
 from .services import readiness, signin, staff_sessions
 from .services.feeds import refresh_stale_feeds
@@ -183,18 +184,13 @@ def build_scheduler(
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Our own INFO lines; libraries only when something is wrong.
-
-    The twilio SDK logs every request at INFO, bodies included: message texts are client
-    data and have no place in logs.
-    """
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("twilio", "apscheduler", "alembic", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Our own INFO lines; libraries only when something is wrong (see `logs.configure`)."""
+    logs.configure("text", level)
 
 
 def run(container: Container) -> None:
     """Run the worker in this process until SIGTERM or SIGINT."""
+    logs.configure(container.settings.log_format)  # LOG_FORMAT=json: one object a line
     scheduler = build_scheduler(container, blocking=True)
     stopping: list[threading.Thread] = []
 

@@ -81,6 +81,12 @@ def oldest_due_age(conn: Connection | Session, now: datetime) -> float | None:
     return None if oldest is None else max(0.0, (now - _aware(oldest, now)).total_seconds())
 
 
+def heartbeat_age(db: Connection | Session, now: datetime) -> float | None:
+    """Seconds since any worker last began a dispatch batch (None: never)."""
+    last = db.execute(select(func.max(WorkerHeartbeat.beat_at))).scalar()
+    return None if last is None else (now - _aware(last, now)).total_seconds()
+
+
 def claims_in_flight(conn: Connection | Session) -> int:
     """Texts claimed by a dispatcher (or with the provider) whose outcome is not recorded."""
     return int(conn.execute(select(func.count()).where(_M.status == "sending")).scalar() or 0)
@@ -90,7 +96,7 @@ def check(db: Session, *, now: datetime, dispatch_interval_seconds: int) -> Read
     """Ask the database everything readiness needs (reads only; rolled back afterwards)."""
     try:
         current = migrate.current_revisions(db.connection())
-        last_beat = db.execute(select(func.max(WorkerHeartbeat.beat_at))).scalar()
+        beat_age = heartbeat_age(db, now)
         due_age = oldest_due_age(db, now)
         db.rollback()
     except SQLAlchemyError as exc:
@@ -102,7 +108,6 @@ def check(db: Session, *, now: datetime, dispatch_interval_seconds: int) -> Read
     migrations = _migrations(current)
     if migrations.startswith("behind"):
         problems.append(f"migrations {migrations}: run `ipt-scheduler db upgrade`")
-    beat_age = None if last_beat is None else (now - _aware(last_beat, now)).total_seconds()
     limit = MISSED_BEATS * dispatch_interval_seconds
     if beat_age is None:
         problems.append("no worker has ever started a dispatch pass")

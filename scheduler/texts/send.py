@@ -36,6 +36,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from .. import metrics
 from ..db.models import Client, OutboundMessage, TherapySession
 from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
@@ -208,6 +209,7 @@ class Dispatcher:
             )
         for name, count in rec.counts.items():
             setattr(stats, name, getattr(stats, name) + count)
+        metrics.count_texts(rec.outcomes)
         self._release(release, stats)
         self._after(rec)
 
