@@ -13,7 +13,8 @@ the dispatcher's claim and a feed refresh on both (bench/load_ops.py), printing 
 of the K-times figure to the 9-office one.
 
 Last line, one JSON object: {"ratios": {"<endpoint>": r, ...}, "min_single_row_ratio": r}
-(single-row reads: one session, one client), plus with --scale K: "scale", "scale_ratios"
+(single-row reads: one session, one client; with --scale K the ratios are the K-times
+practice's), plus with --scale K: "scale", "scale_ratios"
 {"booking", "day_page", "claim", "feed_refresh"} and "max_scale_ratio".
 
 Run:  uv run python bench/load.py [--duration 3] [--scale 1] [--client auto|wrk|python]
@@ -33,9 +34,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,10 +208,19 @@ def drive(
     return results
 
 
-def run_practice(
+@dataclass
+class Practice:
+    scale: int
+    ratios: dict[str, float]
+    ops: dict[str, Callable[[], object]]
+
+
+@contextmanager
+def practice(
     scale: int, args: argparse.Namespace, wrk: str | None, folder: Path, *, ops: bool
-) -> tuple[dict[str, float], dict[str, float]]:
-    """One practice: seed, serve, load each endpoint, optionally time the operations."""
+) -> Iterator[Practice]:
+    """Seed a practice, serve it, load each endpoint; it stays served (for the operations)
+    until the block ends, and its database is dropped then."""
     print(f"practice x{scale}:", flush=True)
     now = datetime.now(UTC)
     locations = scaled_locations(scale, folder)
@@ -234,15 +244,14 @@ def run_practice(
             }
             with gunicorn(env, free_port(), folder / f"gunicorn-x{scale}.log") as base:
                 results = drive(base, endpoints(seeded, feed_token, now), token, args, wrk)
-                timings = (
-                    load_ops.time_operations(container, seeded, base, ADMIN, PASSWORD)
-                    if ops
-                    else {}
+                base_rps = results["healthz"].rps
+                yield Practice(
+                    scale,
+                    {name: round(r.rps / base_rps, 3) for name, r in results.items()},
+                    load_ops.operations(container, seeded, base, ADMIN, PASSWORD) if ops else {},
                 )
         finally:
             container.close()
-    base_rps = results["healthz"].rps
-    return {name: round(r.rps / base_rps, 3) for name, r in results.items()}, timings
 
 
 def main() -> None:
@@ -263,13 +272,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ipt_load_") as tmp:
         folder = Path(tmp)
         if args.scale == 1:
-            ratios, _ = run_practice(1, args, wrk, folder, ops=False)
+            with practice(1, args, wrk, folder, ops=False) as only:
+                ratios = only.ratios
         else:
-            _, small = run_practice(1, args, wrk, folder, ops=True)
-            ratios, large = run_practice(args.scale, args, wrk, folder, ops=True)
-            scale_ratios = {k: round(large[k] / small[k], 2) for k in small}
+            with (
+                practice(1, args, wrk, folder, ops=True) as small,
+                practice(args.scale, args, wrk, folder, ops=True) as large,
+            ):
+                ratios = large.ratios
+                print("operations, the two practices taking turns (median ms):", flush=True)
+                x1, xk = load_ops.time_interleaved([small.ops, large.ops])
+            scale_ratios = {k: round(xk[k] / x1[k], 2) for k in x1}
             for k, r in scale_ratios.items():
-                print(f"  {k:15} x1 {small[k]:7.1f} ms  x{args.scale} {large[k]:7.1f} ms  {r:.2f}x")
+                print(f"  {k:15} x1 {x1[k]:7.1f} ms  x{args.scale} {xk[k]:7.1f} ms  {r:.2f}x")
             out = {
                 "scale": args.scale,
                 "scale_ratios": scale_ratios,

@@ -10,7 +10,8 @@
 - feed_refresh: rebuilding the stored feed of the first office's first therapist (forced,
   rolled back).
 
-Each is run a few times after one warm-up run; the median is what counts.
+Each is run a few times after one warm-up run; the median is what counts. With two
+practices the runs alternate between them (`time_interleaved`).
 """
 
 from __future__ import annotations
@@ -38,16 +39,6 @@ REPEATS = 9
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
-def _median_ms(run: Callable[[], object], repeats: int = REPEATS) -> float:
-    run()  # warm-up: caches, prepared statements, the first connection
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
-
-
 def _next_weekday(day: date) -> date:
     day += timedelta(days=1)
     while day.weekday() >= 5:
@@ -55,9 +46,10 @@ def _next_weekday(day: date) -> date:
     return day
 
 
-def time_operations(
+def operations(
     container: Container, seeded: Seeded, base: str, email: str, password: str
-) -> dict[str, float]:
+) -> dict[str, Callable[[], object]]:
+    """The four operations on one practice, ready to run again and again."""
     office = seeded.offices[0]
     ctx = container.ctx
     now = ctx.clock()
@@ -135,21 +127,37 @@ def time_operations(
                 raise RuntimeError(f"day page answered {r.status}")
             r.read()
 
-    out = {
-        "booking": _median_ms(book),
-        "day_page": _median_ms(day_page),
-        "claim": _median_ms(claim_once),
-        "feed_refresh": _median_ms(refresh),
+    def claim_something() -> None:
+        claim_once()
+        if not claimed[-1]:
+            raise RuntimeError(f"the claim at {due_at:%Y-%m-%d %H:%M} UTC found nothing due")
+
+    return {
+        "booking": book,
+        "day_page": day_page,
+        "claim": claim_something,
+        "feed_refresh": refresh,
     }
-    if not max(claimed):
-        raise RuntimeError(f"the claim at {due_at:%Y-%m-%d %H:%M} UTC found nothing due")
-    print(
-        "  ops (median ms): "
-        + ", ".join(f"{k} {v:.1f}" for k, v in out.items())
-        + f"; a claim took {statistics.median(claimed):.0f} texts",
-        flush=True,
-    )
-    return out
+
+
+def time_interleaved(
+    practices: list[dict[str, Callable[[], object]]], repeats: int = REPEATS
+) -> list[dict[str, float]]:
+    """Median ms of each operation on each practice, the practices taking turns.
+
+    Taking turns run by run means a busy moment of a shared machine slows both sides alike,
+    so the ratio between them holds when the absolute figures do not.
+    """
+    times: list[dict[str, list[float]]] = [{name: [] for name in p} for p in practices]
+    for name in practices[0]:
+        for ops in practices:
+            ops[name]()  # warm-up: caches, prepared statements, the first connection
+        for _ in range(repeats):
+            for ops, out in zip(practices, times, strict=True):
+                started = time.perf_counter()
+                ops[name]()
+                out[name].append(time.perf_counter() - started)
+    return [{name: statistics.median(v) * 1000 for name, v in t.items()} for t in times]
 
 
 def _signed_in(base: str, email: str, password: str) -> urllib.request.OpenerDirector:
