@@ -18,6 +18,10 @@ _DIR = "PROMETHEUS_MULTIPROC_DIR"
 if not os.environ.get(_DIR):
     os.environ[_DIR] = tempfile.mkdtemp(prefix="ipt-metrics-")
 
+# Imported now, with the directory set, not in `child_exit`: that hook runs in the master's
+# SIGCHLD handler, which can interrupt itself (two workers exiting at once) mid-import.
+from prometheus_client import multiprocess  # noqa: E402
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -44,6 +48,4 @@ def on_starting(server: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     """A dead worker's live gauges stop counting (its counters keep adding up)."""
-    from scheduler.metrics import mark_process_dead
-
-    mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)

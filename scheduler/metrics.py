@@ -162,9 +162,3 @@ def exposition(extra: list[Any]) -> tuple[bytes, str]:
     own = CollectorRegistry()
     own.register(_Families(extra))
     return counted + generate_latest(own), CONTENT_TYPE_LATEST
-
-
-def mark_process_dead(pid: int) -> None:
-    """For gunicorn's child_exit: a dead worker's live gauges stop counting (multiprocess)."""
-    if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(pid)
