@@ -90,6 +90,7 @@ class Dispatcher:
         cluster_gap: float = 0.25,
         stop: threading.Event | None = None,
         before_send: Callable[[list[Claimed]], None] | None = None,
+        on_start: Callable[[Claimed, datetime], None] | None = None,
     ) -> None:
         settings = ctx.settings
         self.sessions = sessions
@@ -101,6 +102,8 @@ class Dispatcher:
         self.cluster_gap = cluster_gap  # slots further apart are sent in separate transactions
         self.stop = stop or threading.Event()
         self.before_send = before_send  # a test seam: runs between claim and send
+        # A test seam: told the instant each send starts, as paced (what the rate limits).
+        self.on_start = on_start
         # Called before each claim: the worker records its heartbeat there, so a long pass
         # (a backlog sent at 1 text/s) still shows a live worker.
         self.on_batch: Callable[[], None] | None = None
@@ -318,6 +321,8 @@ class Dispatcher:
                 current = utcnow()
                 if current >= earliest:
                     self._last_start[c.sender] = current
+                    if self.on_start is not None:
+                        self.on_start(c, current)
                     break
             if self.stop.wait((earliest - current).total_seconds()):
                 return None
