@@ -11,6 +11,7 @@ provider are finished and recorded, and claimed texts not yet sent are given bac
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -191,6 +192,14 @@ def configure_logging(level: int = logging.INFO) -> None:
 def run(container: Container) -> None:
     """Run the worker in this process until SIGTERM or SIGINT."""
     logs.configure(container.settings.log_format)  # LOG_FORMAT=json: one object a line
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:
+        os.makedirs(metrics_dir, exist_ok=True)
+    else:
+        log.warning(
+            "worker: PROMETHEUS_MULTIPROC_DIR is not set, so /metrics will not show this"
+            " worker's text counters (give it the web's directory)"
+        )
     scheduler = build_scheduler(container, blocking=True)
     stopping: list[threading.Thread] = []
 
