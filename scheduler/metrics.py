@@ -8,8 +8,9 @@ Counted in the process where it happens (prometheus_client):
   Counted once, where a batch's outcomes are recorded (texts/send.py, from texts/record.py).
 - ``ipt_bookings_total{office, kind}`` and ``ipt_session_changes_total{office, change}``:
   counted when the transaction that made them commits (an observer of every calendar change).
-- ``ipt_http_request_duration_seconds{endpoint, method, status}``: a histogram per Flask
-  endpoint (the route's name, never the raw path: ids and feed tokens stay out).
+- ``ipt_http_request_duration_seconds{endpoint, method, status}``: a histogram per route,
+  labelled with the route's template (``/api/v1/clients/<int:client_id>``), never the raw
+  path: ids and feed tokens stay out.
 
 Read from the database at scrape time, so every process reports the same truth (see
 ``database_families``): the age of the oldest due text, the claims in flight, the age of the
@@ -56,7 +57,7 @@ CHANGES = Counter(
 )
 REQUEST_SECONDS = Histogram(
     "ipt_http_request_duration_seconds",
-    "Time to answer a request, by Flask endpoint",
+    "Time to answer a request, by route template",
     ["endpoint", "method", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
@@ -74,6 +75,7 @@ def count_texts(outcomes: Iterable[tuple[str, str, str]]) -> None:
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
+    """`endpoint` is the route's template (or "<unmatched>"), never the path as asked."""
     REQUEST_SECONDS.labels(endpoint=endpoint, method=method, status=str(status)).observe(seconds)
 
 

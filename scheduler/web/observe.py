@@ -4,9 +4,10 @@ The request id is the caller's `X-Request-ID` when it looks like one (a load bal
 another service's: letters, digits and `._:-`, at most 128), otherwise a new one; either way it
 is sent back in `X-Request-ID` and put on every log line written while the request is served.
 
-The log line and the metric name the route's template (`/api/v1/clients/<int:client_id>`)
-and its Flask endpoint, never the path as asked: paths hold ids and feed tokens, query strings
-hold names and phone numbers typed into a search box. Bodies are never logged.
+The log line and the metric name the route's template (`/api/v1/clients/<int:client_id>`;
+the log line its Flask endpoint too), never the path as asked: paths hold ids and feed
+tokens, query strings hold names and phone numbers typed into a search box. Bodies are never
+logged.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def register(app: Flask) -> None:
         template = rule.rule if rule is not None else UNMATCHED
         endpoint = request.endpoint or UNMATCHED
         response.headers["X-Request-ID"] = g.request_id
-        metrics.observe_request(endpoint, request.method, response.status_code, seconds)
+        metrics.observe_request(template, request.method, response.status_code, seconds)
         log.info(
             "%s %s %s %.1fms",
             request.method,

@@ -83,7 +83,7 @@ def _healthz_count(body: str) -> float:
     for family in text_string_to_metric_families(body):
         for s in family.samples:
             if s.name == "ipt_http_request_duration_seconds_count" and s.labels == {
-                "endpoint": "health.healthz",
+                "endpoint": "/healthz",
                 "method": "GET",
                 "status": "200",
             }:

@@ -101,13 +101,13 @@ def test_request_latency_is_labelled_by_endpoint_never_by_path(
 ) -> None:
     person = factories.client(db, ctx)
     db.commit()
-    labels = {"endpoint": "api.get_client", "method": "GET", "status": "200"}
+    labels = {"endpoint": "/api/v1/clients/<int:client_id>", "method": "GET", "status": "200"}
     before = REGISTRY.get_sample_value("ipt_http_request_duration_seconds_count", labels) or 0
     assert api.get(f"/clients/{person.id}").status_code == 200
     after = REGISTRY.get_sample_value("ipt_http_request_duration_seconds_count", labels)
     assert after == before + 1
     body = app.test_client().get("/metrics").get_data(as_text=True)
-    assert 'endpoint="api.get_client"' in body
+    assert 'endpoint="/api/v1/clients/<int:client_id>"' in body
     assert f"/clients/{person.id}" not in body
 
 
@@ -115,7 +115,7 @@ MULTIPROC_CHILD = """
 import sys
 from scheduler import metrics
 metrics.count_texts([("reminder_24h", "miami", "sent")] * int(sys.argv[1]))
-metrics.observe_request("health.healthz", "GET", 200, 0.01)
+metrics.observe_request("/healthz", "GET", 200, 0.01)
 """
 MULTIPROC_SCRAPE = """
 from scheduler import metrics
@@ -141,5 +141,5 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path: Path) -> None:
     ).stdout
     got = samples(out)
     assert got["ipt_texts_total{kind=reminder_24h,office=miami,outcome=sent}"] == 5
-    key = "ipt_http_request_duration_seconds_count{endpoint=health.healthz,method=GET,status=200}"
+    key = "ipt_http_request_duration_seconds_count{endpoint=/healthz,method=GET,status=200}"
     assert got[key] == 2
