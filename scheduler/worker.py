@@ -109,13 +109,27 @@ def feeds_job(rt: Runtime) -> object:
     return rebuilt
 
 
-def heartbeat(container: Container, worker_id: str) -> None:
-    """Tell readiness checks this worker is alive; a failed write only costs one beat."""
-    try:
-        with container.sessions.begin() as db:
-            readiness.beat(db, worker_id, container.ctx.clock())
-    except SQLAlchemyError as exc:
-        log.warning("worker: cannot record heartbeat (%s)", type(exc).__name__)
+class Heartbeat:
+    """Tells readiness checks this worker is alive, before each claim but at most once a second
+    (a pass over a backlog claims many batches; one row write a second is plenty against a
+    limit of three dispatch intervals). A failed write only costs one beat."""
+
+    def __init__(self, container: Container, worker_id: str) -> None:
+        self.container = container
+        self.worker_id = worker_id
+        self.last: datetime | None = None
+
+    def __call__(self) -> None:
+        now = self.container.clock()
+        if self.last is not None and timedelta(0) <= now - self.last < timedelta(seconds=1):
+            return
+        try:
+            with self.container.sessions.begin() as db:
+                readiness.beat(db, self.worker_id, now)
+        except SQLAlchemyError as exc:
+            log.warning("worker: cannot record heartbeat (%s)", type(exc).__name__)
+            return
+        self.last = now
 
 
 def _reconcile_every(settings: Settings) -> float:
@@ -159,7 +173,7 @@ def build_scheduler(
     dispatcher = container.dispatcher
     # dispatcher.stop is set by shutdown(): running passes give back what they hold.
     runtime = Runtime(container, container.gateway, dispatcher, dispatcher.worker, dispatcher.stop)
-    dispatcher.on_batch = lambda: heartbeat(container, dispatcher.worker)
+    dispatcher.on_batch = Heartbeat(container, dispatcher.worker)
     chosen = JOBS if jobs is None else jobs
     options: dict[str, Any] = {
         "timezone": UTC,
