@@ -1,7 +1,7 @@
 """operations: worker heartbeats, for readiness; the pending texts by send time
 
 Revision ID: 0014_operations
-Revises: 0011_frontdesk
+Revises: 0013_notice_facts
 Create Date: 2026-12-04 22:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import scheduler.db.types
 
 revision: str = "0014_operations"
-down_revision: str | Sequence[str] | None = "0011_frontdesk"
+down_revision: str | Sequence[str] | None = "0013_notice_facts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
