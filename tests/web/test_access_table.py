@@ -280,6 +280,10 @@ PAGES = [
     Case("POST", "/signin", every(400), {}),
     Case("GET", "/static/favicon.svg", every(200)),
     Case("GET", "/healthz", every(200)),
+    # Readiness needs no sign-in; no worker beats in this world, so it is not ready.
+    Case("GET", "/readyz", every(503)),
+    # Metrics answer loopback (the test client is 127.0.0.1) or METRICS_TOKEN; see test_metrics.
+    Case("GET", "/metrics", every(200)),
     # Offices: the desk's schedule and inbox, per office.
     Case("GET", "/offices?office=miami", "302 302 302 403 403"),
     Case("GET", "/offices?office=seattle", "302 302 403 403 403"),
