@@ -97,9 +97,8 @@ def claim_batch(
     """Claim up to `limit` due texts whose send slot falls within `horizon` seconds."""
     now = ctx.clock()
     real_now = utcnow()  # slots pace real sends, whatever clock the planner is given
-    quotas = due.quotas(ctx, limit, horizon)
-    ids = due.candidates(db, quotas, now, limit)
-    rows, contended = due.lock(db, ids, now, dict(quotas), limit)
+    ids, quotas = due.candidates(db, ctx, now, limit, horizon)
+    rows, contended = due.lock(db, ids, now, quotas, limit)
     result = ClaimResult(seen=len(rows), contended=contended)
     if not rows:
         return result

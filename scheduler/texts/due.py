@@ -1,6 +1,9 @@
 """Finding due texts: fairly across offices, by index, and locked without waiting.
 
-Used by `claim.claim_batch` inside its transaction.
+Used by `claim.claim_batch` inside its transaction. A claim costs what is due, not what is
+configured: it first asks which offices have anything due (one aggregate over the due
+index), then reads candidates only for those, in one statement whose text does not depend
+on how many offices exist (a LATERAL join per office on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, union_all
+from sqlalchemy import Row, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
+from ..locations import Location, LocationBook
 from ..services.context import ServiceContext
 
 _M = OutboundMessage
@@ -32,29 +36,130 @@ def _due(now: Any) -> tuple[Any, ...]:
     )
 
 
-def quotas(ctx: ServiceContext, limit: int, horizon: float) -> tuple[tuple[str, int], ...]:
-    """Per office, how many texts one claim may take: what its sender can send in `horizon`."""
-    quotas = []
-    for loc in ctx.locations.locations:
-        rate = loc.sms_max_per_second or ctx.settings.sms_max_per_second
-        quotas.append((loc.id, min(limit, math.ceil(rate * horizon) + 1)))
-    return tuple(quotas)
+def quota(ctx: ServiceContext, office_id: str, limit: int, horizon: float) -> int:
+    """How many of an office's texts one claim may take: what its sender can send in `horizon`.
+
+    An office no longer configured gets the whole batch: its texts are only closed, not sent.
+    """
+    loc = _by_id(ctx.locations).get(office_id)
+    if loc is None:
+        return limit
+    rate = loc.sms_max_per_second or ctx.settings.sms_max_per_second
+    return min(limit, math.ceil(rate * horizon) + 1)
+
+
+_index: list[tuple[LocationBook, dict[str, Location]]] = []
+
+
+def _by_id(book: LocationBook) -> dict[str, Location]:
+    """Offices by id, built once per book (the book itself finds an office by a scan)."""
+    entry = _index[0] if _index else None  # read once: other threads may replace it
+    if entry is None or entry[0] is not book:
+        entry = (book, {loc.id: loc for loc in book.locations})
+        _index[:] = [entry]
+    return entry[1]
 
 
 def candidates(
-    db: Session, quotas: tuple[tuple[str, int], ...], now: datetime, limit: int
-) -> list[int]:
-    """Due ids in a fair order: each office's oldest first, the offices taking turns.
+    db: Session, ctx: ServiceContext, now: datetime, limit: int, horizon: float
+) -> tuple[list[int], dict[str, int]]:
+    """Due ids in a fair order (each office's oldest first, the offices taking turns) and
+    the quota of each office among them.
 
     One office's backlog (say a 1-a-second sender with a thousand texts due) must not starve
-    the others, so each office is read separately, by index, in one UNION ALL statement, a
-    few claims' worth each (concurrent dispatchers skip each other's locked rows). A plain
-    query, not a locking one: the planner keeps it an index scan per office whatever its
-    statistics say; `lock` then locks by id, a batch at a time.
+    the others, so each office with anything due is read separately, by index, a few claims'
+    worth each (concurrent dispatchers skip each other's locked rows). Within a turn the
+    office whose oldest text has waited longest goes first, so an office left out of one
+    claim leads the next. Plain queries, not locking ones: `lock` then locks by id.
     """
-    rows = db.execute(candidate_query(quotas, limit), {"b_now": now}).all()
+    waiting = db.execute(offices_query(), {"b_now": now}).all()
+    if not waiting:
+        return [], {}
+    # `lock` looks at no more than this many ids; with that many offices due, each
+    # office's first text alone fills them.
+    wanted = limit * CANDIDATE_FACTOR
+    order = sorted((r.oldest, r.office_id) for r in waiting)[:wanted]
+    quotas = {office: quota(ctx, office, limit, horizon) for _, office in order}
+    # Before an office's k-th text come the first texts of all the others.
+    room = wanted - len(order) + 1
+    caps = {office: min(q * CANDIDATE_FACTOR, room) for office, q in quotas.items()}
+    rank = {office: n for n, (_, office) in enumerate(order)}
+    rows = _read(db, caps, now)
+    turns: dict[str, int] = defaultdict(int)
+    keyed = []
+    for message_id, office_id in rows:  # each office's rows oldest first
+        turns[office_id] += 1
+        keyed.append((turns[office_id], rank[office_id], message_id))
     # (turn, office, id): every office's first text, then every office's second, ...
-    return [message_id for _, _, message_id in sorted((r.turn, r.office_id, r.id) for r in rows)]
+    return [message_id for _, _, message_id in sorted(keyed)], quotas
+
+
+def _read(db: Session, caps: dict[str, int], now: datetime) -> list[tuple[int, str]]:
+    """(id, office) of each office's `caps[office]` oldest due texts, each office's oldest first."""
+    offices = list(caps)
+    if db.get_bind().dialect.name == "postgresql":
+        params = {"b_offices": offices, "b_caps": [caps[o] for o in offices], "b_now": now}
+        return [(r.id, r.office_id) for r in db.execute(_lateral_query(), params)]
+    # SQLite (small practices): number the due texts of just these offices, keep each
+    # office's first few.
+    rows = db.execute(_numbered_query(), {"b_offices": offices, "b_now": now}).all()
+    return [(r.id, r.office_id) for r in rows if r.turn <= caps[r.office_id]]
+
+
+@cache
+def offices_query() -> Any:
+    """Each office with anything due and when its oldest due text fell due.
+
+    A range scan of the pending texts by send_at: its cost is what is due, however many
+    offices are configured.
+    """
+    return (
+        select(_M.office_id, func.min(_M.send_at).label("oldest"))
+        .where(*_due(bindparam("b_now")))
+        .group_by(_M.office_id)
+    )
+
+
+@cache
+def _lateral_query() -> Any:
+    """Per office, its oldest due texts by the (office, send_at) index: one short index scan
+    each, in one statement whatever the number of offices (the arrays are parameters)."""
+    return text(
+        """
+        SELECT c.id, c.office_id
+        FROM unnest(CAST(:b_offices AS varchar[]), CAST(:b_caps AS integer[]))
+             WITH ORDINALITY AS o(office_id, cap, n)
+        CROSS JOIN LATERAL (
+            SELECT m.id, m.office_id, m.send_at
+            FROM outbound_messages AS m
+            WHERE m.office_id = o.office_id
+              AND m.status = 'pending'
+              AND m.send_at <= :b_now
+              AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= :b_now)
+            ORDER BY m.send_at, m.id
+            LIMIT o.cap
+        ) AS c
+        ORDER BY o.n, c.send_at, c.id
+        """
+    )
+
+
+@cache
+def _numbered_query() -> Any:
+    numbered = (
+        select(
+            _M.id,
+            _M.office_id,
+            func.row_number()
+            .over(partition_by=_M.office_id, order_by=(_M.send_at, _M.id))
+            .label("turn"),
+        )
+        .where(_M.office_id.in_(bindparam("b_offices", expanding=True)), *_due(bindparam("b_now")))
+        .subquery()
+    )
+    return select(numbered.c.id, numbered.c.office_id, numbered.c.turn).order_by(
+        numbered.c.office_id, numbered.c.turn
+    )
 
 
 def lock(
@@ -79,32 +184,6 @@ def lock(
         if len(chosen) >= limit or tried >= CANDIDATE_FACTOR:
             break
     return chosen, bool(ids) and not locked_any
-
-
-@cache
-def candidate_query(quotas: tuple[tuple[str, int], ...], limit: int) -> Any:
-    now: Any = bindparam("b_now")
-    branches = [
-        _oldest(_M.office_id == office_id, now, quota * CANDIDATE_FACTOR)
-        for office_id, quota in quotas
-    ]
-    # Texts of an office no longer configured are claimed too, to be closed with a reason.
-    branches.append(_oldest(_M.office_id.not_in([o for o, _ in quotas]), now, limit))
-    return union_all(*(select(b.c.id, b.c.office_id, b.c.turn) for b in branches))
-
-
-def _oldest(which: Any, now: Any, count: int) -> Any:
-    """The `count` oldest due texts matching `which`, numbered by age (an index scan)."""
-    oldest = (
-        select(_M.id, _M.office_id, _M.send_at)
-        .where(which, *_due(now))
-        .order_by(_M.send_at, _M.id)
-        .limit(count)
-        .subquery()
-    )
-    # Numbered over the few rows kept, not the table: the plan stays a short index scan.
-    turn = func.row_number().over(order_by=(oldest.c.send_at, oldest.c.id)).label("turn")
-    return select(oldest.c.id, oldest.c.office_id, turn).subquery()
 
 
 @cache
