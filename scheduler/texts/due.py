@@ -1,9 +1,10 @@
 """Finding due texts: fairly across offices, by index, and locked without waiting.
 
-Used by `claim.claim_batch` inside its transaction. A claim costs what is due, not what is
-configured: it first asks which offices have anything due (one aggregate over the due
-index), then reads candidates only for those, in one statement whose text does not depend
-on how many offices exist (a LATERAL join per office on PostgreSQL).
+Used by `claim.claim_batch` inside its transaction. A claim's statements do not depend on
+how many offices are configured: it first asks which offices have anything due (one query:
+an aggregate over the due texts on SQLite, a hop through the due index on PostgreSQL), then
+reads candidates only for those, a few at most per office and only as many offices as one
+claim can use, in one statement (a LATERAL join over an array of offices on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def candidates(
     office whose oldest text has waited longest goes first, so an office left out of one
     claim leads the next. Plain queries, not locking ones: `lock` then locks by id.
     """
-    waiting = db.execute(offices_query(), {"b_now": now}).all()
+    postgres = db.get_bind().dialect.name == "postgresql"
+    query = _offices_skipping() if postgres else offices_query()
+    waiting = db.execute(query, {"b_now": now}).all()
     if not waiting:
         return [], {}
     # `lock` looks at no more than this many ids; with that many offices due, each
@@ -84,7 +87,7 @@ def candidates(
     room = wanted - len(order) + 1
     caps = {office: min(q * CANDIDATE_FACTOR, room) for office, q in quotas.items()}
     rank = {office: n for n, (_, office) in enumerate(order)}
-    rows = _read(db, caps, now)
+    rows = _read(db, caps, now, postgres)
     turns: dict[str, int] = defaultdict(int)
     keyed = []
     for message_id, office_id in rows:  # each office's rows oldest first
@@ -94,10 +97,12 @@ def candidates(
     return [message_id for _, _, message_id in sorted(keyed)], quotas
 
 
-def _read(db: Session, caps: dict[str, int], now: datetime) -> list[tuple[int, str]]:
+def _read(
+    db: Session, caps: dict[str, int], now: datetime, postgres: bool
+) -> list[tuple[int, str]]:
     """(id, office) of each office's `caps[office]` oldest due texts, each office's oldest first."""
     offices = list(caps)
-    if db.get_bind().dialect.name == "postgresql":
+    if postgres:
         params = {"b_offices": offices, "b_caps": [caps[o] for o in offices], "b_now": now}
         return [(r.id, r.office_id) for r in db.execute(_lateral_query(), params)]
     # SQLite (small practices): number the due texts of just these offices, keep each
@@ -108,7 +113,7 @@ def _read(db: Session, caps: dict[str, int], now: datetime) -> list[tuple[int, s
 
 @cache
 def offices_query() -> Any:
-    """Each office with anything due and when its oldest due text fell due.
+    """Each office with anything due and when its oldest due text fell due (SQLite).
 
     A range scan of the pending texts by send_at: its cost is what is due, however many
     offices are configured.
@@ -117,6 +122,43 @@ def offices_query() -> Any:
         select(_M.office_id, func.min(_M.send_at).label("oldest"))
         .where(*_due(bindparam("b_now")))
         .group_by(_M.office_id)
+    )
+
+
+@cache
+def _offices_skipping() -> Any:
+    """`offices_query` for PostgreSQL, by hopping from office to office in the due index.
+
+    The aggregate over the send_at index plans as a bitmap scan there, which visits every
+    index entry left by texts sent since the last vacuum (a bitmap scan never marks them
+    dead), tens of milliseconds at 180 offices. Hopping takes two short index probes per
+    office with pending texts (the next office id; its oldest due text), about 2 ms at 180
+    offices, and plain index scans skip dead entries once they are marked.
+    """
+    return text(
+        """
+        WITH RECURSIVE pending(office_id) AS (
+            (SELECT office_id FROM outbound_messages
+             WHERE status = 'pending' ORDER BY office_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT m.office_id FROM outbound_messages AS m
+                    WHERE m.status = 'pending' AND m.office_id > p.office_id
+                    ORDER BY m.office_id LIMIT 1)
+            FROM pending AS p
+            WHERE p.office_id IS NOT NULL
+        )
+        SELECT p.office_id, d.send_at AS oldest
+        FROM pending AS p
+        CROSS JOIN LATERAL (
+            SELECT m.send_at FROM outbound_messages AS m
+            WHERE m.office_id = p.office_id
+              AND m.status = 'pending'
+              AND m.send_at <= :b_now
+              AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= :b_now)
+            ORDER BY m.send_at
+            LIMIT 1
+        ) AS d
+        """
     )
 
 
