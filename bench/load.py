@@ -297,7 +297,10 @@ def main() -> None:
     wrk = None if args.client == "python" or args.only else load_http.find_wrk(install=True)
     if args.client == "wrk" and wrk is None:
         parser.error("wrk is not installed and could not be installed")
-    print(f"client: {'wrk' if wrk else 'python'}; {args.duration:g}s per endpoint", flush=True)
+    if args.only:
+        print(f"only: {', '.join(args.only)} (no endpoint load)", flush=True)
+    else:
+        print(f"client: {'wrk' if wrk else 'python'}; {args.duration:g}s per endpoint", flush=True)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ipt_load_") as tmp:
         folder = Path(tmp)
