@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ..config import Settings
 from ..package_data import templates_dir
 from ..wiring import Container, build
-from . import errors, frontdesk, headers, health, measure_form
+from . import errors, frontdesk, headers, health, input_guard, measure_form
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .webhooks import bp as webhooks_bp
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if db is not None:
             db.close()
 
+    input_guard.register(app)  # first: the id converter must exist before any route does
     errors.register(app)
     headers.register(app, settings)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from ...inputs import ID_MAX
 from .base import blueprint
 from .schemas import ClientIn, ClientMergeIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
 
@@ -111,7 +112,7 @@ def build_spec() -> dict[str, Any]:
             "responses": {str(status): {"description": "OK"}, **_ERRORS},
         }
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": _path_type(name)}}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(name)}
             for name in _path_params(path)
         ] + [
             {"name": n, "in": "query", "required": r, "schema": {"type": t}, "description": d}
@@ -147,8 +148,11 @@ def _path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
-def _path_type(name: str) -> str:
-    return "string" if name in ("location_id", "token") else "integer"
+def _path_schema(name: str) -> dict[str, Any]:
+    if name in ("location_id", "token"):
+        return {"type": "string"}
+    # Ids are 32-bit database integers; any other number in the path answers 404.
+    return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
 @blueprint.get("/openapi.json")
