@@ -22,11 +22,32 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _check_inputs(values: dict[str, Any]) -> None:
+    """scheduler/inputs.py's rules for every option of every command (all go through `edge`)."""
+    from .inputs import int_problem, text_problem
+
+    params = {p.name: p for p in click.get_current_context().command.params}
+    for name, value in values.items():
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, str):
+                problem = text_problem(item)
+            elif isinstance(item, int) and not isinstance(item, bool):
+                problem = int_problem(item)
+            else:
+                problem = None
+            if problem:
+                param = params.get(name)
+                label = param.opts[0].lstrip("-") if param is not None and param.opts else name
+                _fail(f"{label}: {problem}")
+
+
 def edge(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn configuration and service refusals into one clear line on stderr and exit 2."""
+    """Check every option against the shared input rules, then turn configuration and service
+    refusals into one clear line on stderr and exit 2."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _check_inputs(kwargs)
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:

@@ -57,12 +57,8 @@ def refuse_bad_text() -> Response | tuple[str, int, dict[str, str]] | None:
     # An id no database row can have, or a path segment (a feed token, an office id) with
     # control characters, names nothing.
     for value in (request.view_args or {}).values():
-        if (
-            isinstance(value, int)
-            and id_problem(value)
-            or isinstance(value, str)
-            and text_problem(value)
-        ):
+        bad_id = isinstance(value, int) and id_problem(value)
+        if bad_id or (isinstance(value, str) and text_problem(value)):
             abort(404)
     found = problems()
     if not found:

@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ...db.models import Client, Therapist
 from ...domain.phases import PROBLEM_AREAS
+from ...inputs import date_problem
 from ...locations import Location
 from ...services import access as policy
 from ...services import booking, client_records, directory
@@ -219,6 +220,8 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     """The preview of what the form asks for, or None until enough is filled in."""
     if not (form.location_id.data and form.first_session_date.data and form.start_time.data):
         return None
+    if date_problem(form.first_session_date.data):
+        return None  # the field shows the problem; there is no calendar to preview in year 9999
     if ctx().locations.get(form.location_id.data) is None:
         return None
     access.location(form.location_id.data, "book")
