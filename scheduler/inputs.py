@@ -77,3 +77,15 @@ def wall_time_problem(value: time | datetime) -> str | None:
     if isinstance(value, datetime):
         return date_problem(value)
     return None
+
+
+def day_arg(raw: str | None) -> date | None:
+    """A date from a query string ("2027-03-01") within the years above, else None.
+
+    Pages fall back to a default for a day they cannot show rather than refusing the page.
+    """
+    try:
+        day = date.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return None if date_problem(day) else day

@@ -145,3 +145,41 @@ def test_page_search_with_a_nul_is_refused_not_a_500(client: FlaskClient, db: Se
     sign_in(client, "desk@test.invalid")
     response = client.get("/clients?q=Ro%00bin")
     assert response.status_code == 422 and "Q must not contain control characters" in response.text
+
+
+ODD_QUERIES = [
+    "date=9999-12-31",
+    "date=0001-01-01",
+    "start=9999-12-31",
+    "from=9999-01-01&to=9999-02-01",
+    "new_date=9999-12-31&new_time=10:00",
+    "client_id=99999999999999",
+    "therapist=99999999999",
+    "therapist_id=9999999999999",
+]
+
+
+def test_no_page_answers_500_to_out_of_range_query_values(app, client, db, ctx):
+    staff(db, "adm@test.invalid", role="admin")
+    booked = factories.series(db, ctx)
+    db.commit()
+    sign_in(client, "adm@test.invalid")
+    ids = {
+        "session_id": booked.sessions[0].id,
+        "series_id": booked.id,
+        "client_id": booked.client_id,
+        "therapist_id": booked.therapist_id,
+    }
+    paths = []
+    for rule in app.url_map.iter_rules():
+        skip = rule.rule.startswith(("/api", "/static", "/feeds", "/webhooks", "/m/"))
+        if "GET" not in rule.methods or skip or not set(rule.arguments) <= set(ids):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<int:{name}>", str(ids[name]))
+        paths.append(path)
+    assert "/therapists/{}".format(ids["therapist_id"]) in paths and "/book" in paths
+    for query in ODD_QUERIES:
+        for path in paths:
+            assert client.get(f"{path}?office=seattle&{query}").status_code < 500, (path, query)

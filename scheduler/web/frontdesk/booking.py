@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ...db.models import Client, Therapist
 from ...domain.phases import PROBLEM_AREAS
-from ...inputs import date_problem
+from ...inputs import date_problem, day_arg, id_problem
 from ...locations import Location
 from ...services import access as policy
 from ...services import booking, client_records, directory
@@ -126,8 +126,7 @@ def _prefill_slot(form: BookingForm) -> None:
     offered = {choice.value for choice in form.therapist_id.choices}  # type: ignore[union-attr]
     if raw_therapist in offered:
         form.therapist_id.data = int(raw_therapist)
-    with contextlib.suppress(ValueError):
-        form.first_session_date.data = date.fromisoformat(request.args.get("date", ""))
+    form.first_session_date.data = day_arg(request.args.get("date")) or form.first_session_date.data
     with contextlib.suppress(ValueError):
         form.start_time.data = time.fromisoformat(request.args.get("time", ""))
 
@@ -144,8 +143,9 @@ def book() -> ResponseReturnValue:
             office = offices[0].id if offices else ""
         form.location_id.data = office
         session["office"] = office
-        if request.args.get("client_id", "").isdigit():
-            form.client_id.data = int(request.args["client_id"])
+        raw_client = request.args.get("client_id", "")
+        if raw_client.isascii() and raw_client.isdigit() and len(raw_client) <= 10:
+            form.client_id.data = int(raw_client) if not id_problem(int(raw_client)) else None
         _prefill_slot(form)
     client = None
     status = 200
