@@ -98,6 +98,10 @@ def register(app: Flask) -> None:
         response = json_error(exc.code or 500, names.get(exc.code or 500, "error"), message=message)
         if exc.code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="ipt-scheduler"'
+        # A 405 says which methods the URL does take (RFC 9110), as Werkzeug's own page does.
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.errorhandler(Exception)
