@@ -225,7 +225,9 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     if ctx().locations.get(form.location_id.data) is None:
         return None
     access.location(form.location_id.data, "book")
-    req = _request_from(form, 0)
+    # The chosen client too: the preview shows their other sessions at that hour (client_busy)
+    # exactly as booking would refuse them.
+    req = _request_from(form, _client_id(form))
     if req.therapist_id and not policy.reaches(db(), viewer(), Therapist, req.therapist_id):
         req = replace(req, therapist_id=0)  # no window onto a hidden therapist's calendar
     if not req.problem_area:
@@ -236,12 +238,13 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     shown = redact(result.conflicts, policy.reach(viewer()).office)
     view = present.preview_view(replace(result, conflicts=shown))
     if shown and result.plan is not None and req.therapist_id:
-        view.suggestions = booking_help.suggestions_for(replace(req, client_id=_client_id(form)))
+        view.suggestions = booking_help.suggestions_for(req)
     return view
 
 
 def _client_id(form: BookingForm) -> int:
-    """The existing client chosen, if any: suggestions then also avoid their other sessions."""
+    """The existing client chosen and reachable, if any (0 otherwise): the preview and its
+    suggestions then also check their other sessions."""
     if form.client_mode.data == "new" or not form.client_id.data:
         return 0
     found = policy.reaches(db(), viewer(), Client, form.client_id.data)
