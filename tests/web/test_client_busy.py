@@ -125,3 +125,26 @@ def test_the_booking_page_shows_the_clients_other_session(
     assert response.status_code == 422
     assert "the client has another session then with Dr. A" in response.text
     assert _series_count(db, person) == 1
+
+
+def test_the_booking_preview_warns_before_booking(
+    client: FlaskClient, db: Session, ctx: ServiceContext
+) -> None:
+    staff(db, "desk@test.invalid")
+    sign_in(client, "desk@test.invalid")
+    monday = seattle_first_monday(datetime.now(ZoneInfo("America/Los_Angeles")).date())
+    person = factories.client(db, ctx)
+    doctor_a = factories.therapist(db, ctx, "seattle", name="Dr. A")
+    doctor_b = factories.therapist(db, ctx, "seattle", name="Dr. B")
+    factories.series(
+        db, ctx, first=monday, at=time(17), count=12, therapist_obj=doctor_a, client_obj=person
+    )
+    db.commit()
+    data = _booking(doctor_b.id, client_mode="existing", client_id=str(person.id))
+    response = client.post("/book/preview", data=data | {"csrf_token": csrf(client, "/book")})
+    assert response.status_code == 200
+    assert "the client has another session then with Dr. A" in response.text
+    # A new client (nobody on file yet) has no other sessions to clash with.
+    data = _booking(doctor_b.id, client_mode="new")
+    response = client.post("/book/preview", data=data | {"csrf_token": csrf(client, "/book")})
+    assert "another session" not in response.text
