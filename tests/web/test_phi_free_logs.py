@@ -108,6 +108,20 @@ def test_targets_are_redacted(target, shown):
     assert redact_target(target) == shown
 
 
+def test_the_procfile_gunicorn_uses_the_redacting_logger():
+    root = Path(__file__).resolve().parents[2]
+    assert "-c python:scheduler.gunicorn_conf" in (root / "Procfile").read_text()
+    conf = ast.parse((root / "scheduler" / "gunicorn_conf.py").read_text())
+    settings = {
+        target.id: node.value.value
+        for node in conf.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert settings["logger_class"] == "scheduler.web.access_log.GunicornLogger"
+
+
 def test_gunicorn_access_lines_carry_no_token_search_or_credentials():
     from gunicorn.config import Config
 

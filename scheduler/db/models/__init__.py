@@ -15,6 +15,7 @@ from .inbound import InboxRead as InboxRead
 from .inbound import ProgressRating as ProgressRating
 from .messaging import OutboundMessage as OutboundMessage  # texts we send
 from .messaging import SmsSender as SmsSender
+from .operations import WorkerHeartbeat as WorkerHeartbeat  # readiness
 from .practice import Client, ConsentEvent, Office, Therapist, therapist_offices
 from .schedule import SESSION_STATUSES, Series, TherapySession
 from .web import SignInFailure as SignInFailure  # the front desk's sign-in throttle

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from ...domain.phases import PROBLEM_AREAS
 from ...inputs import date_problem, int_problem, text_problem
@@ -127,6 +128,24 @@ class BookingForm(Form):
         default="",
         validators=[DataRequired()],
     )
+    # The services check these too (maintenance: 1-12 sessions); the form offers only what fits.
+    kind = SelectField(
+        "Kind of series",
+        choices=options(
+            ("acute", "IPT course (initial, middle and termination phases)"),
+            ("maintenance", "Maintenance sessions after a course"),
+        ),
+        default="acute",
+    )
+    cadence_weeks = SelectField(
+        "How often",
+        choices=options(("1", "Every week"), ("2", "Every 2 weeks"), ("4", "Every 4 weeks")),
+        coerce=int,
+        default=1,
+    )
+    continues_series_id = IntegerField(
+        "Continues the course", validators=[Optional()], widget=HiddenInput()
+    )
 
 
 class RescheduleForm(Form):
@@ -232,3 +251,18 @@ class HandoverForm(Form):
 
     phq9 = BooleanField("PHQ-9")
     gad7 = BooleanField("GAD-7")
+
+
+class MeasurePlanForm(FlaskForm):
+    """When questionnaires are due in a series, and whether the GAD-7 goes with the PHQ-9."""
+
+    measure_schedule = SelectField(
+        "PHQ-9 at",
+        choices=options(
+            ("standard", "Sessions 1, 4, 8, 12 and the last"),
+            ("every_session", "Every session"),
+            ("none", "None"),
+        ),
+        validators=[InputRequired()],
+    )
+    measure_gad7 = BooleanField("Also the GAD-7, at the same sessions")

@@ -22,6 +22,7 @@ from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed, viewer
 from . import reads
 from .base import page_blueprint
+from .course_status import measure_due, statuses
 from .forms import ClientForm, EmptyForm
 
 bp = page_blueprint("people", __name__)
@@ -146,9 +147,13 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     ids = [s.id for s in sessions]
     reviewed = [s for s in sessions if clinical(s)]
     may_rotate = allowed("rotate_feed", t)
+    now = ctx().clock()
+    active = reads.series_of_therapist(db(), t.id, where=policy.series_filter(u))
     page = render_template(
         "pages/therapist.html",
         t=t,
+        due=measure_due(sessions, now),
+        course=statuses(active, now),
         monday=monday,
         sessions=sessions,
         texts=messages_for_sessions(db(), ids),
@@ -157,7 +162,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
         rotate_form=EmptyForm(),
-        series=reads.series_of_therapist(db(), t.id, where=policy.series_filter(u)),
+        series=active,
         this_week=monday <= today < monday + timedelta(weeks=1),
         prev_week=monday - timedelta(weeks=1),
         next_week=monday + timedelta(weeks=1),
