@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_inputs import option_problem
 from .config import ConfigError, Settings
 from .locations import LocationsError, load_locations
 from .services.errors import ServiceError
@@ -22,32 +23,13 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _check_inputs(values: dict[str, Any]) -> None:
-    """scheduler/inputs.py's rules for every option of every command (all go through `edge`)."""
-    from .inputs import int_problem, text_problem
-
-    params = {p.name: p for p in click.get_current_context().command.params}
-    for name, value in values.items():
-        for item in value if isinstance(value, tuple) else (value,):
-            if isinstance(item, str):
-                problem = text_problem(item)
-            elif isinstance(item, int) and not isinstance(item, bool):
-                problem = int_problem(item)
-            else:
-                problem = None
-            if problem:
-                param = params.get(name)
-                label = param.opts[0].lstrip("-") if param is not None and param.opts else name
-                _fail(f"{label}: {problem}")
-
-
 def edge(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Check every option against the shared input rules, then turn configuration and service
-    refusals into one clear line on stderr and exit 2."""
+    """Check the options (cli_inputs), then turn refusals into one line on stderr and exit 2."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _check_inputs(kwargs)
+        if problem := option_problem(click.get_current_context().command, kwargs):
+            _fail(problem)
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
