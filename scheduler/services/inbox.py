@@ -143,7 +143,8 @@ def list_items(
         query = query.where(where)
     if status is not None:
         query = query.where(InboxItem.status == status)
-    query = query.order_by(InboxItem.created_at, InboxItem.id).limit(limit)
+    # Urgent items (a possible opt-out) first, then oldest first.
+    query = query.order_by(InboxItem.urgent.desc(), InboxItem.created_at, InboxItem.id).limit(limit)
     return list(db.scalars(query).unique())
 
 

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
 from ...services import access as policy
-from ...services import audit, consent, feeds, review
+from ...services import audit, consent, feeds, phone_consent, review
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
@@ -78,6 +78,7 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         feed_url=feeds.current_feed_url(db(), ctx(), "client", found.id) if may_rotate else None,
         rotate_form=EmptyForm(),
         views=audit.client_views(db(), found.id) if allowed("read_audit", found) else None,
+        number_history=phone_consent.history(db(), found.phone),
     )
     viewed(View("client", found.id, found.id))
     return page, status
