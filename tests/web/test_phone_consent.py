@@ -97,6 +97,12 @@ def test_a_client_created_with_an_opted_out_number_gets_no_text_until_start(api,
     assert api.get(f"/clients/{ana['id']}").json["opted_out"] is False
     assert statuses(db, ana["id"])["pending"] > 0
     assert history(db) == [("opt_out", "sms_keyword"), ("opt_in", "sms_keyword")]
+    shown = api.get(f"/clients/{ana['id']}").json["number_consent_history"]  # newest first
+    assert [(e["event"], e["source"]) for e in shown] == [
+        ("opt_in", "sms_keyword"),
+        ("opt_out", "sms_keyword"),
+    ]
+    assert all(e["inbound_message_id"] for e in shown)
 
 
 # The examples, and short Spanish replies that plainly mean "stop texting me".
