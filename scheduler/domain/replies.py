@@ -78,7 +78,8 @@ PHRASES: tuple[tuple[str, Language], ...] = (
     (r"\bstop all\b", "en"),
     (r"\b(?:no|dont|do not|never) (?:text|message|txt|contact) me\b", "en"),
     (r"\bno more (?:texts?|messages?|sms|reminders)\b", "en"),
-    (r"\bremove me\b", "en"),
+    (r"^(?:please )?remove me(?: please)?$", "en"),
+    (r"\bremove me from (?:this |the |your )?(?:list|texts?|messages?|sms)\b", "en"),
     (
         r"\b(?:cancel|end) (?:all |the |my |these |your )?"
         r"(?:texts?|messages?|sms|reminders|subscription)\b",
@@ -87,7 +88,8 @@ PHRASES: tuple[tuple[str, Language], ...] = (
     # "no más" at the end ("ya no más", "no más por favor") or before texts; not "no más tarde".
     (r"\bno mas(?: por favor| porfa| gracias)*$", "es"),
     (rf"\bno mas {_TEXT}\b", "es"),
-    (rf"\bno (?:me |nos )?{_SEND_ES}\b", "es"),  # "no me manden más mensajes"
+    # "no me manden más mensajes", "no me escriban"; not "no me manden la factura".
+    (rf"\bno (?:me |nos )?{_SEND_ES}(?: mas)?(?: {_TEXT}\b| mas\b|$)", "es"),
     (rf"\b(?:ya )?no quiero (?:recibir |mas |recibir mas )*{_TEXT}\b", "es"),
     (
         r"\b(?:dejen|deje|dejar|dejes|paren|pare|parar) de "
@@ -96,7 +98,6 @@ PHRASES: tuple[tuple[str, Language], ...] = (
     ),
     (r"\b(?:cancelar|anular|quitar|eliminar) (?:mi |la )?(?:suscripcion|subscripcion)\b", "es"),
     (r"\b(?:dar|darme|denme|deme|den) de baja\b", "es"),
-    (r"\bde baja\b", "es"),
     (r"\bdesuscrib\w*|\bdesinscrib\w*|\bdesubscrib\w*", "es"),
     (
         rf"\b(?:basta|alto|paren|detengan|detener|suspender|suspendan) (?:de |los |las )*{_TEXT}\b",
