@@ -125,7 +125,7 @@ def test_yes_from_a_client_who_never_opted_out_is_kept_as_an_answer(twilio, db, 
 # --- HELP ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ["HELP", "help", " Help. ", "info", "INFO?"])
+@pytest.mark.parametrize("body", ["HELP", "help", " Help. ", "info", "INFO?", "AYUDA", "ayuda?"])
 def test_help_names_the_practice_the_office_phone_and_how_to_opt_out(twilio, booked, body):
     text = reply_text(twilio.text(body, frm=booked.client.phone, to=DALLAS_SMS))
     assert text is not None
@@ -137,7 +137,9 @@ def test_help_names_the_practice_the_office_phone_and_how_to_opt_out(twilio, boo
 # --- C and R -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ["C", "c", " c ", "C.", "confirm", "CONFIRM!", "Confirmed"])
+@pytest.mark.parametrize(
+    "body", ["C", "c", " c ", "C.", "confirm", "CONFIRM!", "Confirmed", "Confirmar", "confirmó"]
+)
 def test_c_confirms_the_next_session(twilio, db, booked, api, body):
     text = reply_text(twilio.text(body, frm=booked.client.phone))
     first = _next_session(booked)
@@ -159,7 +161,9 @@ def test_c_with_nothing_upcoming_goes_to_the_inbox(twilio, db, ctx):
     assert item.client_id == client.id and item.office_id == "seattle"
 
 
-@pytest.mark.parametrize("body", ["R", "r", " R. ", "reschedule", "Reschedule!"])
+@pytest.mark.parametrize(
+    "body", ["R", "r", " R. ", "reschedule", "Reschedule!", "REPROGRAMAR", "reprogramár"]
+)
 def test_r_is_a_reschedule_request_in_the_office_inbox(twilio, db, booked, body):
     text = reply_text(twilio.text(body, frm=booked.client.phone))
     assert text == inbound.REPLY_RESCHEDULE.format(phone="(206) 555-0190")
