@@ -61,8 +61,8 @@ openapi.OPERATIONS.append(
     (
         "patch",
         "/clients/{client_id}",
-        "Change consents (history kept; re-consent after a text opt-out needs consent_source "
-        "and consent_note) or the phone",
+        "Change consents (history kept; re-consent after the number's text opt-out needs "
+        "consent_source and consent_note, and clears that opt-out) or the phone",
         ClientPatch,
         200,
     )
