@@ -2,7 +2,8 @@
 
 `parse_reply` first normalises the text (`normalise`), then tries the tables below in order:
 
-1. EXACT: the whole reply is one keyword ("STOP", "c", "Confirmar", "AYUDA", "no más").
+1. EXACT: the whole reply is one keyword ("STOP", "c", "Confirmar", "AYUDA", "no más"), or a
+   rating from 1 to 5.
 2. PHRASES: short replies (at most MAX_OPT_OUT_WORDS words) that plainly say "stop texting me"
    ("stop texting me", "unsubscribe me", "dejen de escribirme", "cancelar suscripción").
 3. OPT_OUT_WORDS_IN_TEXT: a short reply containing stop, stopall, unsubscribe, quit, revoke,
@@ -12,7 +13,7 @@
    visit ("I need to cancel Tuesday's session"): staff read it at once, flagged
    `possible_opt_out`, and the client is told how to stop all texts. A long reply (over
    MAX_OPT_OUT_WORDS words) that mentions an opt-out word is treated the same way.
-5. Anything else, including a 1-5 rating, as before.
+5. Anything else is "other": it goes to the office's inbox as before.
 
 Erring towards honouring an opt-out is the safe side, except where a word is plainly about a
 visit: wrongly stopping a client's therapy reminders is harm too, and a possible opt-out reaches
@@ -111,7 +112,7 @@ OPT_OUT_WORDS_IN_TEXT = frozenset({"stop", "stopall", "unsubscribe", "quit", "re
 # "stop" used about a visit or negated: a person decides (see the module docstring).
 _NOT_A_REVOCATION = re.compile(
     r"\b(?:dont|do not|never|didnt|cant|cannot|can t|don t) stop\b"
-    r"|\bstop (?:by|in|at|over|there|here)\b"
+    r"|\bstop (?:by|in|at|over)\b"
 )
 # Words that usually mean a visit inside a longer reply, but revoke consent alone.
 POSSIBLE_WORDS = frozenset({"end", "cancel", "cancelar", "terminar", "ending", "cancelling"})
