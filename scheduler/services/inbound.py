@@ -286,8 +286,7 @@ class _Handler:
         sender = self._one(clients)
         if sender is not None:
             self.row.client_id = sender.id
-            session = self._next_session(sender)
-            self.row.session_id = session.id if session else None
+            self._link_session(sender)  # like any free text (a goal answer stays clinical)
         self.row.outcome = "possible_opt_out"
         self.row.reply_body = inbound_consent.REPLY_HOW_TO_STOP.format(phone=self.phone)
         _to_inbox(self.db, self.row, self.location.id, "possible_opt_out", self.now, urgent=True)
@@ -382,13 +381,16 @@ class _Handler:
         self.row.reply_body = REPLY_RATING
         return True
 
-    def _free_text(self, client: Client, *, reply: bool = True) -> None:
+    def _link_session(self, client: Client) -> None:
         prompt = self._recent_prompt(client)
         if prompt is not None:
             self.row.session_id = prompt.session_id  # an answer to that week's prompt
         else:
             session = self._next_session(client)
             self.row.session_id = session.id if session else None
+
+    def _free_text(self, client: Client, *, reply: bool = True) -> None:
+        self._link_session(client)
         self.row.outcome = "inbox"
         self.row.reply_body = REPLY_RECEIVED.format(phone=self.phone) if reply else None
         _to_inbox(self.db, self.row, self.location.id, "free_text", self.now)
