@@ -3,6 +3,9 @@ and Twilio's 21610 opts the number out for every record with it."""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
+
 from scheduler.db.models import Client
 from scheduler.services import inbound, phone_consent
 from scheduler.services.inbound import InboundSms
@@ -70,3 +73,35 @@ def test_twilio_21610_opts_the_number_out_for_every_record_with_it(
     assert (event.event, event.source, event.recorded_by) == ("opt_out", "twilio", "twilio")
     assert "21610" in (event.note or "")
     assert not [r for r in rows(db, client_id=series.client.id) if r.status == "pending"]
+
+
+def test_two_first_stops_from_one_number_at_once_keep_one_state_and_both_events(container):
+    """The first opt-out of a number inserts its state row: a second writer at the same time
+    waits, then finds the row instead of failing."""
+    phone = "+12065550166"
+    at = datetime(2027, 2, 15, 18, tzinfo=UTC)
+    first_in = threading.Event()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            first_in.wait(5)
+            with container.sessions.begin() as other:
+                phone_consent.opt_out(other, phone, at=at, source="sms_words")
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    with container.sessions.begin() as db:
+        assert phone_consent.opt_out(db, phone, at=at, source="sms_keyword") is True
+        first_in.set()
+        worker.join(0.5)  # the second writer is now waiting on this transaction
+    worker.join(10)
+    assert not worker.is_alive() and errors == []
+    with container.sessions() as db:
+        assert phone_consent.opted_out_at(db, phone) == at
+        assert sorted(e.source for e in phone_consent.history(db, phone)) == [
+            "sms_keyword",
+            "sms_words",
+        ]
