@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Client
 from . import audit, phone_consent
-from .client_records import check_duplicate
+from .client_records import check_duplicate, with_phone
 from .context import ServiceContext
 from .directory import get_client, normalise_phone, record_consent
 from .errors import Invalid
@@ -150,6 +150,8 @@ class ClientChange:
     consent_note: str | None = None
     phone: str | None = None
     confirm_duplicate: bool = False
+    # True: the client asked staff (by phone, in person) to stop all texts to their number.
+    opted_out: bool | None = None
 
 
 _KIND = {
@@ -190,7 +192,14 @@ def _check(client: Client, change: ClientChange, opted_out: datetime | None) -> 
         problems["goal_prompt_consent"] = "needs sms_consent too"
     if change.goal_detail_consent and not after["goal_prompt_consent"]:
         problems["goal_detail_consent"] = "needs goal_prompt_consent too"
-    if (change.consent_source or change.consent_note) and not wanted:
+    if change.opted_out is False:
+        problems["opted_out"] = (
+            "only true is accepted; an opt-out ends with a new consent (sms_consent: true with "
+            "consent_source and consent_note) or START from the number"
+        )
+    elif change.opted_out and granting:
+        problems["opted_out"] = "cannot be given together with a new consent"
+    if (change.consent_source or change.consent_note) and not wanted and not change.opted_out:
         problems.setdefault("consent_source", "is only accepted together with a consent change")
     if problems:
         raise Invalid(problems)
@@ -237,11 +246,24 @@ def update_client(
         )
         details["opt_out_cleared"] = True
         notices.append(CARRIER_BLOCK_NOTICE)
+    if change.opted_out and phone_consent.may_text(db, client.phone):
+        phone_consent.opt_out(
+            db,
+            client.phone,
+            at=ctx.clock(),
+            source="staff",
+            recorded_by=actor,
+            note=change.consent_note or "the client asked staff to stop all texts",
+        )
+        details["opted_out"] = True
     if not details:
         return client, notices
     db.flush()
     if change.sms_consent is False:
         ctx.texts.suppress_pending(db, client.id, "consent_withdrawn")
+    if details.get("opted_out"):
+        for sharing in with_phone(db, [client.phone]):
+            ctx.texts.suppress_pending(db, sharing.id, "opted_out")
     if phone_changed or any(f in details for f in _KIND):
         ctx.texts.replan_client(db, ctx, client.id)
     # The events were added as rows; reload the collection so the caller sees them.

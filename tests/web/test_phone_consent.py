@@ -26,7 +26,7 @@ from tests.web.inbound_support import (
     settings_with_auth_token,  # noqa: F401  (fixture `settings`)
     twilio_fixture,  # noqa: F401  (fixture `twilio`)
 )
-from tests.web.pages_support import sign_in, staff
+from tests.web.pages_support import csrf, sign_in, staff
 
 NUMBER = "+12065550177"
 SEATTLE_PHONE = "(206) 555-0190"
@@ -232,3 +232,54 @@ def test_the_client_page_shows_the_numbers_history_without_the_words(api, client
     assert "sister" not in page  # the client's own words stay in the inbox thread
     message = db.scalars(select(InboundMessage).order_by(InboundMessage.id)).first()
     assert message is not None and message.outcome == "opted_out"
+
+
+def test_staff_record_an_opt_out_asked_for_by_phone(api, db):
+    ana = api.post("/clients", client_body()).json
+    sibling = api.post("/clients", client_body("Luis", confirm_duplicate=True)).json
+    book(api, ana["id"])
+    book(api, sibling["id"], day="2027-02-25")
+    wrong = api.patch(f"/clients/{ana['id']}", {"opted_out": False})
+    assert wrong.status_code == 422 and "opted_out" in wrong.json["fields"]
+    mixed = api.patch(
+        f"/clients/{ana['id']}",
+        {"opted_out": True, "sms_consent": True, "consent_source": "in_person"},
+    )
+    assert mixed.status_code == 422 and "opted_out" in mixed.json["fields"]
+    assert history(db) == []  # nothing written
+    done = api.patch(
+        f"/clients/{ana['id']}", {"opted_out": True, "consent_note": "Asked on the phone"}
+    )
+    assert done.status_code == 200, done.json
+    assert done.json["opted_out"] is True
+    assert history(db) == [("opt_out", "staff")]
+    for client_id in (ana["id"], sibling["id"]):
+        assert statuses(db, client_id).get("pending", 0) == 0
+    shown = api.get(f"/clients/{sibling['id']}").json["number_consent_history"]
+    assert (shown[0]["event"], shown[0]["recorded_by"]) == ("opt_out", "admin@test.invalid")
+
+
+def test_the_desk_records_an_opt_out_on_the_client_page(api, client, db):
+    ana = api.post("/clients", client_body()).json
+    staff(db, "desk@test.invalid")
+    assert sign_in(client, "desk@test.invalid").status_code == 302
+    assert "Stop all texts to this number" in client.get(f"/clients/{ana['id']}").text
+    token = csrf(client, f"/clients/{ana['id']}")
+    saved = client.post(
+        f"/clients/{ana['id']}",
+        data={
+            "csrf_token": token,
+            "phone": "+12065550177",
+            "sms_consent": "y",
+            "goal_prompt_consent": "y",
+            "consent_source": "",
+            "consent_note": "Called the office: no more texts",
+            "opt_out_number": "y",
+        },
+    )
+    assert saved.status_code == 302, saved.text
+    page = client.get(saved.location).text
+    assert "this number opted out" in page
+    assert "recorded by staff" in page and "desk@test.invalid" in page
+    assert "Stop all texts to this number" not in page  # already stopped
+    assert history(db) == [("opt_out", "staff")]

@@ -102,11 +102,15 @@ def update_client(client_id: int) -> ResponseReturnValue:
         for name in ("sms_consent", "goal_prompt_consent", "goal_detail_consent")
         if getattr(form, name).data != getattr(found, name)
     }
+    opting_out = bool(form.opt_out_number.data) and found.opted_out_at is None
     change = consent.ClientChange(
         **wanted,
         consent_source=form.consent_source.data or None if wanted else None,
-        consent_note=(form.consent_note.data or "").strip() or None if wanted else None,
+        consent_note=(form.consent_note.data or "").strip() or None
+        if wanted or opting_out
+        else None,
         phone=form.phone.data if (form.phone.data or "").strip() != found.phone else None,
+        opted_out=True if opting_out else None,
     )
     try:
         with unit_of_work() as s:
