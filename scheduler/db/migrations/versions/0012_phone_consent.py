@@ -1,7 +1,7 @@
 """phone consent: opt-out and opt-in belong to the phone number, with their history
 
 Revision ID: 0012_phone_consent
-Revises: 0011_frontdesk
+Revises: 0013_notice_facts (re-chained after main gained 0013; written against 0011_frontdesk)
 Create Date: 2026-12-04 22:20:00
 
 Existing opt-outs on client records move to the numbers they were texted from (the earliest
@@ -20,7 +20,7 @@ from alembic import op
 import scheduler.db.types
 
 revision: str = "0012_phone_consent"
-down_revision: str | Sequence[str] | None = "0011_frontdesk"
+down_revision: str | Sequence[str] | None = "0013_notice_facts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
