@@ -224,6 +224,8 @@ class ClientForm(Form):
     consent_note = StringField(
         "Consent note (when, and who witnessed it)", validators=[Optional(), Length(max=500)]
     )
+    # The number's opt-out, when the client asks by phone or in person instead of texting STOP.
+    opt_out_number = BooleanField("Stop all texts to this number: the client asked us to")
 
 
 class ReplyForm(Form):
