@@ -34,12 +34,14 @@ STATUSES = ("open", "resolved", "all")
 class ReplyIn(Body):
     """A staff-written reply, sent by text from the office's number (at most 3 segments)."""
 
+    multiline = frozenset({"text"})
     text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class InboxPatch(Body):
     """Resolve (or reopen) an inbox item, optionally with a note saying what was done."""
 
+    multiline = frozenset({"note"})
     status: Literal["open", "resolved"] | None = None
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
@@ -70,6 +72,8 @@ def serialize_item(item: InboxItem, *, goal_reply: bool) -> dict[str, Any]:
         "session_id": item.session_id,
         "series_id": item.series_id,
         "admins_only": item.admins_only,
+        # A possible opt-out: read it first (it is also listed first).
+        "urgent": item.urgent,
         # Staff need the number to call back someone the system could not match.
         "from": message.from_number if message is not None else None,
         "received_at": _when(message.received_at, zone) if message is not None else None,

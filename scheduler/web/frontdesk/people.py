@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,8 +10,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
+from ...inputs import day_arg
 from ...services import access as policy
-from ...services import audit, consent, feeds, review
+from ...services import audit, consent, feeds, phone_consent, review
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
@@ -79,6 +80,7 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         feed_url=feeds.current_feed_url(db(), ctx(), "client", found.id) if may_rotate else None,
         rotate_form=EmptyForm(),
         views=audit.client_views(db(), found.id) if allowed("read_audit", found) else None,
+        number_history=phone_consent.history(db(), found.phone),
     )
     viewed(View("client", found.id, found.id))
     return page, status
@@ -102,11 +104,15 @@ def update_client(client_id: int) -> ResponseReturnValue:
         for name in ("sms_consent", "goal_prompt_consent", "goal_detail_consent")
         if getattr(form, name).data != getattr(found, name)
     }
+    opting_out = bool(form.opt_out_number.data) and found.opted_out_at is None
     change = consent.ClientChange(
         **wanted,
         consent_source=form.consent_source.data or None if wanted else None,
-        consent_note=(form.consent_note.data or "").strip() or None if wanted else None,
+        consent_note=(form.consent_note.data or "").strip() or None
+        if wanted or opting_out
+        else None,
         phone=form.phone.data if (form.phone.data or "").strip() != found.phone else None,
+        opted_out=True if opting_out else None,
     )
     try:
         with unit_of_work() as s:
@@ -140,11 +146,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     # shown in its own office's time.
     zone = t.offices[0].timezone if t.offices else "UTC"
     today = ctx().clock().astimezone(ZoneInfo(zone)).date()
-    raw = request.args.get("start", "")
-    try:
-        shown = date.fromisoformat(raw) if raw else today
-    except ValueError:
-        shown = today
+    shown = day_arg(request.args.get("start")) or today
     monday = shown - timedelta(days=shown.weekday())
     sessions = reads.therapist_days(db(), t.id, zone, monday, 7, where=policy.session_filter(u))
     ids = [s.id for s in sessions]
