@@ -74,16 +74,17 @@ def test_the_claims_statements_do_not_grow_with_offices_that_have_nothing_due(db
 
 
 def test_offices_take_turns_the_longest_waiting_first(db, tctx):
-    # Dallas has waited longest; then Miami three times over; Seattle last.
-    _due_in(db, tctx, ["dallas", "miami", "miami", "miami", "seattle"])
+    # Seattle has waited longest; then Miami three times over; Dallas last (the reverse of
+    # the offices' alphabetical order, so the order below comes from the waiting).
+    _due_in(db, tctx, ["seattle", "miami", "miami", "miami", "dallas"])
     ids, _ = _claim_recording(db, tctx, limit=3)
     offices = sorted(r.office_id for r in rows(db) if r.id in ids)
     # Every office's first text before anyone's second: Miami's backlog waits its turn.
     assert offices == ["dallas", "miami", "seattle"]
 
-    # Room for two: Seattle, due last, waits for the next claim.
+    # Room for two: Dallas, due last, waits for the next claim.
     ids, _ = _claim_recording(db, tctx, limit=2)
-    assert sorted(r.office_id for r in rows(db) if r.id in ids) == ["dallas", "miami"]
+    assert sorted(r.office_id for r in rows(db) if r.id in ids) == ["miami", "seattle"]
 
 
 def test_texts_of_an_office_no_longer_configured_are_still_closed(db, tctx):
