@@ -23,7 +23,7 @@ endpoint load (and gunicorn, unless day_page is named): a cheaper rerun, e.g. `-
 "min_single_row_ratio" null.
 
 Run:  uv run python bench/load.py [--duration 3] [--scale 1] [--client auto|wrk|python]
-      [--only claim]
+      [--only claim] [--repeats 9]
 PostgreSQL server: BENCH_DATABASE_URL or TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
 """
 
@@ -284,9 +284,15 @@ def main() -> None:
         default=(),
         help=f"time just these operations, no endpoint load (of {', '.join(load_ops.NAMES)})",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=load_ops.REPEATS,
+        help="timed runs of each operation on each practice (the median counts)",
+    )
     args = parser.parse_args()
-    if args.scale < 1 or args.duration <= 0:
-        parser.error("--scale must be at least 1 and --duration positive")
+    if args.scale < 1 or args.duration <= 0 or args.repeats < 1:
+        parser.error("--scale and --repeats must be at least 1 and --duration positive")
     unknown = [n for n in args.only if n not in load_ops.NAMES]
     if unknown:
         known = ", ".join(load_ops.NAMES)
@@ -314,7 +320,7 @@ def main() -> None:
             ):
                 ratios = large.ratios
                 print("operations, the two practices taking turns (median ms):", flush=True)
-                x1, xk = load_ops.time_interleaved([small.ops, large.ops])
+                x1, xk = load_ops.time_interleaved([small.ops, large.ops], args.repeats)
             scale_ratios = {k: round(xk[k] / x1[k], 2) for k in x1}
             for k, r in scale_ratios.items():
                 print(f"  {k:15} x1 {x1[k]:7.1f} ms  x{args.scale} {xk[k]:7.1f} ms  {r:.2f}x")
