@@ -4,7 +4,7 @@ Used by `claim.claim_batch` inside its transaction. A claim's statements do not 
 how many offices are configured: it first asks which offices have anything due (one query:
 an aggregate over the due texts on SQLite, a hop through the due index on PostgreSQL), then
 reads candidates only for those, a few at most per office and only as many offices as one
-claim can use, in one statement (a LATERAL join over an array of offices on PostgreSQL).
+claim can use (on PostgreSQL both steps are one statement, a LATERAL join per office).
 """
 
 from __future__ import annotations
@@ -73,42 +73,38 @@ def candidates(
     office whose oldest text has waited longest goes first, so an office left out of one
     claim leads the next. Plain queries, not locking ones: `lock` then locks by id.
     """
-    postgres = db.get_bind().dialect.name == "postgresql"
-    query = _offices_skipping() if postgres else offices_query()
-    waiting = db.execute(query, {"b_now": now}).all()
-    if not waiting:
-        return [], {}
     # `lock` looks at no more than this many ids; with that many offices due, each
     # office's first text alone fills them.
     wanted = limit * CANDIDATE_FACTOR
-    order = sorted((r.oldest, r.office_id) for r in waiting)[:wanted]
-    quotas = {office: quota(ctx, office, limit, horizon) for _, office in order}
-    # Before an office's k-th text come the first texts of all the others.
-    room = wanted - len(order) + 1
-    caps = {office: min(q * CANDIDATE_FACTOR, room) for office, q in quotas.items()}
-    rank = {office: n for n, (_, office) in enumerate(order)}
-    rows = _read(db, caps, now, postgres)
+    if db.get_bind().dialect.name == "postgresql":
+        params = {"b_now": now, "b_wanted": wanted}
+        rows = [(r.rank, r.office_id, r.id) for r in db.execute(_postgres_query(), params)]
+    else:
+        rows = _sqlite_rows(db, now, wanted)
+    quotas: dict[str, int] = {}
     turns: dict[str, int] = defaultdict(int)
     keyed = []
-    for message_id, office_id in rows:  # each office's rows oldest first
+    for rank, office_id, message_id in rows:  # each office's rows oldest first
+        if office_id not in quotas:
+            quotas[office_id] = quota(ctx, office_id, limit, horizon)
         turns[office_id] += 1
-        keyed.append((turns[office_id], rank[office_id], message_id))
+        if turns[office_id] <= quotas[office_id] * CANDIDATE_FACTOR:
+            keyed.append((turns[office_id], rank, message_id))
     # (turn, office, id): every office's first text, then every office's second, ...
     return [message_id for _, _, message_id in sorted(keyed)], quotas
 
 
-def _read(
-    db: Session, caps: dict[str, int], now: datetime, postgres: bool
-) -> list[tuple[int, str]]:
-    """(id, office) of each office's `caps[office]` oldest due texts, each office's oldest first."""
-    offices = list(caps)
-    if postgres:
-        params = {"b_offices": offices, "b_caps": [caps[o] for o in offices], "b_now": now}
-        return [(r.id, r.office_id) for r in db.execute(_lateral_query(), params)]
-    # SQLite (small practices): number the due texts of just these offices, keep each
-    # office's first few.
-    rows = db.execute(_numbered_query(), {"b_offices": offices, "b_now": now}).all()
-    return [(r.id, r.office_id) for r in rows if r.turn <= caps[r.office_id]]
+def _sqlite_rows(db: Session, now: datetime, wanted: int) -> list[tuple[int, str, int]]:
+    """(office's rank, office, id) of the texts `_postgres_query` would read, in two steps."""
+    waiting = db.execute(offices_query(), {"b_now": now}).all()
+    if not waiting:
+        return []
+    order = sorted((r.oldest, r.office_id) for r in waiting)[:wanted]
+    rank = {office: n for n, (_, office) in enumerate(order, start=1)}
+    # Before an office's k-th text come the first texts of all the others.
+    room = wanted - len(order) + 1
+    rows = db.execute(_numbered_query(), {"b_offices": list(rank), "b_now": now}).all()
+    return [(rank[r.office_id], r.office_id, r.id) for r in rows if r.turn <= room]
 
 
 @cache
@@ -126,16 +122,18 @@ def offices_query() -> Any:
 
 
 @cache
-def _offices_skipping() -> Any:
-    """`offices_query` for PostgreSQL, by hopping from office to office in the due index.
+def _postgres_query() -> Any:
+    """The candidates on PostgreSQL in one statement, whatever the number of offices.
 
-    The aggregate over the send_at index plans as a bitmap scan there, which visits every
-    index entry left by texts sent since the last vacuum (a bitmap scan never marks them
-    dead): tens of milliseconds at 180 offices. Each hop here is one short index probe, the
-    next office's oldest pending text, and plain index scans skip dead entries once marked.
-    An office whose oldest pending text is not due has nothing due. One whose oldest is
-    held back for a retry (next_attempt_at) is kept: the candidate read applies every due
-    condition and finds nothing there if nothing else is due.
+    `pending` hops from office to office through the due index, one short index probe per
+    office with pending texts: the next office and its oldest pending text. (An aggregate
+    over the send_at index plans as a bitmap scan here, which visits every index entry left
+    by texts sent since the last vacuum, as a bitmap scan never marks them dead: tens of
+    milliseconds at 180 offices.) The offices whose oldest is due are ranked, longest
+    waiting first; the first `b_wanted` of them each give their oldest due texts, as many as
+    could come before `lock` has seen `b_wanted` ids (all of them when few offices have
+    texts due; one each when `b_wanted` offices have). An office whose oldest is held back
+    for a retry (next_attempt_at) and has nothing else due simply gives no rows.
     """
     return text(
         """
@@ -151,32 +149,28 @@ def _offices_skipping() -> Any:
                 ORDER BY m.office_id, m.send_at
                 LIMIT 1
             ) AS next
+        ),
+        waiting AS (
+            SELECT office_id,
+                   row_number() OVER (ORDER BY oldest, office_id) AS rank,
+                   count(*) OVER () AS offices
+            FROM pending
+            WHERE oldest <= :b_now
         )
-        SELECT office_id, oldest FROM pending WHERE oldest <= :b_now
-        """
-    )
-
-
-@cache
-def _lateral_query() -> Any:
-    """Per office, its oldest due texts by the (office, send_at) index: one short index scan
-    each, in one statement whatever the number of offices (the arrays are parameters)."""
-    return text(
-        """
-        SELECT c.id, c.office_id
-        FROM unnest(CAST(:b_offices AS varchar[]), CAST(:b_caps AS integer[]))
-             WITH ORDINALITY AS o(office_id, cap, n)
+        SELECT w.rank, w.office_id, c.id
+        FROM waiting AS w
         CROSS JOIN LATERAL (
-            SELECT m.id, m.office_id, m.send_at
+            SELECT m.id, m.send_at
             FROM outbound_messages AS m
-            WHERE m.office_id = o.office_id
+            WHERE m.office_id = w.office_id
               AND m.status = 'pending'
               AND m.send_at <= :b_now
               AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= :b_now)
             ORDER BY m.send_at, m.id
-            LIMIT o.cap
+            LIMIT :b_wanted - least(w.offices, :b_wanted) + 1
         ) AS c
-        ORDER BY o.n, c.send_at, c.id
+        WHERE w.rank <= :b_wanted
+        ORDER BY w.rank, c.send_at, c.id
         """
     )
 
