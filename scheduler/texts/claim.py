@@ -357,14 +357,12 @@ def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None
 def _write(
     db: Session, updates: dict[str, list[dict[str, Any]]], worker: str, real_now: datetime
 ) -> None:
+    shared = {"b_now": real_now, "b_worker": worker}
     for name in ("claim", "suppress", "defer", "fail"):
-        params = updates.get(name)
-        if params:
-            shared = {"b_now": real_now, "b_worker": worker}
-            db.execute(_update(name), [{**p, **shared} for p in params])
+        _update.execute(db, name, updates.get(name, ()), shared)
 
 
-# One executemany UPDATE per outcome of a claim.
+# One batched UPDATE per outcome of a claim.
 _update = updates_by_name(
     {
         "claim": {

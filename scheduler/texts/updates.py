@@ -1,17 +1,23 @@
 """Batched UPDATEs of outbound messages by id, as the claim and the dispatcher write them.
 
 Each caller names its outcomes and the columns they set; the statement shape (match `b_id`,
-stamp `updated_at` with `b_now`) is the same for all, and callers run it with executemany.
-Statements are built once per name: building costs more than running.
+stamp `updated_at` with `b_now`) is the same for all. `NamedUpdates.execute` writes a batch:
+on PostgreSQL as ONE statement that joins the table to the batch passed as arrays
+(`UPDATE ... FROM unnest(...)`), elsewhere with executemany (SQLite runs in-process, where a
+statement per row costs little). Statements are built once per name: building costs more
+than running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, update
+from sqlalchemy import Table, Update, bindparam, func, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from ..db.models import OutboundMessage
 
@@ -27,11 +33,59 @@ def update_by_id(values: Mapping[str, Any]) -> Update:
     )
 
 
-def updates_by_name(options: Mapping[str, Mapping[str, Any]]) -> Callable[[str], Update]:
-    """A lookup of one `update_by_id` statement per named outcome, each built on first use."""
+class NamedUpdates:
+    """One `update_by_id` statement per named outcome, each built on first use."""
 
-    @cache
-    def statement(name: str) -> Update:
-        return update_by_id(options[name])
+    def __init__(self, options: Mapping[str, Mapping[str, Any]]) -> None:
+        self._options = options
+        self._one = cache(self._build_one)
+        self._batch = cache(self._build_batch)
 
-    return statement
+    def __call__(self, name: str) -> Update:
+        """The statement for one row (run it with executemany for several)."""
+        return self._one(name)
+
+    def execute(
+        self,
+        db: Session,
+        name: str,
+        rows: Sequence[Mapping[str, Any]],
+        shared: Mapping[str, Any],
+    ) -> None:
+        """Apply `name` to every row (each with the same per-row keys, `b_id` among them);
+        `shared` holds the parameters common to the batch (`b_now`, ...)."""
+        if not rows:
+            return
+        if len(rows) > 1 and db.get_bind().dialect.name == "postgresql":
+            keys = tuple(rows[0])
+            columns = {key: [row[key] for row in rows] for key in keys}
+            db.execute(self._batch(name, keys), {**shared, **columns})
+        else:
+            db.execute(self._one(name), [{**row, **shared} for row in rows])
+
+    def _build_one(self, name: str) -> Update:
+        return update_by_id(self._options[name])
+
+    def _build_batch(self, name: str, keys: tuple[str, ...]) -> Update:
+        """UPDATE ... FROM unnest(:b_id, :b_x, ...) AS batch(b_id, b_x, ...): the per-row
+        parameters arrive as one array each, typed after the column they set."""
+        options = self._options[name]
+        types: dict[str, Any] = {"b_id": MESSAGES.c.id.type}
+        for column, value in options.items():
+            if isinstance(value, BindParameter):
+                types[value.key] = MESSAGES.c[column].type
+        batch = (
+            func.unnest(*(bindparam(key, type_=ARRAY(types[key])) for key in keys))
+            .table_valued(*keys)
+            .render_derived(name="batch")
+        )
+        values: dict[str, Any] = {"updated_at": bindparam("b_now")}
+        for column, value in options.items():
+            per_row = isinstance(value, BindParameter) and value.key in keys
+            values[column] = batch.c[value.key] if per_row else value
+        return update(MESSAGES).where(MESSAGES.c.id == batch.c.b_id).values(**values)
+
+
+def updates_by_name(options: Mapping[str, Mapping[str, Any]]) -> NamedUpdates:
+    """The named statements of `options` (outcome name -> column values)."""
+    return NamedUpdates(options)
