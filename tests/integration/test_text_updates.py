@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 
+from scheduler.db.models import SmsSender
+from scheduler.texts import claim
 from scheduler.texts.outcomes import record_update
+from tests import factories
 from tests.integration.dispatch_support import book, rows
 
 
@@ -67,3 +70,26 @@ def test_a_batch_writes_each_row_its_own_values_in_one_statement(db, tctx, conta
     assert b.updated_at == c.updated_at == later
     if engine.dialect.name == "postgresql":
         assert len(statements) == 2 and all("unnest" in s for s in statements)
+
+
+def test_a_claim_moves_its_senders_clock_past_the_slots_it_gave(db, tctx, container):
+    """The clock is written with the claims (on PostgreSQL in the same statement)."""
+    for _ in range(3):
+        book(db, tctx, client_obj=factories.client(db, tctx))
+    before = datetime.now(UTC)
+    with container.sessions.begin() as other:
+        result = claim.claim_batch(
+            other, tctx, worker="w", limit=10, horizon=5, known_senders=set()
+        )
+    assert len(result.claimed) >= 3
+    last = max(c.slot for c in result.claimed)
+    interval = result.claimed[0].interval
+    db.expire_all()
+    sender = db.get(SmsSender, result.claimed[0].sender)
+    assert sender.next_slot_at == last + timedelta(seconds=interval)
+    assert sender.next_slot_at > before
+    claimed = {r.id: r for r in rows(db, status="sending")}
+    assert set(claimed) == {c.id for c in result.claimed}
+    assert all(
+        claimed[c.id].body == c.body and claimed[c.id].to_number == c.to for c in result.claimed
+    )
