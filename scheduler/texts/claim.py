@@ -349,11 +349,10 @@ def slow_senders(db: Session, until: dict[str, datetime]) -> None:
     Every dispatcher reserves its slots from this clock, so all of them hold off, not just
     the one that was told.
     """
-    table = cast(Table, SmsSender.__table__)
     for sender in sorted(until):  # the claim's lock order
         db.execute(
-            update(table)
-            .where(table.c.sender == sender, table.c.next_slot_at < until[sender])
+            update(_SENDERS)
+            .where(_SENDERS.c.sender == sender, _SENDERS.c.next_slot_at < until[sender])
             .values(next_slot_at=until[sender])
         )
 
@@ -366,13 +365,9 @@ def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None
 
 
 def _write(
-    db: Session,
-    updates: dict[str, list[dict[str, Any]]],
-    worker: str,
-    real_now: datetime,
-    clocks: dict[str, datetime],
+    db: Session, updates: dict[str, list[Any]], worker: str, now: datetime, clocks: dict[str, Any]
 ) -> None:
-    shared = {"b_now": real_now, "b_worker": worker}
+    shared = {"b_now": now, "b_worker": worker}
     # The senders' clocks only move when texts were given slots: with the claims.
     advance = [{"b_sender": k, "b_next": v} for k, v in clocks.items()]
     along = Along(_advance_clock(), _advance_clocks, advance)
