@@ -49,6 +49,18 @@ FIELD_LABELS = {
 }
 
 
+# Babel parses the locale and walks the pattern on every call; a reminder run formats the same
+# few visit times thousands of times, so each distinct (value, pattern, locale) is formatted once.
+@lru_cache(maxsize=4096)
+def _date_text(day: date, pattern: str, locale: str) -> str:
+    return _babel_date(day, pattern, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _time_text(at: time, pattern: str, locale: str) -> str:
+    return _babel_time(at, pattern, locale=locale)
+
+
 def _aware(value: datetime, zone: str | None) -> datetime:
     if value.tzinfo is None:
         raise ValueError("expected an aware datetime")
@@ -59,24 +71,24 @@ def format_date(day: date | datetime, zone: str | None = None, *, locale: str = 
     """'Mon, Feb 1, 2027' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _babel_date(day, DAY, locale=locale)
+    return _date_text(day, DAY, locale=locale)
 
 
 def format_long_date(day: date, *, locale: str = LOCALE) -> str:
     """'Monday, February 1, 2027'."""
-    return _babel_date(day, LONG_DAY, locale=locale)
+    return _date_text(day, LONG_DAY, locale=locale)
 
 
 def format_short_date(day: date, *, locale: str = LOCALE) -> str:
     """'Mon, Feb 1' (for day columns where the year is obvious)."""
-    return _babel_date(day, SHORT_DAY, locale=locale)
+    return _date_text(day, SHORT_DAY, locale=locale)
 
 
 def format_time(at: time | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'5:00 PM': a wall time, or an aware datetime seen in `zone`."""
     if isinstance(at, datetime):
         at = _aware(at, zone).time()
-    return _babel_time(at, TIME, locale=locale)
+    return _time_text(at, TIME, locale=locale)
 
 
 def format_time_range(start: datetime, end: datetime, zone: str, *, locale: str = LOCALE) -> str:
@@ -120,20 +132,20 @@ def format_month_day(day: date | datetime, zone: str | None = None, *, locale: s
     """'Feb 1' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _babel_date(day, MONTH_DAY, locale=locale)
+    return _date_text(day, MONTH_DAY, locale=locale)
 
 
 def format_weekday(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'Monday' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _babel_date(day, WEEKDAY, locale=locale)
+    return _date_text(day, WEEKDAY, locale=locale)
 
 
 def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     """'Mon Feb 1, 5:00 PM PST' in `zone`: a visit's time in a text (no year, to stay short)."""
     local = _aware(at, zone)
-    day = _babel_date(local.date(), TEXT_DAY, locale=locale)
+    day = _date_text(local.date(), TEXT_DAY, locale=locale)
     return f"{day}, {format_time(local, locale=locale)} {local.tzname()}"
 
 
