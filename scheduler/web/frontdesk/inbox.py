@@ -61,14 +61,13 @@ def _page(office_id: str | None) -> ResponseReturnValue:
         items=items,
         show=show,
         unread=unread,
-        threads={i.id: inbox_threads.thread(db(), i, include_clinical=clinical(i)) for i in items},
+        threads=inbox_threads.threads(db(), items, clinical={i.id: clinical(i) for i in items}),
         withheld={i.id for i in items if i.id in replies and not clinical(i)},
         forms={i.id: ResolveForm(formdata=None, prefix=f"item{i.id}") for i in items},
         reply_forms={i.id: ReplyForm(formdata=None, prefix=f"reply{i.id}") for i in items},
     )
-    now = ctx().clock()
-    for item_id in unread:  # shown now: read for this user from the next visit on
-        inbox_threads.mark_read(db(), u.id, item_id, now)
+    # Shown now: read for this user from the next visit on.
+    inbox_threads.mark_all_read(db(), u.id, sorted(unread), ctx().clock())
     viewed(*(View("inbox_item", i.id, i.client_id) for i in items))  # commits the markers too
     return page
 
