@@ -48,6 +48,16 @@ class OutboundMessage(Base):
             sqlite_where=text("status = 'pending'"),
         ),
         # Reconciliation looks only at claimed rows, by claim age.
+        # The claim's look for due texts of offices no longer configured (office_id NOT IN
+        # ...): oldest first over every office's pending texts, which the per-office index
+        # above cannot serve (bench/explain.py: a sequential scan of every text before).
+        Index(
+            "ix_outbound_messages_pending_send",
+            "send_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index(
             "ix_outbound_messages_sending",
             "claimed_at",
