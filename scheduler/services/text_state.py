@@ -90,6 +90,8 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
     """Each session's text state, in one query whatever the number of sessions."""
     if not sessions:
         return {}
+    ids = [s.id for s in sessions]
+    series_ids = sorted({s.series_id for s in sessions})
     texts: dict[int, list[_Text]] = defaultdict(list)
     consents: dict[int, _Consent] = {}
     m = OutboundMessage
@@ -109,10 +111,14 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
             m.error_code,
             m.error,
         )
-        .join(Series, Series.id == TherapySession.series_id)
+        .join(Series, and_(Series.id == TherapySession.series_id, Series.id.in_(series_ids)))
         .join(Client, Client.id == Series.client_id)
-        .outerjoin(m, and_(m.session_id == TherapySession.id, m.status != "cancelled"))
-        .where(TherapySession.id.in_([s.id for s in sessions]))
+        # The id list again on the texts' side: each table is then read by its index.
+        .outerjoin(
+            m,
+            and_(m.session_id == TherapySession.id, m.session_id.in_(ids), m.status != "cancelled"),
+        )
+        .where(TherapySession.id.in_(ids))
         .order_by(TherapySession.id, m.id)
     )
     for r in rows:
