@@ -229,10 +229,8 @@ def get_visible(
 
     `field` names the body field that carried the id (a 422 naming it instead of a 404).
     """
-    query = select(model).where(model.id == row_id, visible(user, model))
-    if model is TherapySession:  # every reader of a session reads its series: one query
-        query = query.options(joinedload(TherapySession.series))
-    row = db.scalar(query)
+    eager = (joinedload(TherapySession.series),) if model is TherapySession else ()  # read too
+    row = db.scalar(select(model).where(model.id == row_id, visible(user, model)).options(*eager))
     if row is None:
         raise NotFound(ROW_NAMES[model], row_id, field=field)
     return row

@@ -95,6 +95,8 @@ def threads(
         and_(m.from_number == a, m.to_number == b)
         for kind, a, b in wanted
     ]  # fmt: skip
+    # Newest first, kept up to `limit` per thread here: an exchange between one client and one
+    # office is a few hundred texts at most, so reading them all costs less than a query each.
     query = select(m).where(or_(*by_key)).order_by(m.received_at.desc(), m.id.desc())
     for message in db.scalars(query):
         mine: tuple[_Key, ...] = (
