@@ -200,16 +200,21 @@ def mark_read(db: Session, user_id: int, item_id: int, at: datetime) -> None:
     mark_all_read(db, user_id, [item_id], at)
 
 
-def mark_all_read(db: Session, user_id: int, item_ids: Sequence[int], at: datetime) -> None:
-    """Record that the user opened these items, in one INSERT (a page shows many)."""
+def mark_all_read(db: Session, user_id: int, item_ids: Sequence[int], at: datetime) -> set[int]:
+    """Record that the user opened these items, in one INSERT (a page shows many); returns
+    the ones marked just now, i.e. those that were unread until this call."""
     if not item_ids:
-        return
+        return set()
     dialect = db.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [{"user_id": user_id, "item_id": i, "read_at": at} for i in sorted(item_ids)]
-    db.execute(
-        insert(InboxRead).values(rows).on_conflict_do_nothing(index_elements=["user_id", "item_id"])
+    marked = db.scalars(
+        insert(InboxRead)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "item_id"])
+        .returning(InboxRead.item_id)
     )
+    return set(marked)
 
 
 def read_ids(db: Session, user_id: int, item_ids: Sequence[int]) -> set[int]:
