@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
@@ -86,6 +86,14 @@ class _Consent:
     undeliverable_at: datetime | None
 
 
+def one_of(db: Session, column: Any, values: Sequence[int]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, so the statement's
+    text does not change with the number of values (psycopg prepares it once)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
+    return column.in_(list(values))
+
+
 def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, SessionTexts]:
     """Each session's text state, in one query whatever the number of sessions."""
     if not sessions:
@@ -111,14 +119,20 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
             m.error_code,
             m.error,
         )
-        .join(Series, and_(Series.id == TherapySession.series_id, Series.id.in_(series_ids)))
+        .join(
+            Series, and_(Series.id == TherapySession.series_id, one_of(db, Series.id, series_ids))
+        )
         .join(Client, Client.id == Series.client_id)
         # The id list again on the texts' side: each table is then read by its index.
         .outerjoin(
             m,
-            and_(m.session_id == TherapySession.id, m.session_id.in_(ids), m.status != "cancelled"),
+            and_(
+                m.session_id == TherapySession.id,
+                one_of(db, m.session_id, ids),
+                m.status != "cancelled",
+            ),
         )
-        .where(TherapySession.id.in_(ids))
+        .where(one_of(db, TherapySession.id, ids))
         .order_by(TherapySession.id, m.id)
     )
     for r in rows:
