@@ -23,6 +23,9 @@ LOCALE = "en_US"
 DAY = "EEE, MMM d, y"  # Mon, Feb 1, 2027
 LONG_DAY = "EEEE, MMMM d, y"  # Monday, February 1, 2027
 SHORT_DAY = "EEE, MMM d"  # Mon, Feb 1
+TEXT_DAY = "EEE MMM d"  # Mon Feb 1 (texts: one comma fewer keeps a reminder in one segment)
+MONTH_DAY = "MMM d"  # Feb 1 (texts: a date the client reads next to a weekday or a range)
+WEEKDAY = "EEEE"  # Monday
 TIME = "h:mm a"  # 5:00 PM (an explicit pattern: CLDR's own uses a narrow no-break space)
 EN_DASH = "\u2013"
 
@@ -123,6 +126,33 @@ def format_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     return (
         f"{format_date(local, locale=locale)}, {format_time(local, locale=locale)} {local.tzname()}"
     )
+
+
+def format_month_day(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
+    """'Feb 1' (an aware datetime is first put in `zone`)."""
+    if isinstance(day, datetime):
+        day = _aware(day, zone).date()
+    return _babel_date(day, MONTH_DAY, locale=locale)
+
+
+def format_weekday(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
+    """'Monday' (an aware datetime is first put in `zone`)."""
+    if isinstance(day, datetime):
+        day = _aware(day, zone).date()
+    return _babel_date(day, WEEKDAY, locale=locale)
+
+
+def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
+    """'Mon Feb 1, 5:00 PM PST' in `zone`: a visit's time in a text (no year, to stay short)."""
+    local = _aware(at, zone)
+    day = _babel_date(local.date(), TEXT_DAY, locale=locale)
+    return f"{day}, {format_time(local, locale=locale)} {local.tzname()}"
+
+
+def format_text_time(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
+    """'5:00 PM PST' in `zone`."""
+    local = _aware(at, zone)
+    return f"{format_time(local, locale=locale)} {local.tzname()}"
 
 
 def format_phone(e164: str | None) -> str:

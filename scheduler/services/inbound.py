@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import phonenumbers
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,8 +22,9 @@ from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
 from ..domain.sms import Parsed, format_when, parse_reply
 from ..locations import Location
-from . import audit, consent, inbox
+from . import audit, inbound_consent, inbox, phone_consent
 from .context import ServiceContext
+from .reply_visit import visit_for_text
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
 RATING_WINDOW = timedelta(days=7)
@@ -121,6 +121,8 @@ def _to_inbox(
     kind: str,
     at: datetime,
     summary: str | None = None,
+    *,
+    urgent: bool = False,
 ) -> None:
     text = summary if summary is not None else _summary(row)
     inbox.open_item(
@@ -132,6 +134,7 @@ def _to_inbox(
         client_id=row.client_id,
         session_id=row.session_id,
         inbound_message_id=row.id,
+        urgent=urgent,
     )
 
 
@@ -144,13 +147,7 @@ def _summary(row: InboundMessage) -> str:
 
 def _same_phone(raw: str) -> list[str]:
     """The forms of `raw` a client's phone may be stored in (E.164 from Twilio, normally)."""
-    forms = {raw.strip()}
-    try:
-        parsed = phonenumbers.parse(raw, "US")
-        forms.add(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-    except phonenumbers.NumberParseException:
-        pass
-    return sorted(f for f in forms if f)
+    return sorted({f for f in (raw.strip(), inbound_consent.number_of(raw)) if f})
 
 
 def help_text(ctx: ServiceContext, location: Location) -> str:
@@ -179,31 +176,30 @@ class _Handler:
         if len(clients) == 1:
             self.row.client_id = clients[0].id
         self._act(clients)
-        if clients and all(c.opted_out_at is not None for c in clients):
-            # Twilio blocks every text to a number that opted out, replies included (21610).
+        number = inbound_consent.number_of(self.row.from_number)
+        if self.row.reply_body != inbound_consent.REPLY_OPTED_OUT and not phone_consent.may_text(
+            self.db, number
+        ):
+            # Nothing goes to a number that opted out but the confirmation that it did (and
+            # Twilio blocks replies to its own opt-outs anyway: 21610).
             self.row.reply_body = None
 
     def _act(self, clients: list[Client]) -> None:
         keyword = self.parsed.keyword
-        word = self.parsed.text.strip().upper()
         if keyword == "stop":
-            for client in clients:
-                consent.opt_out_by_text(
-                    self.db,
-                    self.ctx,
-                    client,
-                    word=word,
-                    at=self.now,
-                    message_sid=self.row.message_sid,
-                )
-            # No reply: Twilio answers opt-out words itself and blocks anything we would send.
-            self._finish("opted_out" if clients else "unknown_sender", None, clients)
+            reply = inbound_consent.opt_out(
+                self.db, self.ctx, self.row, self.parsed, clients, self.now
+            )
+            self._finish("opted_out", reply, clients)
             return
         if keyword == "start":
-            self._start(clients, word)
+            self._start(clients)
             return
         if keyword == "help":
             self._finish("help", help_text(self.ctx, self.location), clients)
+            return
+        if keyword == "possible_opt_out":
+            self._possible_opt_out(clients)
             return
         sender = self._one(clients)
         if sender is None:
@@ -268,15 +264,15 @@ class _Handler:
         matches = [c for c in clients if c.id in here]
         return matches[0] if len(matches) == 1 else None
 
-    def _start(self, clients: list[Client], word: str) -> None:
-        changed = [c for c in clients if consent.wants_opt_in(c)]
-        for client in changed:
-            consent.opt_in_by_text(
-                self.db, self.ctx, client, word=word, message_sid=self.row.message_sid
+    def _start(self, clients: list[Client]) -> None:
+        if inbound_consent.wants_opt_in(self.db, self.row, clients):
+            reply = inbound_consent.opt_in(
+                self.db, self.ctx, self.row, self.parsed, clients, self.now
             )
-        if changed or not clients:
-            # No reply: Twilio confirms opt-in words itself.
-            self._finish("opted_in" if changed else "unknown_sender", None, clients)
+            self._finish("opted_in", reply, clients)
+            return
+        if not clients:
+            self._finish("unknown_sender", None, clients)
             return
         # "Yes" from someone already opted in is most likely an answer to a prompt: keep it.
         sender = self._one(clients)
@@ -285,6 +281,16 @@ class _Handler:
             return
         self.row.client_id = sender.id
         self._free_text(sender, reply=False)
+
+    def _possible_opt_out(self, clients: list[Client]) -> None:
+        """ "cancel"/"end" in a longer text: staff read it first; the client learns how to stop."""
+        sender = self._one(clients)
+        if sender is not None:
+            self.row.client_id = sender.id
+            self._link_session(sender)  # like any free text (a goal answer stays clinical)
+        self.row.outcome = "possible_opt_out"
+        self.row.reply_body = inbound_consent.REPLY_HOW_TO_STOP.format(phone=self.phone)
+        _to_inbox(self.db, self.row, self.location.id, "possible_opt_out", self.now, urgent=True)
 
     def _next_session(self, client: Client) -> TherapySession | None:
         """The client's next scheduled session, preferring this office's."""
@@ -376,13 +382,18 @@ class _Handler:
         self.row.reply_body = REPLY_RATING
         return True
 
-    def _free_text(self, client: Client, *, reply: bool = True) -> None:
-        prompt = self._recent_prompt(client)
+    def _link_session(self, client: Client) -> None:
+        # Today's visit (under way or within hours) first, then an answer to the week's
+        # prompt, then the next visit.
+        visit = visit_for_text(self.db, client.id, self.now, office_id=self.location.id)
+        prompt = self._recent_prompt(client) if visit is None or visit.why == "next" else None
         if prompt is not None:
             self.row.session_id = prompt.session_id  # an answer to that week's prompt
         else:
-            session = self._next_session(client)
-            self.row.session_id = session.id if session else None
+            self.row.session_id = visit.id if visit else None
+
+    def _free_text(self, client: Client, *, reply: bool = True) -> None:
+        self._link_session(client)
         self.row.outcome = "inbox"
         self.row.reply_body = REPLY_RECEIVED.format(phone=self.phone) if reply else None
         _to_inbox(self.db, self.row, self.location.id, "free_text", self.now)
