@@ -43,16 +43,16 @@ OVER_BUDGET = {
     "/api/v1/inbox/{item_m_goal}": 12,
     "/api/v1/series/{series_m}/course": 11,
     "/api/v1/series/{series_s}/course": 11,
-    "/clients/{client_m}": 12,
-    "/clients/{client_s}": 12,
-    "/therapists/{ther_a}": 16,
-    "/therapists/{ther_b}": 16,
-    "/series/{series_m}": 12,
-    "/series/{series_s}": 12,
+    "/clients/{client_m}": 13,
+    "/clients/{client_s}": 13,
+    "/therapists/{ther_a}": 18,
+    "/therapists/{ther_b}": 18,
+    "/series/{series_m}": 15,
+    "/series/{series_s}": 15,
     "/sessions/{next_m}": 17,
     "/sessions/{next_s}": 17,
-    "/series/{series_m}/course": 13,
-    "/series/{series_s}/course": 13,
+    "/series/{series_m}/course": 14,
+    "/series/{series_s}/course": 14,
 }
 # Every office; one office (its user's offices are loaded); a therapist (clinical pages).
 READERS = ("admin", "desk_miami", "ther_a")
@@ -80,7 +80,8 @@ def readers(case: Case) -> list[str]:
     """Who of READERS gets this row's answer (200, or a redirect onward); nobody: []."""
     if case.method != "GET":
         return []
-    return [u for u in READERS if case.statuses()[u] in (200, 302)]
+    answers = (200, 302, 503) if case.path == "/readyz" else (200, 302)  # no worker beats here
+    return [u for u in READERS if case.statuses()[u] in answers]
 
 
 # Routes the access table reads only with made-up tokens (404): read here with real ones,

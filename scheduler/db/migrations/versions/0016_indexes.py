@@ -3,7 +3,7 @@
 Found with bench/explain.py on a 60x practice (see the README's Benchmarks).
 
 Revision ID: 0016_indexes
-Revises: 0011_frontdesk
+Revises: 0012_phone_consent (re-chained onto main's head when main was merged)
 Create Date: 2026-12-04 23:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_indexes"
-down_revision: str | Sequence[str] | None = "0011_frontdesk"
+down_revision: str | Sequence[str] | None = "0012_phone_consent"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
