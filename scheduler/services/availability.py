@@ -258,9 +258,11 @@ def find_conflicts(
     therapist_id: int,
     room: str | None,
     slots: Sequence[Slot],
+    client_id: int | None = None,
     exclude_session_ids: Iterable[int] = (),
 ) -> Conflicts:
-    """Each slot that overlaps another active session of the therapist (any office) or the room."""
+    """Each slot that overlaps another active session of the therapist (any office), the room,
+    or the client (any office, any therapist: a client is never in two places at once)."""
     if not slots:
         return []
     excluded = list(exclude_session_ids)
@@ -269,11 +271,14 @@ def find_conflicts(
         office_id=location.id,
         therapist_ids=[therapist_id],
         rooms=[room] if room else [],
+        client_id=client_id,
         start=min(s.starts_at for s in slots),
         end=max(s.ends_at for s in slots),
         exclude_session_ids=excluded,
     )
-    return calendar.conflicts(location, slots, therapist_id=therapist_id, room=room)
+    return calendar.conflicts(
+        location, slots, therapist_id=therapist_id, room=room, client_id=client_id
+    )
 
 
 def _describe(slot: Slot, location: Location, reason: str, message: str) -> dict[str, Any]:
