@@ -49,46 +49,46 @@ FIELD_LABELS = {
 }
 
 
-# Babel parses the locale and walks the pattern on every call; a reminder run formats the same
-# few visit times thousands of times, so each distinct (value, pattern, locale) is formatted once.
-@lru_cache(maxsize=4096)
-def _date_text(day: date, pattern: str, locale: str) -> str:
-    return _babel_date(day, pattern, locale=locale)
-
-
-@lru_cache(maxsize=4096)
-def _time_text(at: time, pattern: str, locale: str) -> str:
-    return _babel_time(at, pattern, locale=locale)
-
-
 def _aware(value: datetime, zone: str | None) -> datetime:
     if value.tzinfo is None:
         raise ValueError("expected an aware datetime")
     return value.astimezone(ZoneInfo(zone)) if zone else value
 
 
+# A week's list formats the same few days and wall times hundreds of times, and each Babel
+# call parses its locale again: these pure results are kept (a day or a wall time per entry).
+@lru_cache(maxsize=4096)
+def _day(day: date, pattern: str, locale: str) -> str:
+    return _babel_date(day, pattern, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _clock(at: time, locale: str) -> str:
+    return _babel_time(at, TIME, locale=locale)
+
+
 def format_date(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'Mon, Feb 1, 2027' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _date_text(day, DAY, locale=locale)
+    return _day(day, DAY, locale)
 
 
 def format_long_date(day: date, *, locale: str = LOCALE) -> str:
     """'Monday, February 1, 2027'."""
-    return _date_text(day, LONG_DAY, locale=locale)
+    return _day(day, LONG_DAY, locale)
 
 
 def format_short_date(day: date, *, locale: str = LOCALE) -> str:
     """'Mon, Feb 1' (for day columns where the year is obvious)."""
-    return _date_text(day, SHORT_DAY, locale=locale)
+    return _day(day, SHORT_DAY, locale)
 
 
 def format_time(at: time | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'5:00 PM': a wall time, or an aware datetime seen in `zone`."""
     if isinstance(at, datetime):
         at = _aware(at, zone).time()
-    return _time_text(at, TIME, locale=locale)
+    return _clock(at.replace(second=0, microsecond=0, tzinfo=None), locale)  # TIME shows no more
 
 
 def format_time_range(start: datetime, end: datetime, zone: str, *, locale: str = LOCALE) -> str:
@@ -132,20 +132,20 @@ def format_month_day(day: date | datetime, zone: str | None = None, *, locale: s
     """'Feb 1' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _date_text(day, MONTH_DAY, locale=locale)
+    return _babel_date(day, MONTH_DAY, locale=locale)
 
 
 def format_weekday(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'Monday' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _date_text(day, WEEKDAY, locale=locale)
+    return _babel_date(day, WEEKDAY, locale=locale)
 
 
 def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     """'Mon Feb 1, 5:00 PM PST' in `zone`: a visit's time in a text (no year, to stay short)."""
     local = _aware(at, zone)
-    day = _date_text(local.date(), TEXT_DAY, locale=locale)
+    day = _babel_date(local.date(), TEXT_DAY, locale=locale)
     return f"{day}, {format_time(local, locale=locale)} {local.tzname()}"
 
 
