@@ -15,7 +15,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from babel import Locale
 from babel.dates import format_date as _babel_date
+from babel.dates import format_datetime as _babel_datetime
 from babel.dates import format_time as _babel_time
 from babel.dates import get_timezone_name
 
@@ -25,6 +27,13 @@ LONG_DAY = "EEEE, MMMM d, y"  # Monday, February 1, 2027
 SHORT_DAY = "EEE, MMM d"  # Mon, Feb 1
 TIME = "h:mm a"  # 5:00 PM (an explicit pattern: CLDR's own uses a narrow no-break space)
 EN_DASH = "\u2013"
+# A session's time in a text, per language: "Wed Mar 3, 5:00 PM PST", "mié 3 mar, 5:00 p.m. PST".
+# Spanish puts the day before the month. Babel supplies every name; none is written here.
+TEXT_WHEN = {"en": "EEE MMM d, h:mm a", "es": "EEE d MMM, h:mm a"}
+TEXT_WHEN_NO_WEEKDAY = {"en": "MMM d, h:mm a", "es": "d MMM, h:mm a"}
+# CLDR separates "p. m." and some day/month parts with no-break spaces, which are not in the
+# GSM-7 alphabet: one of them would turn a whole text into UCS-2 (70 characters a segment).
+_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
 # Field names whose plain-English label is not just the name with spaces.
 FIELD_LABELS = {
@@ -111,6 +120,22 @@ def format_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     return (
         f"{format_date(local, locale=locale)}, {format_time(local, locale=locale)} {local.tzname()}"
     )
+
+
+def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE, weekday: bool = True) -> str:
+    """A session's start as a text shows it in `zone`: 'Wed Mar 3, 5:00 PM PST' (en_US),
+    'mié 3 mar, 5:00 p.m. PST' (es_US); only plain spaces, so GSM-7 stays possible.
+    `weekday=False` leaves the day's name out ('3 mar, 5:00 p.m. PST')."""
+    local = _aware(at, zone)
+    patterns = TEXT_WHEN if weekday else TEXT_WHEN_NO_WEEKDAY
+    pattern = patterns.get(Locale.parse(locale).language, patterns["en"])
+    text = _babel_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale)
+    return f"{text} {local.tzname() or zone}".translate(_PLAIN_SPACES)
+
+
+def format_weekday(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
+    """The weekday of `at` in `zone`, in full: 'Monday', 'lunes'."""
+    return _babel_date(_aware(at, zone).date(), "EEEE", locale=locale).translate(_PLAIN_SPACES)
 
 
 def format_phone(e164: str | None) -> str:

@@ -25,7 +25,7 @@ from ..db.models import Client
 from . import audit
 from .client_records import check_duplicate
 from .context import ServiceContext
-from .directory import get_client, normalise_phone, record_consent
+from .directory import get_client, language_field, normalise_phone, record_consent
 from .errors import Invalid
 
 ConsentSource = Literal["in_person", "phone_call", "written_form", "patient_portal", "email"]
@@ -113,6 +113,7 @@ class ClientChange:
     consent_source: str | None = None
     consent_note: str | None = None
     phone: str | None = None
+    language: str | None = None
     confirm_duplicate: bool = False
 
 
@@ -168,6 +169,7 @@ def update_client(
     """Apply a staff change; returns the client and notices for whoever made it."""
     client = get_client(db, client_id)
     changed = _check(client, change)
+    language = language_field(change.language) if change.language is not None else None
     notices: list[str] = []
     details: dict[str, Any] = {}
     phone_changed = False
@@ -181,6 +183,9 @@ def update_client(
             client.phone_undeliverable_at = None
             client.phone_undeliverable_reason = None
             phone_changed = True
+    if language is not None and language != client.language:
+        # Texts are worded when they are sent, so planned ones follow the new language.
+        client.language = details["language"] = language
     was_opted_out = client.opted_out_at is not None
     note = None
     if change.consent_source is not None or change.consent_note:

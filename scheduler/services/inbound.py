@@ -10,6 +10,8 @@ a confirmation, which goes to the phone on file and says only what its reminder 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +23,8 @@ from sqlalchemy.orm import Session
 from ..db.models import Client, Series, TherapySession
 from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
-from ..domain.sms import Parsed, format_when, parse_reply
+from ..domain.languages import DEFAULT_LANGUAGE
+from ..domain.sms import OPT_IN_WORDS, OPT_OUT_WORDS, Parsed, parse_reply
 from ..locations import Location
 from . import audit, consent, inbox
 from .context import ServiceContext
@@ -29,18 +32,19 @@ from .context import ServiceContext
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
 RATING_WINDOW = timedelta(days=7)
 
-# Replies are plain GSM-7 and fit one segment with the longest office name and phone.
+# Replies are worded in templates/sms/reply_*.txt, in the client's language (texts.localized).
 # None of them suggests replying CANCEL (an opt-out word at Twilio).
-REPLY_CONFIRMED = "Thanks, your visit {when} at {office} is confirmed. Reply R to reschedule."
-REPLY_NOTHING_TO_CONFIRM = (
-    "We could not find a visit to confirm; our staff will follow up. Questions? Call {phone}."
-)
-REPLY_RESCHEDULE = "Thanks, our staff will contact you to find a new time. Questions? Call {phone}."
-REPLY_RATING = "Thanks, we noted your answer for this week."
-REPLY_RECEIVED = (
-    "Thanks, our staff will read your message. Texts are not watched 24/7. "
-    "Urgent? Call {phone}. Emergency: call 911."
-)
+
+# Opt-out and opt-in words Twilio acts on itself: Twilio answers those and blocks what we send
+# after an opt-out, so we stay silent. Any other word (ALTO, BAJA, COMENZAR...) reaches only us,
+# and the client hears from us, in their language, that it worked.
+_TWILIO_HANDLED = frozenset((*OPT_OUT_WORDS, *OPT_IN_WORDS))
+
+
+def _twilio_handles(body: str) -> bool:
+    """Whether the text is one of Twilio's own keywords ("Stop.", "opt out", "ＳＴＯＰ")."""
+    letters = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", body))
+    return letters.upper() in _TWILIO_HANDLED
 
 
 @dataclass(frozen=True)
@@ -153,9 +157,23 @@ def _same_phone(raw: str) -> list[str]:
     return sorted(f for f in forms if f)
 
 
-def help_text(ctx: ServiceContext, location: Location) -> str:
+def help_text(ctx: ServiceContext, location: Location, language: str = DEFAULT_LANGUAGE) -> str:
     """The HELP reply: the practice, the office's phone, and how to opt out."""
-    return ctx.texts.help_reply(ctx.locations.practice, location)
+    return ctx.texts.help_reply(ctx.locations.practice, location, language)
+
+
+def reply_language(clients: list[Client], sender: Client | None) -> str:
+    """The language to answer a text in.
+
+    The sender's, when we know who sent it. A phone shared by several clients (families) is
+    answered in their language when they all have the same one; when they differ and the
+    sender cannot be told apart, in English, the practice's default, like a number we do not
+    know at all.
+    """
+    if sender is not None:
+        return sender.language
+    languages = {c.language for c in clients}
+    return languages.pop() if len(languages) == 1 else DEFAULT_LANGUAGE
 
 
 class _Handler:
@@ -173,12 +191,20 @@ class _Handler:
         self.db, self.ctx, self.location = db, ctx, location
         self.row, self.parsed, self.now = row, parsed, now
         self.phone = ctx.texts.office_phone(location)
+        self.language: str = DEFAULT_LANGUAGE
+        self.own_answer = False  # an opt-out confirmation Twilio will not send for us
+
+    def _reply(self, kind: str, **values: object) -> str:
+        return self.ctx.texts.reply(kind, self.language, office_phone=self.phone, **values)
 
     def run(self) -> None:
         clients = self._clients()
         if len(clients) == 1:
             self.row.client_id = clients[0].id
+        self.language = reply_language(clients, self._one(clients))
         self._act(clients)
+        if self.own_answer:
+            return
         if clients and all(c.opted_out_at is not None for c in clients):
             # Twilio blocks every text to a number that opted out, replies included (21610).
             self.row.reply_body = None
@@ -196,14 +222,19 @@ class _Handler:
                     at=self.now,
                     message_sid=self.row.message_sid,
                 )
-            # No reply: Twilio answers opt-out words itself and blocks anything we would send.
-            self._finish("opted_out" if clients else "unknown_sender", None, clients)
+            # Twilio answers its own opt-out words and blocks anything we would send; a word it
+            # does not know (ALTO, BAJA...) gets our confirmation, which still goes through.
+            reply = None
+            if clients and not _twilio_handles(self.parsed.text):
+                reply = self._reply("opted_out", practice_name=self.ctx.locations.practice.name)
+                self.own_answer = True
+            self._finish("opted_out" if clients else "unknown_sender", reply, clients)
             return
         if keyword == "start":
             self._start(clients, word)
             return
         if keyword == "help":
-            self._finish("help", help_text(self.ctx, self.location), clients)
+            self._finish("help", help_text(self.ctx, self.location, self.language), clients)
             return
         sender = self._one(clients)
         if sender is None:
@@ -225,10 +256,10 @@ class _Handler:
         """The reply a known client would get, so it reveals nothing about the number."""
         keyword = self.parsed.keyword
         if keyword == "confirm":
-            return REPLY_NOTHING_TO_CONFIRM.format(phone=self.phone)
+            return self._reply("nothing_to_confirm")
         if keyword == "reschedule":
-            return REPLY_RESCHEDULE.format(phone=self.phone)
-        return REPLY_RECEIVED.format(phone=self.phone)
+            return self._reply("reschedule")
+        return self._reply("received")
 
     def _finish(self, outcome: str, reply: str | None, clients: list[Client]) -> None:
         self.row.outcome = outcome
@@ -275,8 +306,11 @@ class _Handler:
                 self.db, self.ctx, client, word=word, message_sid=self.row.message_sid
             )
         if changed or not clients:
-            # No reply: Twilio confirms opt-in words itself.
-            self._finish("opted_in" if changed else "unknown_sender", None, clients)
+            # Twilio confirms its own opt-in words; COMENZAR and the like get our confirmation.
+            reply = None
+            if changed and not _twilio_handles(self.parsed.text):
+                reply = self._reply("opted_in", practice_name=self.ctx.locations.practice.name)
+            self._finish("opted_in" if changed else "unknown_sender", reply, clients)
             return
         # "Yes" from someone already opted in is most likely an answer to a prompt: keep it.
         sender = self._one(clients)
@@ -308,7 +342,7 @@ class _Handler:
         session = self._next_session(client)
         if session is None:
             self.row.outcome = "nothing_to_confirm"
-            self.row.reply_body = REPLY_NOTHING_TO_CONFIRM.format(phone=self.phone)
+            self.row.reply_body = self._reply("nothing_to_confirm")
             _to_inbox(self.db, self.row, self.location.id, "confirm_unmatched", self.now)
             return
         self.row.session_id = session.id
@@ -326,16 +360,18 @@ class _Handler:
             )
         office = self.ctx.locations.get(session.office_id)
         self.row.outcome = "confirmed"
-        self.row.reply_body = REPLY_CONFIRMED.format(
-            when=format_when(session.starts_at, client.timezone),
-            office=office.name if office else self.location.name,
+        self.row.reply_body = self._reply(
+            "confirmed",
+            starts_at=session.starts_at,
+            zone=client.timezone,
+            office_name=office.name if office else self.location.name,
         )
 
     def _reschedule(self, client: Client) -> None:
         session = self._next_session(client)
         self.row.session_id = session.id if session else None
         self.row.outcome = "reschedule_request"
-        self.row.reply_body = REPLY_RESCHEDULE.format(phone=self.phone)
+        self.row.reply_body = self._reply("reschedule")
         office_id = session.office_id if session else self.location.id
         _to_inbox(self.db, self.row, office_id, "reschedule_request", self.now)
 
@@ -373,7 +409,7 @@ class _Handler:
             )
         )
         self.row.outcome = "rating"
-        self.row.reply_body = REPLY_RATING
+        self.row.reply_body = self._reply("rating")
         return True
 
     def _free_text(self, client: Client, *, reply: bool = True) -> None:
@@ -384,5 +420,5 @@ class _Handler:
             session = self._next_session(client)
             self.row.session_id = session.id if session else None
         self.row.outcome = "inbox"
-        self.row.reply_body = REPLY_RECEIVED.format(phone=self.phone) if reply else None
+        self.row.reply_body = self._reply("received") if reply else None
         _to_inbox(self.db, self.row, self.location.id, "free_text", self.now)

@@ -10,35 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import phonenumbers
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from ..domain.ipt import GENERAL_AREA, PromptLibrary, load_prompt_library, phase_for
-from ..domain.sms import FALLBACK_FIRST_NAME, encoding_for, format_when, sms_first_name
+from ..domain.languages import DEFAULT_LANGUAGE
+from ..domain.sms import FALLBACK_FIRST_NAME, encoding_for, sms_first_name
+from ..i18n import translate
 from ..locations import Location, Practice
-from ..package_data import prompts_file, templates_dir
+from ..package_data import prompts_file
+from .localized import fewest_segments, greeting, template, weekday, when
 
 # A therapist's goal is quoted verbatim but kept short: the prompt must stay a text, not a letter.
 MAX_GOAL_CHARS = 80
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-@cache
-def _environment() -> Environment:
-    # Built on first use, not at import: no import-time side effects.
-    return Environment(
-        loader=FileSystemLoader(str(templates_dir() / "sms")),
-        autoescape=False,  # plain text, not HTML
-        undefined=StrictUndefined,  # a missing variable is a bug, never an empty gap in a text
-        keep_trailing_newline=False,
-    )
-
-
-@cache
-def template(kind: str) -> Template:
-    return _environment().get_template(f"{kind}.txt")
 
 
 @cache
@@ -58,9 +42,15 @@ def _national(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-def help_reply(practice: Practice, office: Location) -> str:
+def help_reply(
+    practice: Practice, office: Location, language: str | None = DEFAULT_LANGUAGE
+) -> str:
     """The answer to HELP: the practice, the office's phone, and how to opt out."""
-    return template("help").render(practice_name=practice.name, office_phone=office_phone(office))
+    return (
+        template("help", language)
+        .render(practice_name=practice.name, office_phone=office_phone(office))
+        .strip()
+    )
 
 
 def short_goal(goal: str | None) -> str | None:
@@ -89,6 +79,7 @@ class TextFacts:
     weekly_goal: str | None = None
     series_kind: str = "acute"
     link: str | None = None  # a questionnaire link's marker (texts.links), never the URL
+    language: str = DEFAULT_LANGUAGE  # the client's ("en", "es"): words, dates and times
 
 
 def visits_left(facts: TextFacts) -> int | None:
@@ -107,31 +98,41 @@ def visits_left(facts: TextFacts) -> int | None:
 
 def render(facts: TextFacts) -> str:
     """The text's body; every template gets the same variables and uses what it needs."""
-    when = weekday = ""
-    if facts.starts_at is not None:
-        when = format_when(facts.starts_at, facts.client_zone)
-        weekday = _WEEKDAYS[facts.starts_at.astimezone(ZoneInfo(facts.client_zone)).weekday()]
+    language = facts.language
+    if facts.starts_at is None:
+        return _render(facts, "")
+    return fewest_segments(
+        _render(facts, when(facts.starts_at, facts.client_zone, language, weekday=named))
+        for named in (True, False)
+    )
+
+
+def _render(facts: TextFacts, at: str) -> str:
+    language = facts.language
+    day = weekday(facts.starts_at, facts.client_zone, language) if facts.starts_at else ""
     first_name = sms_first_name(facts.first_name)
     if encoding_for(first_name) != "GSM-7":
         # A name in another script would turn the whole text into UCS-2 (70 characters a
         # segment) and split every reminder in three; a plain greeting keeps it to one.
         first_name = FALLBACK_FIRST_NAME
     context = {
+        "greeting": greeting(first_name, language),
         "first_name": first_name,
         "office_name": facts.office.name,
         "office_phone": office_phone(facts.office),
         "practice_name": facts.practice.name,
-        "when": when,
-        "first_when": when,
-        "weekday": weekday,
+        "when": at,
+        "first_when": at,
+        "weekday": day,
         "number": facts.number,
         "session_count": facts.session_count,
-        "prompt_text": facts.prompt_text or "",
+        # The library is written in English; its catalog entry is the client's wording.
+        "prompt_text": translate(language, facts.prompt_text) if facts.prompt_text else "",
         "weekly_goal": short_goal(facts.weekly_goal),
         "left": visits_left(facts),
         "link": facts.link or "",
     }
-    return template(facts.kind).render(**context).strip()
+    return template(facts.kind, language).render(**context).strip()
 
 
 def choose_prompt(

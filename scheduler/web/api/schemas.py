@@ -8,6 +8,7 @@ from typing import Annotated, Literal, TypeVar
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from ...domain.languages import Language
 from ...domain.measures import Instrument, MeasureSchedule
 from ...domain.phases import ProblemArea, SeriesKind
 from ...services.errors import Invalid
@@ -38,6 +39,8 @@ class ClientIn(Body):
     phone: Annotated[str, StringConstraints(min_length=3, max_length=40)]
     home_location_id: LocationId
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    # The language texts and link pages are in (scheduler/domain/languages.py).
+    language: Language = "en"
     sms_consent: bool
     goal_prompt_consent: bool = False
     goal_detail_consent: bool = False
