@@ -61,6 +61,7 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         form = ClientForm(
             formdata=None,
             phone=found.phone,
+            language=found.language,
             sms_consent=found.sms_consent,
             goal_prompt_consent=found.goal_prompt_consent,
             goal_detail_consent=found.goal_detail_consent,
@@ -106,6 +107,9 @@ def update_client(client_id: int) -> ResponseReturnValue:
         consent_source=form.consent_source.data or None if wanted else None,
         consent_note=(form.consent_note.data or "").strip() or None if wanted else None,
         phone=form.phone.data if (form.phone.data or "").strip() != found.phone else None,
+        language=form.language.data
+        if form.language.data not in (None, "", found.language)
+        else None,
     )
     try:
         with unit_of_work() as s:
