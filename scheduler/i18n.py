@@ -55,6 +55,22 @@ def translate(language: str | None, message: str) -> str:
     return translations(language).gettext(message)
 
 
+def extract_measures(
+    fileobj: IO[bytes], keywords: object, comment_tags: object, options: object
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """Babel extractor for the questionnaires' published wording (domain/measures.py): stems,
+    items and answer labels. Their translations must be the instruments' published ones."""
+    from .domain import measures
+
+    note = ["questionnaire wording: use the instrument's published translation"]
+    for spec in measures.SPECS.values():
+        for text in (spec.stem, *spec.items):
+            yield 0, None, text, [*note, spec.name]
+    for text in (*measures.FREQUENCY_OPTIONS, *measures.DIFFICULTY_OPTIONS):
+        yield 0, None, text, note
+    yield 0, None, measures.DIFFICULTY_QUESTION, note
+
+
 def extract_prompts(
     fileobj: IO[bytes], keywords: object, comment_tags: object, options: object
 ) -> Iterator[tuple[int, str | None, str, list[str]]]:

@@ -16,6 +16,12 @@ LANGUAGE_NAMES: dict[str, str] = {"en": "English", "es": "Español"}
 LOCALES: dict[str, str] = {"en": "en_US", "es": "es_US"}
 
 
+def N_(message: str) -> str:
+    """Mark `message` for the catalogs (`pybabel extract` finds N_ calls); it is translated
+    where it is shown, in the reader's language."""
+    return message
+
+
 def check_language(code: str) -> str:
     """`code` when it is a supported language; ValueError naming the choices otherwise."""
     if code not in LANGUAGE_NAMES:
