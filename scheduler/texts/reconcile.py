@@ -7,6 +7,11 @@ timeout). For each, we list the messages the provider holds for that number sinc
 before the claim and look for the exact body: found means sent (we record its SID); not
 found means it never left, and it is due again.
 
+`claimed_at` is when this attempt was claimed, so no message of it can be older: it anchors
+the window the provider is asked about and is never moved. When the provider cannot answer,
+the row is left unclaimed with `next_attempt_at` as the time to ask again; however long the
+provider's list stays down, the next question still covers the send.
+
 Housekeeping: pending texts whose useful life has ended are marked so the front desk sees
 why they never went.
 """
@@ -66,8 +71,13 @@ def reconcile(
             .where(
                 _M.status == "sending",
                 or_(
-                    and_(_M.claimed_by.is_(None), _M.next_attempt_at <= now),
-                    _M.claimed_at < now - claim_timeout,
+                    # Nobody's (a lost reply, or asked before): due to be asked again.
+                    and_(
+                        _M.claimed_by.is_(None),
+                        or_(_M.next_attempt_at.is_(None), _M.next_attempt_at <= now),
+                    ),
+                    # A dispatcher's claim that outlived the claim timeout: it died.
+                    and_(_M.claimed_by.is_not(None), _M.claimed_at < now - claim_timeout),
                 ),
             )
             .order_by(_M.claimed_at, _M.id)
@@ -89,10 +99,12 @@ def reconcile(
             # The provider cannot tell us now (429, 5xx, unreachable): nothing is resent
             # while we do not know. This row is asked about again after another claim
             # timeout; the rest of the batch is left for the next run, not hammered.
+            # `claimed_at` stays: it bounds the window to ask about, and moving it past the
+            # send would make a later answer miss the text and send it twice.
             log.warning("cannot reconcile message %s yet: %s", row.id, exc)
             row.claimed_by = None
-            row.claimed_at = now
             row.next_attempt_at = now + claim_timeout
+            row.updated_at = now
             stats.still_unknown += 1
             break
         sent_body = links.expand(row.body, settings) if settings is not None else row.body
@@ -124,9 +136,11 @@ def _find(
     `sent_body` is the body as it went out (a questionnaire link expanded). A provider message
     with it whose SID another row holds for the same number and stored body is that row's
     (two equal texts, one sent); one whose SID a different text holds is ours under a repeated
-    SID.
+    SID. A message under the SID this row already holds is an earlier attempt's, not this one.
     """
-    candidates = [r for r in records if r.body == sent_body]
+    # A SID the row already holds is an earlier attempt's (sent, then reported undelivered
+    # and tried again): that message is not this attempt's.
+    candidates = [r for r in records if r.body == sent_body and r.sid != row.provider_sid]
     if not candidates:
         return None, None
     holders = {

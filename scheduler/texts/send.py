@@ -89,6 +89,7 @@ class Dispatcher:
         cluster_gap: float = 0.25,
         stop: threading.Event | None = None,
         before_send: Callable[[list[Claimed]], None] | None = None,
+        on_start: Callable[[Claimed, datetime], None] | None = None,
     ) -> None:
         settings = ctx.settings
         self.sessions = sessions
@@ -100,6 +101,8 @@ class Dispatcher:
         self.cluster_gap = cluster_gap  # slots further apart are sent in separate transactions
         self.stop = stop or threading.Event()
         self.before_send = before_send  # a test seam: runs between claim and send
+        # A test seam: told the instant each send starts, as paced (what the rate limits).
+        self.on_start = on_start
         self.status_callback = settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
         # A reply lost to a timeout is looked for at the provider after this long.
         self.unknown_grace = timedelta(seconds=max(1, settings.dispatch_claim_timeout_seconds // 4))
@@ -311,6 +314,8 @@ class Dispatcher:
                 current = utcnow()
                 if current >= earliest:
                     self._last_start[c.sender] = current
+                    if self.on_start is not None:
+                        self.on_start(c, current)
                     break
             if self.stop.wait((earliest - current).total_seconds()):
                 return None

@@ -100,6 +100,38 @@ def test_lost_reply_is_reconciled_not_resent(db, tctx, container, dispatcher, ga
     assert dispatcher.run_pass().sent == 0
 
 
+def test_a_retry_after_an_undelivered_report_is_not_mistaken_for_the_first_send(
+    db, tctx, clock, container, dispatcher, gateway
+):
+    """The first attempt went out and was reported undelivered (30003); the retry's reply is
+    lost and it never arrived. The first message, same number and words, is not the retry's."""
+    from scheduler.texts.outcomes import apply_status
+
+    c = factories.client(db, tctx)
+    book(db, tctx, client_obj=c)
+    assert dispatcher.run_pass().sent >= 1
+    (row,) = rows(db, client_id=c.id, kind="booking_confirmation")
+    first_sid = row.provider_sid
+    with container.sessions.begin() as other:
+        assert apply_status(other, sid=first_sid, status="undelivered", error_code=30003) == (
+            "pending"
+        )
+    (row,) = rows(db, id=row.id)
+    clock.now = max(clock.now, row.next_attempt_at)
+    gateway.fail_next(SmsOutcomeUnknown("connection reset"), delivered=False)
+    assert dispatcher.run_pass().unknown == 1
+    (row,) = rows(db, id=row.id)
+    with container.sessions.begin() as other:
+        stats = reconcile(
+            other, gateway, claim_timeout=timedelta(minutes=2), worker="r", now=row.next_attempt_at
+        )
+    assert (stats.found_sent, stats.requeued) == (0, 1)
+    assert dispatcher.run_pass().sent == 1
+    (row,) = rows(db, id=row.id)
+    assert row.status == "sent" and row.provider_sid not in (None, first_sid)
+    assert [r.to for r in gateway.sent].count(c.phone) == 2
+
+
 def test_request_that_never_arrived_is_sent_again_after_reconciling(
     db, tctx, container, dispatcher, gateway
 ):

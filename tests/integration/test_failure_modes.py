@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from scheduler.db.models import Client, SmsSender
+from scheduler.db.models import Client, OutboundMessage, SmsSender
 from scheduler.db.models.inbound import InboxItem
 from scheduler.sms.twilio import TwilioGateway
 from scheduler.texts.reconcile import reconcile
@@ -144,11 +144,53 @@ def test_failed_list_pages_leave_reconciliation_for_later_and_due_texts_go_out(
     stats = settle(container, twilio, asked_at)
     assert stats.still_unknown == 1 and stats.found_sent == stats.requeued == 0
     (stuck,) = rows(db, id=stuck.id)
-    assert stuck.status == "sending" and stuck.claimed_at == asked_at  # asked again later
+    # Asked again later; the claim's time, which bounds what is asked about, stays.
+    assert (stuck.status, stuck.claimed_by) == ("sending", None)
+    assert stuck.next_attempt_at == asked_at + timedelta(minutes=2)
+    assert stuck.claimed_at < asked_at
     assert send.run_pass().sent == 1  # what is due still goes out
     assert settle(container, twilio, asked_at + timedelta(minutes=1)).found_sent == 0
     assert settle(container, twilio, asked_at + timedelta(minutes=3)).found_sent == 1
     assert server.counts() == {stuck_client.phone: 1, due_client.phone: 1}
+
+
+@pytest.mark.parametrize("dead_worker", [False, True])
+def test_a_text_is_found_sent_however_long_the_list_stayed_down(
+    db, container, tctx, server, twilio, send, dead_worker
+):
+    """The fault matrix's duplicate: a send accepted but answered 500 (or a worker killed
+    after sending), then the provider's list failing until well past reconcile.LIST_MARGIN
+    after the claim. Each failed question used to move `claimed_at` to its own time, so the
+    question that finally got an answer asked only about messages after it, missed the text
+    and sent it again."""
+    c, row = confirmation_for(db, tctx)
+    if dead_worker:
+        send.before_send = lambda claimed: server.fail_next("500")
+        send.run_pass()
+        # As a SIGKILL after the send leaves it: claimed by a worker that never recorded it.
+        db.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row.id)
+            .values(status="sending", claimed_by="dead:1:x", provider_sid=None, error=None)
+        )
+        db.commit()
+    else:
+        server.fail_next("500")
+        assert send.run_pass().unknown == 1
+    (row,) = rows(db, id=row.id)
+    assert row.status == "sending" and len(server.messages()) == 1
+    first_ask = row.claimed_at + timedelta(minutes=3)
+    server.fail_next("list_500", times=4)
+    for minutes in (0, 2, 4, 6):  # 429s and 5xx for six minutes
+        stats = settle(container, twilio, first_ask + timedelta(minutes=minutes))
+        assert stats.still_unknown == 1 and stats.found_sent == stats.requeued == 0
+    (row,) = rows(db, id=row.id)
+    stats = settle(container, twilio, row.next_attempt_at)
+    assert (stats.found_sent, stats.requeued) == (1, 0)
+    assert send.run_pass().sent == 0
+    (row,) = rows(db, id=row.id)
+    assert row.status == "sent" and row.provider_sid == server.messages()[0]["sid"]
+    assert server.counts() == {c.phone: 1}
 
 
 def test_opted_out_at_twilio_fails_the_text_and_opts_the_client_out(db, tctx, server, send):
