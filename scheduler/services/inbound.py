@@ -10,8 +10,6 @@ a confirmation, which goes to the phone on file and says only what its reminder 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,28 +21,17 @@ from sqlalchemy.orm import Session
 from ..db.models import Client, Series, TherapySession
 from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
-from ..domain.languages import DEFAULT_LANGUAGE
-from ..domain.sms import OPT_IN_WORDS, OPT_OUT_WORDS, Parsed, parse_reply
+from ..domain.sms import Parsed, parse_reply
 from ..locations import Location
 from . import audit, consent, inbox
 from .context import ServiceContext
+from .inbound_answers import Answers, reply_language, twilio_answers
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
 RATING_WINDOW = timedelta(days=7)
 
-# Replies are worded in templates/sms/reply_*.txt, in the client's language (texts.localized).
+# Replies are worded in templates/sms/reply_*.txt, in the client's language (inbound_answers).
 # None of them suggests replying CANCEL (an opt-out word at Twilio).
-
-# Opt-out and opt-in words Twilio acts on itself: Twilio answers those and blocks what we send
-# after an opt-out, so we stay silent. Any other word (ALTO, BAJA, COMENZAR...) reaches only us,
-# and the client hears from us, in their language, that it worked.
-_TWILIO_HANDLED = frozenset((*OPT_OUT_WORDS, *OPT_IN_WORDS))
-
-
-def _twilio_handles(body: str) -> bool:
-    """Whether the text is one of Twilio's own keywords ("Stop.", "opt out", "ＳＴＯＰ")."""
-    letters = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", body))
-    return letters.upper() in _TWILIO_HANDLED
 
 
 @dataclass(frozen=True)
@@ -157,25 +144,6 @@ def _same_phone(raw: str) -> list[str]:
     return sorted(f for f in forms if f)
 
 
-def help_text(ctx: ServiceContext, location: Location, language: str = DEFAULT_LANGUAGE) -> str:
-    """The HELP reply: the practice, the office's phone, and how to opt out."""
-    return ctx.texts.help_reply(ctx.locations.practice, location, language)
-
-
-def reply_language(clients: list[Client], sender: Client | None) -> str:
-    """The language to answer a text in.
-
-    The sender's, when we know who sent it. A phone shared by several clients (families) is
-    answered in their language when they all have the same one; when they differ and the
-    sender cannot be told apart, in English, the practice's default, like a number we do not
-    know at all.
-    """
-    if sender is not None:
-        return sender.language
-    languages = {c.language for c in clients}
-    return languages.pop() if len(languages) == 1 else DEFAULT_LANGUAGE
-
-
 class _Handler:
     """One routed text: who sent it, what it means, and its effects."""
 
@@ -191,17 +159,17 @@ class _Handler:
         self.db, self.ctx, self.location = db, ctx, location
         self.row, self.parsed, self.now = row, parsed, now
         self.phone = ctx.texts.office_phone(location)
-        self.language: str = DEFAULT_LANGUAGE
+        self.answers = Answers(ctx, location)
         self.own_answer = False  # an opt-out confirmation Twilio will not send for us
 
     def _reply(self, kind: str, **values: object) -> str:
-        return self.ctx.texts.reply(kind, self.language, office_phone=self.phone, **values)
+        return self.answers.reply(kind, **values)
 
     def run(self) -> None:
         clients = self._clients()
         if len(clients) == 1:
             self.row.client_id = clients[0].id
-        self.language = reply_language(clients, self._one(clients))
+        self.answers.language = reply_language(clients, self._one(clients))
         self._act(clients)
         if self.own_answer:
             return
@@ -225,8 +193,8 @@ class _Handler:
             # Twilio answers its own opt-out words and blocks anything we would send; a word it
             # does not know (ALTO, BAJA...) gets our confirmation, which still goes through.
             reply = None
-            if clients and not _twilio_handles(self.parsed.text):
-                reply = self._reply("opted_out", practice_name=self.ctx.locations.practice.name)
+            if clients and not twilio_answers(self.parsed.text):
+                reply = self._reply("opted_out")
                 self.own_answer = True
             self._finish("opted_out" if clients else "unknown_sender", reply, clients)
             return
@@ -234,7 +202,7 @@ class _Handler:
             self._start(clients, word)
             return
         if keyword == "help":
-            self._finish("help", help_text(self.ctx, self.location, self.language), clients)
+            self._finish("help", self.answers.help(), clients)
             return
         sender = self._one(clients)
         if sender is None:
@@ -308,8 +276,8 @@ class _Handler:
         if changed or not clients:
             # Twilio confirms its own opt-in words; COMENZAR and the like get our confirmation.
             reply = None
-            if changed and not _twilio_handles(self.parsed.text):
-                reply = self._reply("opted_in", practice_name=self.ctx.locations.practice.name)
+            if changed and not twilio_answers(self.parsed.text):
+                reply = self._reply("opted_in")
             self._finish("opted_in" if changed else "unknown_sender", reply, clients)
             return
         # "Yes" from someone already opted in is most likely an answer to a prompt: keep it.
