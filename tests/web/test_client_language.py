@@ -50,6 +50,8 @@ def test_an_unknown_language_is_refused_naming_the_field(api, db, value):
     r = api.post("/clients", _body(language=value))
     assert r.status_code == 422
     assert "language" in r.json["fields"], r.json
+    if isinstance(value, str):
+        assert r.json["messages"]["language"] == "Language must be 'en' or 'es'"
     assert _count(db) == before
 
 

@@ -152,5 +152,8 @@ def _fields(exc: ValidationError) -> dict[str, str]:
             message = "is not a known field"
         elif err["type"] == "missing":
             message = "is required"
+        elif err["type"] == "literal_error":
+            # "Language must be 'en' or 'es'" rather than pydantic's "Input should be ...".
+            message = f"must be {err.get('ctx', {}).get('expected', 'one of the allowed values')}"
         fields.setdefault(loc, message)
     return fields
