@@ -25,12 +25,15 @@ LOCALE = "en_US"
 DAY = "EEE, MMM d, y"  # Mon, Feb 1, 2027
 LONG_DAY = "EEEE, MMMM d, y"  # Monday, February 1, 2027
 SHORT_DAY = "EEE, MMM d"  # Mon, Feb 1
+# Texts, per language. Babel supplies every name; none is written here. Spanish puts the day
+# before the month. "Mon Feb 1, 5:00 PM PST" has one comma fewer than DAY: it keeps a reminder
+# in one segment.
+TEXT_WHEN = {"en": "EEE MMM d, h:mm a", "es": "EEE d MMM, h:mm a"}  # mié 3 mar, 5:00 p.m.
+TEXT_WHEN_NO_WEEKDAY = {"en": "MMM d, h:mm a", "es": "d MMM, h:mm a"}
+MONTH_DAY = {"en": "MMM d", "es": "d MMM"}  # Feb 1, 1 feb: next to a weekday or in a range
+WEEKDAY = "EEEE"  # Monday, lunes
 TIME = "h:mm a"  # 5:00 PM (an explicit pattern: CLDR's own uses a narrow no-break space)
 EN_DASH = "\u2013"
-# A session's time in a text, per language: "Wed Mar 3, 5:00 PM PST", "mié 3 mar, 5:00 p.m. PST".
-# Spanish puts the day before the month. Babel supplies every name; none is written here.
-TEXT_WHEN = {"en": "EEE MMM d, h:mm a", "es": "EEE d MMM, h:mm a"}
-TEXT_WHEN_NO_WEEKDAY = {"en": "MMM d, h:mm a", "es": "d MMM, h:mm a"}
 # CLDR separates "p. m." and some day/month parts with no-break spaces, which are not in the
 # GSM-7 alphabet: one of them would turn a whole text into UCS-2 (70 characters a segment).
 _PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
@@ -122,20 +125,40 @@ def format_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     )
 
 
+def _language(locale: str) -> str:
+    return Locale.parse(locale).language
+
+
+def format_month_day(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
+    """'Feb 1', '1 feb' (an aware datetime is first put in `zone`)."""
+    if isinstance(day, datetime):
+        day = _aware(day, zone).date()
+    pattern = MONTH_DAY.get(_language(locale), MONTH_DAY["en"])
+    return _babel_date(day, pattern, locale=locale).translate(_PLAIN_SPACES)
+
+
+def format_weekday(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
+    """'Monday', 'lunes' (an aware datetime is first put in `zone`)."""
+    if isinstance(day, datetime):
+        day = _aware(day, zone).date()
+    return _babel_date(day, WEEKDAY, locale=locale).translate(_PLAIN_SPACES)
+
+
 def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE, weekday: bool = True) -> str:
-    """A session's start as a text shows it in `zone`: 'Wed Mar 3, 5:00 PM PST' (en_US),
-    'mié 3 mar, 5:00 p.m. PST' (es_US); only plain spaces, so GSM-7 stays possible.
-    `weekday=False` leaves the day's name out ('3 mar, 5:00 p.m. PST')."""
+    """A visit's start as a text shows it in `zone` (no year, to stay short): 'Wed Mar 3,
+    5:00 PM PST' (en_US), 'mié 3 mar, 5:00 p.m. PST' (es_US); only plain spaces, so GSM-7
+    stays possible. `weekday=False` leaves the day's name out ('3 mar, 5:00 p.m. PST')."""
     local = _aware(at, zone)
     patterns = TEXT_WHEN if weekday else TEXT_WHEN_NO_WEEKDAY
-    pattern = patterns.get(Locale.parse(locale).language, patterns["en"])
+    pattern = patterns.get(_language(locale), patterns["en"])
     text = _babel_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale)
     return f"{text} {local.tzname() or zone}".translate(_PLAIN_SPACES)
 
 
-def format_weekday(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
-    """The weekday of `at` in `zone`, in full: 'Monday', 'lunes'."""
-    return _babel_date(_aware(at, zone).date(), "EEEE", locale=locale).translate(_PLAIN_SPACES)
+def format_text_time(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
+    """'5:00 PM PST', '5:00 p.m. PST' in `zone`."""
+    local = _aware(at, zone)
+    return f"{format_time(local, locale=locale)} {local.tzname()}".translate(_PLAIN_SPACES)
 
 
 def format_phone(e164: str | None) -> str:

@@ -20,7 +20,8 @@ Rules, stated once:
 - Questionnaire link ("measure_link"), for sessions where the measure plan asks for one:
   24 hours before the start (elapsed time), moved earlier out of quiet hours like a reminder;
   it expires when the session starts.
-- Notices (booking, change, cancellation) are due now; in quiet hours they wait for the next
+- Notices (booking, change, cancellation, a new series length, the rest of a series
+  cancelled) are due now; in quiet hours they wait for the next
   allowed moment instead of being dropped.
 - Caps: per client, at most `max_per_day` per local day and `max_per_week` in any 7
   consecutive local days (rolling, not ISO weeks, so no "Sunday + Monday" bursts).
@@ -39,6 +40,8 @@ MessageKind = Literal[
     "booking_confirmation",
     "session_changed",
     "session_cancelled",
+    "series_changed",
+    "series_cancelled",
     "reminder_24h",
     "reminder_2h",
     "goal_prompt",
@@ -54,6 +57,8 @@ REMINDABLE_STATUSES = frozenset({"scheduled", "confirmed"})
 CAP_PRIORITY: dict[str, int] = {
     "session_cancelled": 0,
     "session_changed": 0,
+    "series_changed": 0,
+    "series_cancelled": 0,
     "reminder_2h": 1,
     "reminder_24h": 2,
     "booking_confirmation": 3,
@@ -64,7 +69,9 @@ CAP_PRIORITY: dict[str, int] = {
 }
 # Change and cancellation notices count towards the caps but are never dropped by them:
 # a client who misses one may travel to an appointment that no longer exists.
-CAP_EXEMPT = frozenset({"session_cancelled", "session_changed"})
+CAP_EXEMPT = frozenset(
+    {"session_cancelled", "session_changed", "series_changed", "series_cancelled"}
+)
 
 # How long a goal prompt or closing text stays worth sending if dispatch is delayed and no
 # next session bounds it.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -37,6 +37,9 @@ class ScheduleChange:
     sessions: Sequence[TherapySession]
     actor: str
     now: datetime
+    # Where moved sessions started before this change (session id -> instant): a move notice
+    # names the old time as well as the new.
+    previous: Mapping[int, datetime] = field(default_factory=dict)
 
 
 class ScheduleObserver(Protocol):

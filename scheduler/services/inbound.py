@@ -26,6 +26,7 @@ from ..locations import Location
 from . import audit, consent, inbox
 from .context import ServiceContext
 from .inbound_answers import Answers, reply_language, twilio_answers
+from .reply_visit import visit_for_text
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
 RATING_WINDOW = timedelta(days=7)
@@ -381,12 +382,14 @@ class _Handler:
         return True
 
     def _free_text(self, client: Client, *, reply: bool = True) -> None:
-        prompt = self._recent_prompt(client)
+        # Today's visit (under way or within hours) first, then an answer to the week's
+        # prompt, then the next visit.
+        visit = visit_for_text(self.db, client.id, self.now, office_id=self.location.id)
+        prompt = self._recent_prompt(client) if visit is None or visit.why == "next" else None
         if prompt is not None:
             self.row.session_id = prompt.session_id  # an answer to that week's prompt
         else:
-            session = self._next_session(client)
-            self.row.session_id = session.id if session else None
+            self.row.session_id = visit.id if visit else None
         self.row.outcome = "inbox"
         self.row.reply_body = self._reply("received") if reply else None
         _to_inbox(self.db, self.row, self.location.id, "free_text", self.now)

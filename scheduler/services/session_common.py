@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,8 +51,11 @@ def emit(
     series: Series,
     sessions: list[TherapySession],
     actor: str,
+    *,
+    previous: Mapping[int, datetime] | None = None,
 ) -> None:
-    ctx.notify(db, ScheduleChange(kind, series, sessions, actor, ctx.clock()))
+    change = ScheduleChange(kind, series, sessions, actor, ctx.clock(), dict(previous or {}))
+    ctx.notify(db, change)
 
 
 def renumber(series: Series) -> list[TherapySession]:

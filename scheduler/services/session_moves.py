@@ -184,6 +184,7 @@ def move_session(
         raise Conflict(plan.conflicts)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
+    previous = {session.id: session.starts_at}
     if plan.moves_time:
         before["starts_at"], after["starts_at"] = session.starts_at.isoformat(), plan.starts_at
         local = plan.starts_at.astimezone(plan.location.tz)
@@ -228,7 +229,7 @@ def move_session(
         )
     emit(
         db, ctx, "rescheduled" if plan.moves_time else "reassigned", series,
-        [session, *changed], actor,
+        [session, *changed], actor, previous=previous,
     )  # fmt: skip
     return session
 

@@ -163,5 +163,7 @@ def _kind(kind: str) -> str:
         "booking_confirmation": "booking confirmation",
         "session_changed": "change notice",
         "session_cancelled": "cancellation notice",
+        "series_changed": "new visit count notice",
+        "series_cancelled": "series cancellation notice",
         "goal_prompt": "weekly prompt",
     }.get(kind, kind.replace("_", " "))

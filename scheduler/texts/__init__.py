@@ -23,6 +23,8 @@ The modules, in the order a text meets them:
     observer   TextPipeline: observes every calendar change, and is the `TextsPort` through
                which the use cases reach the pipeline (connected in `scheduler.wiring`)
     plan       what a series should have planned, and the row diff (`sync_series_texts`)
+    notices    what a notice tells, fixed at its change (stored as the row's `facts`)
+    pacing     a sender's planned texts kept one interval apart (`domain.spreading`)
     rows       a series' stored texts as planning reads them, and its batched writes
     due        finding due rows fairly across offices, locked without waiting
     claim      send-time checks, wording and send slots: pending -> sending

@@ -26,6 +26,8 @@ BUDGET: dict[str, int] = {
     "reminder_2h": 2,
     "session_changed": 2,
     "session_cancelled": 2,
+    "series_changed": 2,
+    "series_cancelled": 2,
     "goal_prompt": 2,
 }
 LONGEST_OFFICE = "Parsippany-Troy Hills"
@@ -83,7 +85,37 @@ def _facts(
             for t in texts
             for g in (None, LONG_GOAL)
         ]
-    return [replace(n, starts_at=day) for n in names for day in DAYS]
+    return [
+        replace(n, starts_at=day, notice=notice)
+        for n in names
+        for day in DAYS
+        for notice in _notices(kind, day)
+    ]
+
+
+def _notices(kind: str, day: datetime) -> list[dict[str, object] | None]:
+    """The facts a notice of `kind` is worded from (texts.notices), at their longest."""
+    at, week = day.isoformat(), timedelta(days=7)
+    later, last = (day + timedelta(days=1)).isoformat(), (day + 19 * week).isoformat()
+    if kind == "booking_confirmation":
+        base = {"pattern": at, "first": at, "first_planned": at, "last": last, "count": 20}
+        closed = [(day + n * week).date().isoformat() for n in (3, 5, 8, 9, 12)]
+        return [
+            base | {"cadence": 1},
+            base
+            | {"cadence": 4, "skipped": closed, "first_change": "moved", "first_moved_to": later},
+            base
+            | {"cadence": 1, "skipped": closed[:3], "first_change": "cancelled", "first": later},
+        ]
+    if kind == "session_changed":
+        return [{"old": at, "new": later}, {"old": later, "new": at}]
+    if kind == "session_cancelled":
+        return [{"when": at}]
+    if kind == "series_changed":
+        return [{"count": 20, "last": at}]
+    if kind == "series_cancelled":
+        return [{"count": 1, "first": at}, {"count": 12, "first": at}]
+    return [None]
 
 
 def _replies(office: Location, practice: Practice, language: str) -> list[Sample]:

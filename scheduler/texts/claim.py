@@ -261,6 +261,8 @@ def _render(
         weekly_goal=row.weekly_goal if row.goal_detail_consent else None,
         series_kind=row.series_kind or "acute",
         link=link if row.kind == "measure_link" else None,
+        notice=row.facts,
+        cadence_weeks=row.cadence_weeks or 1,
     )
     return render(facts), prompt_id
 

@@ -122,6 +122,7 @@ def claim_query() -> Any:
             _M.expires_at,
             _M.session_starts_at,
             _M.body,
+            _M.facts,
             _M.attempts,
             _M.send_at,
             Client.first_name,
@@ -142,6 +143,7 @@ def claim_query() -> Any:
             se.session_count,
             se.problem_area,
             se.kind.label("series_kind"),
+            se.cadence_weeks,
         )
         .join(Client, Client.id == _M.client_id)
         .outerjoin(s, s.id == _M.session_id)

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from ..domain.languages import DEFAULT_LANGUAGE, check_language
-from ..domain.sms import FALLBACK_FIRST_NAME, segment_count
+from ..domain.sms import FALLBACK_FIRST_NAME, encoding_for, segment_count
 from ..formats import format_text_when, format_weekday
 from ..i18n import locale_for, translate, translations
 from ..package_data import templates_dir
@@ -95,7 +95,8 @@ def reply(kind: str, language: str | None, **values: Any) -> str:
     if at is None:
         return found.render(**values).strip()
     zone = values.pop("zone")
-    return fewest_segments(
-        found.render(**values, when=when(at, zone, language, weekday=w)).strip()
-        for w in (True, False)
-    )
+    text = found.render(**values, when=when(at, zone, language)).strip()
+    if encoding_for(text) == "GSM-7":
+        return text
+    shorter = found.render(**values, when=when(at, zone, language, weekday=False)).strip()
+    return fewest_segments((text, shorter))

@@ -5,7 +5,8 @@ client's consents and zone, the office's rules and the time: `plan.sync_series_t
 that function and brings the stored rows in line with it (insert what is missing, move what
 changed, cancel what is no longer wanted), so re-planning is idempotent and any change can
 simply re-plan the whole series. Notices (booking confirmation, change, cancellation) are
-events, not state: they are added by the change that causes them.
+events, not state: they are added by the change that causes them, with the facts they tell
+(`notices`).
 
 Rows already out of our hands ("sending", "sent", "delivered") are never modified here. A
 sent reminder keeps covering its session while the session keeps the start it was sent for.
@@ -23,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..config import Settings
-from ..db.models import OutboundMessage, Series, TherapySession
+from ..db.models import OutboundMessage, Series
 from ..db.types import utcnow
 from ..locations import Location, LocationBook, Practice
 from ..services.context import ScheduleChange, ServiceContext
@@ -68,7 +69,7 @@ def plan_for_change(db: Session, ctx: ServiceContext, change: ScheduleChange) ->
     booked = change.kind == "booked"
     if not booked:  # a new series is invisible to everyone else until commit
         _lock_series(db, series.id)
-    return sync_series_texts(db, ctx, series, change.now, notices=_notices(change), fresh=booked)
+    return sync_series_texts(db, ctx, series, change.now, change=change, fresh=booked)
 
 
 def replan_series(db: Session, ctx: ServiceContext, series_id: int) -> int:
@@ -82,7 +83,7 @@ def replan_series(db: Session, ctx: ServiceContext, series_id: int) -> int:
     ).scalar_one_or_none()
     if series is None:
         return 0
-    return sync_series_texts(db, ctx, series, ctx.clock(), notices=[], fresh=False)
+    return sync_series_texts(db, ctx, series, ctx.clock(), change=None, fresh=False)
 
 
 def replan_client(db: Session, ctx: ServiceContext, client_id: int) -> int:
@@ -113,18 +114,3 @@ def _lock_series(db: Session, series_id: int) -> None:
     # Every planner of a series (web change or worker re-plan) takes this lock before it
     # touches the series' message rows, so two planners never interleave their writes.
     db.execute(select(Series.id).where(Series.id == series_id).with_for_update())
-
-
-def _notices(change: ScheduleChange) -> list[tuple[str, TherapySession]]:
-    sessions = list(change.sessions)
-    if change.kind == "booked":
-        active = [s for s in change.series.sessions if s.status != "cancelled"]
-        return [("booking_confirmation", min(active, key=lambda s: s.starts_at))] if active else []
-    if change.kind == "rescheduled" and sessions:
-        return [("session_changed", sessions[0])]
-    if change.kind == "cancelled" and sessions:
-        return [("session_cancelled", sessions[0])]
-    if change.kind == "series_cancelled" and sessions:
-        # One notice about the next visit, not one per cancelled week.
-        return [("session_cancelled", min(sessions, key=lambda s: s.starts_at))]
-    return []

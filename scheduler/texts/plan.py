@@ -30,13 +30,15 @@ from ..domain.reminders import (
 )
 from ..domain.texting_policy import texting_policy
 from ..locations import Location
-from ..services.context import ServiceContext
+from ..services.context import ScheduleChange, ServiceContext
+from .notices import SERIES_NOTICE_KINDS, Notice, NoticePlan, plan_notices
+from .pacing import sender_interval, spread_plans
 from .rows import RowWrites, StoredRow, series_rows
 
 PLANNED_KINDS = ("reminder_24h", "reminder_2h", "goal_prompt", "closing", "measure_link")
-# Only the newest of these survives for one session: the text is rendered at send time
-# from the current session, so two would say the same thing twice.
-NOTICE_KINDS = ("session_changed", "session_cancelled")
+# Only the newest of these survives for one session (or, for the series' own notices, for
+# one series): a newer one tells what the client needs to know now.
+NOTICE_KINDS = ("session_changed", "session_cancelled", *SERIES_NOTICE_KINDS)
 # Caps look back this far at what the client already got (a rolling week).
 CAP_WINDOW = timedelta(days=7)
 # An attended session still gets its follow-ups (goal prompt, closing); the planner only
@@ -192,16 +194,19 @@ def sync_series_texts(
     series: Series,
     now: datetime,
     *,
-    notices: list[tuple[str, TherapySession]],
+    change: ScheduleChange | None,
     fresh: bool,
 ) -> int:
-    """Bring the series' stored texts in line with what it should have planned; rows written."""
+    """Bring the series' stored texts in line with what it should have planned, and add the
+    notices `change` calls for; rows written."""
     office = ctx.locations.get(series.office_id)
     if office is None:  # the office left locations.yaml; its sessions are read-only now
         return 0
     client = client_facts(db, series.client_id, now)
     policy = policy_for(ctx.settings, office, ctx.locations.get(client.home_office_id))
     rows = [] if fresh else series_rows(db, series.id)
+    told = plan_notices(ctx, change, rows) if change is not None else NoticePlan()
+    notices = told.add
     sessions = {s.id: s for s in series.sessions}
     desired = desired_plans(
         list(sessions.values()),
@@ -230,14 +235,14 @@ def sync_series_texts(
     wanted_keys = [k for k in desired if k not in covered]
     new_notices = [
         immediate(
-            kind,  # type: ignore[arg-type]  # notices are MessageKinds by construction
-            s.id,
+            n.kind,  # type: ignore[arg-type]  # notices are MessageKinds by construction
+            n.session.id,
             now=now,
             client_zone=client.zone,
             policy=policy,
-            starts_at=s.starts_at,
+            starts_at=None if n.kind in SERIES_NOTICE_KINDS else n.session.starts_at,
         )
-        for kind, s in notices
+        for n in notices
     ]
     capped = apply_caps(
         [gate(desired[k], client) for k in wanted_keys] + [gate(n, client) for n in new_notices],
@@ -246,6 +251,16 @@ def sync_series_texts(
             for series_id, kind, status, instant in client.recent
             if not (series_id == series.id and kind in PLANNED_KINDS and status == "pending")
         ],
+        client_zone=client.zone,
+        policy=policy,
+    )
+    capped = spread_plans(
+        db,
+        series.id,
+        office,
+        capped,
+        interval=sender_interval(office, ctx.settings.sms_max_per_second),
+        now=now,
         client_zone=client.zone,
         policy=policy,
     )
@@ -276,24 +291,37 @@ def sync_series_texts(
         writes.add(plan, session)
 
     _supersede_notices(writes, rows, notices, series)
-    for plan, (_kind, session) in zip(capped[len(wanted_keys) :], notices, strict=True):
-        writes.add(plan, session)
+    stored = {r.id: r for r in rows}
+    for row_id, facts in told.refresh.items():
+        writes.refresh_facts(stored[row_id], facts)
+    for row_id, reason in told.cancel.items():
+        writes.cancel(stored[row_id], reason)
+    for plan, notice in zip(capped[len(wanted_keys) :], notices, strict=True):
+        writes.add(plan, notice.session, notice.facts)
     return writes.flush(db, client.id)
 
 
 def _supersede_notices(
     writes: RowWrites,
     rows: list[StoredRow],
-    notices: list[tuple[str, TherapySession]],
+    notices: list[Notice],
     series: Series,
 ) -> None:
     """Cancel open notices that a newer one (or the end of the series) makes redundant."""
-    noticed = {s.id for _kind, s in notices}
+    noticed = {n.session.id for n in notices if n.kind not in SERIES_NOTICE_KINDS}
+    series_noticed = {n.kind for n in notices if n.kind in SERIES_NOTICE_KINDS}
     newest: dict[int | None, StoredRow] = {}
     for row in rows:
         if row.status not in OPEN_STATUSES:
             continue
         if row.kind in NOTICE_KINDS:
+            # The rest of the series cancelled says all there is to say; a new N replaces
+            # the last one not yet sent.
+            if "series_cancelled" in series_noticed or row.kind in series_noticed:
+                writes.cancel(row, "replaced by a newer notice")
+                continue
+            if row.kind in SERIES_NOTICE_KINDS:
+                continue
             if row.session_id in noticed:
                 writes.cancel(row, "replaced by a newer notice")
                 continue

@@ -34,6 +34,7 @@ class StoredRow:
     expires_at: datetime | None
     reason: str | None
     session_starts_at: datetime | None
+    facts: dict[str, Any] | None = None  # what a notice says (texts.notices)
 
 
 def series_rows(db: Session, series_id: int) -> list[StoredRow]:
@@ -48,6 +49,7 @@ def series_rows(db: Session, series_id: int) -> list[StoredRow]:
             _M.expires_at,
             _M.reason,
             _M.session_starts_at,
+            _M.facts,
         )
         .where(_M.series_id == series_id, _M.status.in_((*OPEN_STATUSES, *DONE_STATUSES)))
         .order_by(_M.id)
@@ -64,7 +66,9 @@ class RowWrites:
         self.inserts: list[dict[str, Any]] = []
         self.updates: dict[int, dict[str, Any]] = {}
 
-    def add(self, plan: PlannedMessage, session: TherapySession) -> None:
+    def add(
+        self, plan: PlannedMessage, session: TherapySession, facts: dict[str, Any] | None = None
+    ) -> None:
         stamp = utcnow()
         self.inserts.append(
             {
@@ -80,6 +84,7 @@ class RowWrites:
                 "attempts": 0,
                 "session_revision": session.revision,
                 "session_starts_at": session.starts_at,
+                "facts": facts,
                 "created_at": stamp,
                 "updated_at": stamp,
             }
@@ -92,6 +97,7 @@ class RowWrites:
             "status": row.status,
             "reason": row.reason,
             "session_starts_at": row.session_starts_at,
+            "facts": row.facts,
         }
         merged = {**current, **values}
         if merged != current:
@@ -99,6 +105,10 @@ class RowWrites:
 
     def cancel(self, row: StoredRow, reason: str) -> None:
         self._update(row, status="cancelled", reason=reason)
+
+    def refresh_facts(self, row: StoredRow, facts: dict[str, Any]) -> None:
+        """A notice not yet sent now says `facts` (the change is told in it)."""
+        self._update(row, facts=facts)
 
     def change(self, row: StoredRow, plan: PlannedMessage, session: TherapySession) -> None:
         self._update(
@@ -133,6 +143,7 @@ class RowWrites:
                     status=bindparam("b_status"),
                     reason=bindparam("b_reason"),
                     session_starts_at=bindparam("b_starts"),
+                    facts=bindparam("b_facts"),
                     next_attempt_at=None,
                     updated_at=stamp,
                 ),
@@ -144,6 +155,7 @@ class RowWrites:
                         "b_status": v["status"],
                         "b_reason": v["reason"],
                         "b_starts": v["session_starts_at"],
+                        "b_facts": v["facts"],
                     }
                     for row_id, v in self.updates.items()
                 ],

@@ -20,8 +20,10 @@ def test_booking_confirmation_goes_out_once(db, tctx, dispatcher, gateway):
     stats = dispatcher.run_pass()
     assert stats.sent == 1, stats
     (message,) = gateway.messages
-    assert message.body.startswith("Hi Casey, you're booked at Seattle: 12 weekly visits on ")
-    assert "Wednesdays from Wed Feb 24, 5:00 PM PST" in message.body
+    assert message.body == (
+        "Hi Casey, you're booked at Seattle: 12 visits, every Wednesday at 5:00 PM PST, "
+        "Feb 24 to May 12. Reply STOP to opt out."
+    )
     assert message.from_number == "+12065550191"  # Seattle's sender
     assert message.status_callback == "https://ipt.example.test/webhooks/twilio/status"
     assert message.validity_period_s == 36000  # useful until the first visit; Twilio's max
@@ -80,10 +82,10 @@ def test_reschedule_racing_a_dispatch_pass_never_sends_the_stale_text(
     assert raced
     bodies = [m.body for m in gateway.messages]
     assert not [b for b in bodies if "Wed Feb 24" in b and "visit 1 of 12 is" in b], bodies
-    changed = [b for b in bodies if "is now" in b]
+    changed = [b for b in bodies if "moved" in b]
     assert changed == [
-        "Hi Casey, your visit 1 of 12 is now Thu Feb 25, 6:00 PM PST, Seattle. "
-        "Questions? (206) 555-0190. Reply STOP to opt out."
+        "Hi Casey, your visit 1 of 12 at Seattle moved from Wed Feb 24, 5:00 PM PST to "
+        "Thu Feb 25, 6:00 PM PST. Questions? (206) 555-0190. Reply STOP to opt out."
     ]
     live = [r for r in rows(db, session_id=first.id, kind="reminder_24h") if r.status == "pending"]
     assert [r.send_at for r in live] == [at_local(date(2027, 2, 23), 18)]

@@ -35,7 +35,7 @@ def assert_one_open_row_per_key(db, series_id: int) -> None:
     keys = Counter(
         (r.session_id, r.kind)
         for r in open_rows(db, series_id)
-        if r.kind not in ("session_changed", "session_cancelled")
+        if r.kind not in ("session_changed", "session_cancelled", "series_cancelled")
     )
     assert [k for k, n in keys.items() if n > 1] == []
 
@@ -133,9 +133,11 @@ def test_ending_a_series_sends_one_notice(db, tctx):
         db, tctx, series.id, cancelled_by="client", reason=None, actor="desk"
     )
     db.commit()
-    assert len(rows(db, series_id=series.id, kind="session_cancelled")) == 1
+    assert rows(db, series_id=series.id, kind="session_cancelled") == []
+    (notice,) = rows(db, series_id=series.id, kind="series_cancelled")
+    assert notice.facts == {"count": 12, "first": series.sessions[0].starts_at.isoformat()}
     pending = [r for r in rows(db, series_id=series.id) if r.status == "pending"]
-    assert [r.kind for r in pending] == ["session_cancelled"]
+    assert [r.kind for r in pending] == ["series_cancelled"]
 
 
 def test_renegotiating_moves_the_closing_text(db, tctx):

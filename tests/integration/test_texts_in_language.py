@@ -15,10 +15,10 @@ from tests.integration.dispatch_support import book, rows
 
 OPT_OUT = {"en": "Reply STOP to opt out.", "es": "Responda ALTO para darse de baja."}
 CONFIRMATION = {
-    "en": "Hi Casey, you're booked at Seattle: 12 weekly visits on Wednesdays from "
-    "Wed Feb 24, 5:00 PM PST. Reply STOP to opt out.",
-    "es": "Hola, Casey. Tiene 12 citas semanales en Seattle, cada miércoles, desde el "
-    "mié 24 feb, 5:00 p.m. PST. Responda ALTO para darse de baja.",
+    "en": "Hi Casey, you're booked at Seattle: 12 visits, every Wednesday at 5:00 PM PST, "
+    "Feb 24 to May 12. Reply STOP to opt out.",
+    "es": "Hola, Casey. Tiene 12 citas en Seattle: cada miércoles, 5:00 p.m. PST, "
+    "del 24 feb al 12 may. Responda ALTO para darse de baja.",
 }
 REMINDER_24H = {
     "en": "Hi Casey, visit 1 of 12 is Wed Feb 24, 5:00 PM PST at Seattle. "
@@ -33,10 +33,10 @@ REMINDER_2H = {
     "Responda C para confirmar o R para reprogramar. Responda ALTO para darse de baja.",
 }
 CHANGED = {
-    "en": "Hi Casey, your visit 2 of 12 is now Thu Mar 4, 6:00 PM PST, Seattle. "
-    "Questions? (206) 555-0190. Reply STOP to opt out.",
-    "es": "Hola, Casey. Su cita 2 de 12 ahora es el jue 4 mar, 6:00 p.m. PST en Seattle. "
-    "¿Preguntas? (206) 555-0190. Responda ALTO para darse de baja.",
+    "en": "Hi Casey, your visit 2 of 12 at Seattle moved from Wed Mar 3, 5:00 PM PST to "
+    "Thu Mar 4, 6:00 PM PST. Questions? (206) 555-0190. Reply STOP to opt out.",
+    "es": "Hola, Casey. Su cita 2 de 12 en Seattle cambia del mié 3 mar, 5:00 p.m. PST al "
+    "jue 4 mar, 6:00 p.m. PST. ¿Preguntas? (206) 555-0190. Responda ALTO para darse de baja.",
 }
 CANCELLED = {
     "en": "Hi Casey, your Wed Mar 10, 5:00 PM PST visit at Seattle is cancelled. "

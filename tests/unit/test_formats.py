@@ -92,3 +92,15 @@ def test_summary_groups_by_what_blocks():
     assert group["message"] == (
         "Seattle is not open then (open 8:00 AM\u20138:00 PM that day): sessions 1\u201316"
     )
+
+
+def test_text_formats_are_short_and_in_the_given_zone() -> None:
+    start = datetime(2027, 2, 25, 1, 0, tzinfo=UTC)  # Wed Feb 24, 5:00 PM in Seattle
+    assert formats.format_text_when(start, "America/Los_Angeles") == "Wed Feb 24, 5:00 PM PST"
+    assert formats.format_text_when(start, "America/New_York") == "Wed Feb 24, 8:00 PM EST"
+    assert formats.format_text_time(start, "America/Phoenix") == "6:00 PM MST"
+    assert formats.format_month_day(start, "America/Los_Angeles") == "Feb 24"
+    assert formats.format_month_day(date(2027, 5, 31)) == "May 31"
+    assert formats.format_weekday(start, "America/Los_Angeles") == "Wednesday"
+    assert formats.format_weekday(start, "Pacific/Auckland") == "Thursday"
+    assert formats.format_weekday(date(2027, 2, 24), locale="es") == "miércoles"

@@ -28,14 +28,24 @@ ALL_KINDS: tuple[MessageKind, ...] = (
     "booking_confirmation",
     "session_changed",
     "session_cancelled",
+    "series_changed",
+    "series_cancelled",
     "reminder_24h",
     "reminder_2h",
     "goal_prompt",
     "closing",
     "measure_link",
 )
-# A questionnaire link is a URL of about 70 characters: that text alone may take two segments.
-TWO_SEGMENT_KINDS = ("measure_link",)
+# A questionnaire link is a URL of about 70 characters: that text may take two segments. So may
+# a confirmation that names its pattern, range and closed weeks, a move with both times, and
+# the notices about the whole series.
+TWO_SEGMENT_KINDS = (
+    "measure_link",
+    "booking_confirmation",
+    "session_changed",
+    "series_changed",
+    "series_cancelled",
+)
 WORST_LINK = "https://scheduler.example-practice.org/m/" + "x" * 43
 
 # --- keywords ---------------------------------------------------------------------------
@@ -223,6 +233,18 @@ WORST_CONTEXT: dict[str, object] = {
     "weekly_goal": None,
     "left": 2,  # "visit 18 of 20, 2 left:" is the longest reminder
     "link": WORST_LINK,
+    # A notice's facts (texts.notices), at their longest.
+    "time": "12:30 PM AKDT",
+    "cadence": 12,
+    "first_date": "Sep 30",
+    "last_date": "Sep 30",
+    "last_when": WORST_WHEN,
+    "old_when": WORST_WHEN,
+    "skipped": ["Sep 30", "Sep 30", "Sep 30"],
+    "more_skipped": 9,
+    "first_moved_to": WORST_WHEN,
+    "first_cancelled": True,
+    "visits": 20,
 }
 
 

@@ -107,13 +107,13 @@ def test_the_preview_shows_the_confirmation_in_the_new_clients_language(desk, db
     for language, expected in (
         (
             "es",
-            "Hola, Lucia. Tiene 12 citas semanales en Miami, cada miércoles, desde el "
-            "mié 24 feb, 5:00 p.m. EST. Responda ALTO para darse de baja.",
+            "Hola, Lucia. Tiene 12 citas en Miami: cada miércoles, 5:00 p.m. EST, "
+            "del 24 feb al 12 may. Responda ALTO para darse de baja.",
         ),
         (
             "en",
-            "Hi Lucia, you're booked at Miami: 12 weekly visits on Wednesdays from "
-            "Wed Feb 24, 5:00 PM EST. Reply STOP to opt out.",
+            "Hi Lucia, you're booked at Miami: 12 visits, every Wednesday at 5:00 PM EST, "
+            "Feb 24 to May 12. Reply STOP to opt out.",
         ),
     ):
         form = _form(therapist.id, client_language=language) | {"csrf_token": token}
@@ -136,7 +136,7 @@ def test_the_preview_of_an_existing_client_uses_their_language(desk, db, ctx):
         "csrf_token": csrf(desk, "/book"),
     }
     body = desk.post("/book/preview", data=form).json
-    assert body["confirmation"]["text"].startswith("Hola, Rosa. Tiene 12 citas semanales")
+    assert body["confirmation"]["text"].startswith("Hola, Rosa. Tiene 12 citas en Miami:")
     found = desk.get("/book/clients?q=Rosa").json
     assert [(c["language"], c["language_name"]) for c in found] == [("es", "Español")]
 

@@ -50,7 +50,21 @@ def confirmation(
         client.timezone if existing and client else (form.client_timezone.data or office.timezone)
     )
     language = client_language(form, client)
-    first = min(plan.sessions, key=lambda s: s.starts_at)
+    ordered = sorted(plan.sessions, key=lambda s: s.starts_at)
+    first, last = ordered[0].starts_at.isoformat(), ordered[-1].starts_at.isoformat()
+    # The facts texts.notices will store at booking: the weekly pattern, the range and the
+    # weeks the office is closed.
+    facts = {
+        "pattern": first,
+        "cadence": 1,
+        "count": len(ordered),
+        "first": first,
+        "last": last,
+        "skipped": [skip.day.isoformat() for skip in plan.skipped],
+        "first_planned": first,
+        "first_change": None,
+        "first_moved_to": None,
+    }
     text = wording.render(
         wording.TextFacts(
             kind="booking_confirmation",
@@ -59,8 +73,9 @@ def confirmation(
             office=office,
             practice=ctx().locations.practice,
             number=1,
-            session_count=form.session_count.data or len(plan.sessions),
-            starts_at=first.starts_at,
+            session_count=len(ordered),
+            starts_at=ordered[0].starts_at,
+            notice=facts,
             language=language,
         )
     )
