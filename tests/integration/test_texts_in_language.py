@@ -124,3 +124,36 @@ def test_a_spanish_saturday_reminder_leaves_out_the_day_name_to_stay_gsm7(
     body = _send(db, clock, dispatcher, gateway, series.sessions[0].id, "reminder_24h")
     assert "es el 27 feb, 10:00 a.m. PST en Seattle" in body
     assert encoding_for(body) == "GSM-7" and segment_count(body) == 2
+
+
+def test_series_notices_in_spanish(db, tctx, dispatcher, gateway):
+    from datetime import date
+
+    from scheduler.domain.sms import encoding_for, segment_count
+
+    client = factories.client(db, tctx, language="es")
+    # Mondays from Feb 22, 2027: Memorial Day (May 31) is skipped and a week added at the end.
+    series = book(db, tctx, client_obj=client, first=date(2027, 2, 22), count=16)
+    dispatcher.run_pass()
+    assert gateway.messages[-1].body == (
+        "Hola, Casey. Tiene 16 citas en Seattle: cada lunes, 5:00 p.m. PST, del 22 feb al "
+        "14 jun. Sin cita el 31 may: el consultorio cierra. Responda ALTO para darse de baja."
+    )
+    session_changes.renegotiate(db, tctx, series.id, 14, actor="desk")
+    db.commit()
+    dispatcher.run_pass()
+    changed = gateway.messages[-1].body
+    assert changed == (
+        "Hola, Casey. Ahora tiene 14 citas en total en Seattle; la cita final es el "
+        "lun 24 may, 5:00 p.m. PDT. ¿Preguntas? (206) 555-0190. Responda ALTO para darse de baja."
+    )
+    session_changes.cancel_rest(db, tctx, series.id, cancelled_by="client", reason=None, actor="d")
+    db.commit()
+    dispatcher.run_pass()
+    cancelled = gateway.messages[-1].body
+    assert cancelled == (
+        "Hola, Casey. Sus 14 citas restantes en Seattle, desde el lun 22 feb, 5:00 p.m. PST, "
+        "fueron canceladas. ¿Preguntas? Llame al (206) 555-0190. Responda ALTO para darse de baja."
+    )
+    for body in (changed, cancelled):
+        assert encoding_for(body) == "GSM-7" and segment_count(body) <= 2
