@@ -72,6 +72,17 @@ def db_upgrade() -> None:
     click.echo(f"database is up to date ({container.engine.url.render_as_string()})")
 
 
+@main.command()
+@edge
+def status() -> None:
+    """Readiness as /readyz reports it (JSON); exits 1 when not ready."""
+    from .cli_status import readiness_report
+
+    report, ready = readiness_report(_container())
+    click.echo(report)
+    sys.exit(0 if ready else 1)
+
+
 @main.group()
 def locations() -> None:
     """The offices file."""

@@ -108,6 +108,9 @@ class Settings:
     # How many reverse proxies stand in front of the app and append to X-Forwarded-For; only
     # then is that header believed about the client's address (0: it is ignored).
     trusted_proxies: int = 0
+    # A bearer token that opens /metrics from anywhere (loopback needs none); None: loopback only.
+    metrics_token: str | None = field(default=None, repr=False)
+    log_format: str = "text"  # or "json": one object a line
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -144,6 +147,12 @@ class Settings:
         secret = env.get("SECRET_KEY") or ""
         if secret and len(secret) < 16:
             raise ConfigError("SECRET_KEY must be at least 16 characters")
+        metrics_token = env.get("METRICS_TOKEN") or None
+        if metrics_token is not None and len(metrics_token) < 16:
+            raise ConfigError("METRICS_TOKEN must be at least 16 characters")
+        log_format = (env.get("LOG_FORMAT") or "text").strip().lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
         smin = _int(env, "SESSION_COUNT_MIN", 8)
         smax = _int(env, "SESSION_COUNT_MAX", 20)
         if smin > smax:
@@ -172,6 +181,8 @@ class Settings:
             # Never longer than the 12-hour absolute limit, which would make it meaningless.
             session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30, maximum=12 * 60),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, minimum=0, maximum=5),
+            metrics_token=metrics_token,
+            log_format=log_format,
         )
 
     @property

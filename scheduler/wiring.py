@@ -23,6 +23,7 @@ from .config import Settings
 from .db.session import make_engine, make_session_factory
 from .db.types import utcnow
 from .locations import LocationBook, load_locations
+from .metrics import CountChanges
 from .services.context import ScheduleObserver, ServiceContext, TextsPort
 from .services.termination import TerminationPlanner
 from .sms.console import ConsoleGateway
@@ -117,7 +118,8 @@ def assemble(
         gateway=gateway,
         texts=pipeline,
         # Texts first: the course's reactions (the offer-maintenance task) read no text rows.
-        observers=[pipeline, TerminationPlanner()],
+        # Metrics count what the others made of a change, once it commits.
+        observers=[pipeline, TerminationPlanner(), CountChanges()],
     )
 
 

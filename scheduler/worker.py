@@ -11,6 +11,7 @@ provider are finished and recorded, and claimed texts not yet sent are given bac
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -23,9 +24,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
+from . import logs
 from .config import Settings
-from .services import signin, staff_sessions
+from .services import readiness, signin, staff_sessions
 from .services.feeds import refresh_stale_feeds
 from .services.termination import sweep as open_due_offers
 from .sms.gateway import SmsGateway
@@ -88,6 +91,7 @@ def housekeeping_job(rt: Runtime) -> object:
         limits = staff_sessions.Limits.from_settings(rt.container.settings)
         sessions = staff_sessions.sweep(db, now=now, limits=limits)
         failures = signin.sweep(db, now=now)
+        readiness.sweep(db, now)
     if sessions or failures:
         log.info("housekeeping: %d ended sessions, %d old sign-in failures", sessions, failures)
     with rt.container.sessions.begin() as db:
@@ -103,6 +107,29 @@ def feeds_job(rt: Runtime) -> object:
     if rebuilt:
         log.info("feeds: %d stored feeds rebuilt", rebuilt)
     return rebuilt
+
+
+class Heartbeat:
+    """Tells readiness checks this worker is alive, before each claim but at most once a second
+    (a pass over a backlog claims many batches; one row write a second is plenty against a
+    limit of three dispatch intervals). A failed write only costs one beat."""
+
+    def __init__(self, container: Container, worker_id: str) -> None:
+        self.container = container
+        self.worker_id = worker_id
+        self.last: datetime | None = None
+
+    def __call__(self) -> None:
+        now = self.container.clock()
+        if self.last is not None and timedelta(0) <= now - self.last < timedelta(seconds=1):
+            return
+        try:
+            with self.container.sessions.begin() as db:
+                readiness.beat(db, self.worker_id, now)
+        except SQLAlchemyError as exc:
+            log.warning("worker: cannot record heartbeat (%s)", type(exc).__name__)
+            return
+        self.last = now
 
 
 def _reconcile_every(settings: Settings) -> float:
@@ -146,6 +173,7 @@ def build_scheduler(
     dispatcher = container.dispatcher
     # dispatcher.stop is set by shutdown(): running passes give back what they hold.
     runtime = Runtime(container, container.gateway, dispatcher, dispatcher.worker, dispatcher.stop)
+    dispatcher.on_batch = Heartbeat(container, dispatcher.worker)
     chosen = JOBS if jobs is None else jobs
     options: dict[str, Any] = {
         "timezone": UTC,
@@ -171,18 +199,21 @@ def build_scheduler(
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Our own INFO lines; libraries only when something is wrong.
-
-    The twilio SDK logs every request at INFO, bodies included: message texts are client
-    data and have no place in logs.
-    """
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("twilio", "apscheduler", "alembic", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Our own INFO lines; libraries only when something is wrong (see `logs.configure`)."""
+    logs.configure("text", level)
 
 
 def run(container: Container) -> None:
     """Run the worker in this process until SIGTERM or SIGINT."""
+    logs.configure(container.settings.log_format)  # LOG_FORMAT=json: one object a line
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:
+        os.makedirs(metrics_dir, exist_ok=True)
+    else:
+        log.warning(
+            "worker: PROMETHEUS_MULTIPROC_DIR is not set, so /metrics will not show this"
+            " worker's text counters (give it the web's directory)"
+        )
     scheduler = build_scheduler(container, blocking=True)
     stopping: list[threading.Thread] = []
 

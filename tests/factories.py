@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import Client, Series, Therapist
-from scheduler.services import booking, directory
+from scheduler.services import booking, directory, phone_consent
 from scheduler.services.context import ServiceContext
 
 _counter = iter(range(10_000, 99_999))
@@ -67,3 +67,8 @@ def series(
         **kw,
     )
     return booking.book_series(db, ctx, req, actor="test").series
+
+
+def opt_out_number(db: Session, phone: str, at: datetime | None = None) -> None:
+    """Record that `phone` texted STOP (the number's state and its history), nothing else."""
+    phone_consent.opt_out(db, phone, at=at or datetime.now(UTC), source="sms_keyword")

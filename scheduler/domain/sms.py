@@ -1,25 +1,27 @@
-"""Pure SMS helpers: reply keywords, GSM-7 / UCS-2 segment counting, names for texts.
+"""Pure SMS helpers: GSM-7 / UCS-2 segment counting, names for texts.
 
-Dates and times in texts are Babel's, in the client's language (scheduler.formats).
-"""
+Reply keywords and their parser live in `replies` and are re-exported here. Dates and times in
+texts are Babel's, in the client's language (scheduler.formats)."""
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from typing import Literal
 
-Keyword = Literal["stop", "start", "help", "confirm", "reschedule", "rating", "other"]
+# The reply parser lives in `replies`; these names stay importable from here.
+from .replies import (  # noqa: F401
+    CONFIRM_WORDS,
+    HELP_WORDS,
+    OPT_IN_WORDS,
+    OPT_OUT_WORDS,
+    RESCHEDULE_WORDS,
+    Keyword,
+    Parsed,
+    parse_reply,
+)
+
 Encoding = Literal["GSM-7", "UCS-2"]
 
-# Twilio's default opt-out, opt-in and help keywords. Twilio acts on these itself (Advanced
-# Opt-Out); we mirror them so our consent records agree with what the carrier side enforces.
-OPT_OUT_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
-OPT_IN_WORDS = ("START", "UNSTOP", "YES")
-HELP_WORDS = ("HELP", "INFO")
-CONFIRM_WORDS = ("C", "CONFIRM", "CONFIRMED")
-RESCHEDULE_WORDS = ("R", "RESCHEDULE")
-RATING_RANGE = range(1, 6)
 
 # Names longer than this are cut so that every template stays within one GSM-7 segment
 # (tests/unit/test_sms_domain.py renders each template with a name of exactly this length).
@@ -39,53 +41,6 @@ GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 
 GSM7_SINGLE, GSM7_PART = 160, 153  # a concatenated part loses 7 septets to the UDH
 UCS2_SINGLE, UCS2_PART = 70, 67  # a concatenated part loses 3 UTF-16 units to the UDH
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """What an inbound text means to us; `text` is the body with outer whitespace removed."""
-
-    keyword: Keyword
-    rating: int | None = None
-    text: str = ""
-
-
-def _strip_outer(text: str) -> str:
-    """Drop whitespace and punctuation at both ends ("  stop. " -> "stop")."""
-
-    def is_trim(ch: str) -> bool:
-        category = unicodedata.category(ch)
-        return ch.isspace() or category.startswith("P") or category.startswith("Z")
-
-    start, end = 0, len(text)
-    while start < end and is_trim(text[start]):
-        start += 1
-    while end > start and is_trim(text[end - 1]):
-        end -= 1
-    return text[start:end]
-
-
-def parse_reply(body: str) -> Parsed:
-    """Classify an inbound SMS body; anything not an exact keyword or 1-5 is "other"."""
-    original = body.strip()
-    # NFKC folds full-width letters/digits ("ＳＴＯＰ", "３") into their plain forms.
-    core = _strip_outer(unicodedata.normalize("NFKC", body))
-    # Inner spaces are ignored so "opt out" and "stop all" still opt out: erring towards
-    # honouring an opt-out is the safe side.
-    word = "".join(core.split()).upper()
-    if word in OPT_OUT_WORDS:
-        return Parsed("stop", text=original)
-    if word in OPT_IN_WORDS:
-        return Parsed("start", text=original)
-    if word in HELP_WORDS:
-        return Parsed("help", text=original)
-    if word in CONFIRM_WORDS:
-        return Parsed("confirm", text=original)
-    if word in RESCHEDULE_WORDS:
-        return Parsed("reschedule", text=original)
-    if word.isascii() and word.isdigit() and int(word) in RATING_RANGE:
-        return Parsed("rating", rating=int(word), text=original)
-    return Parsed("other", text=original)
 
 
 def encoding_for(text: str) -> Encoding:

@@ -96,7 +96,7 @@ def merge(
     db: Session, ctx: ServiceContext, into_id: int, from_id: int, *, actor: str
 ) -> MergeResult:
     """Merge client `from_id` into `into_id` (audited); the kept record's consents stand,
-    except that an opt-out or an undeliverable mark on the same phone carries over."""
+    an undeliverable mark on the same phone carries over, and the number's opt-out stays."""
     if into_id == from_id:
         raise Invalid({"from_client_id": "is this same client"})
     # Locked in id order, so two merges of the same pair cannot deadlock.
@@ -126,21 +126,9 @@ def merge(
         .execution_options(synchronize_session=False)
     )
     moved["feed_tokens_revoked"] = int(getattr(revoked, "rowcount", 0) or 0)
+    # An opt-out needs no carrying: it belongs to the number, which both records keep
+    # honouring (services.phone_consent), whichever record survives.
     carried = _carry_phone_state(into, gone)
-    if "opted_out" in carried:
-        # The history says why texts stopped; pending ones stop now, as after a STOP.
-        db.add(
-            ConsentEvent(
-                client_id=into.id,
-                kind="sms_reminders",
-                granted=False,
-                at=now,
-                source="merge",
-                recorded_by=actor,
-                note=f"opted out by text as client {gone.id}, merged into this record",
-            )
-        )
-        ctx.texts.suppress_pending(db, into.id, "opted_out")
     gone.merged_into_id, gone.merged_at = into.id, now
     db.flush()
     resolved = _resolve_shared_phone_items(db, into, actor)
@@ -170,14 +158,10 @@ def merge(
 
 
 def _carry_phone_state(into: Client, gone: Client) -> list[str]:
-    """A STOP or a dead number belongs to the phone: keep honouring it on the kept record."""
+    """A dead number belongs to the phone: keep honouring it on the kept record."""
     carried: list[str] = []
     if gone.phone != into.phone:
         return carried
-    if gone.opted_out_at is not None and into.opted_out_at is None:
-        into.opted_out_at = gone.opted_out_at
-        into.sms_consent = False
-        carried.append("opted_out")
     if gone.phone_undeliverable_at is not None and into.phone_undeliverable_at is None:
         into.phone_undeliverable_at = gone.phone_undeliverable_at
         into.phone_undeliverable_reason = gone.phone_undeliverable_reason

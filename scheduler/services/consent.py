@@ -2,19 +2,22 @@
 
 Rules (also in the API description of PATCH /clients/{id}):
 
-- A text with an opt-out word sets `opted_out_at`, withdraws `sms_reminders` consent with
-  source "sms", and suppresses every pending message of the client at once.
-- An opt-in word (START, UNSTOP, YES) from an opted-out client restores `sms_reminders` consent
-  (source "sms") and re-plans the client's future messages. Other consents are left as they
-  were, so goal prompts resume only if the client had agreed to them before.
+- An opt-out (a text, or Twilio's 21610) belongs to the phone number (`services.phone_consent`):
+  it stops texts to every client with that number, now and later, and suppresses every
+  pending message to them at once. A client's own consents are left as they were.
+- An opt-in word (START, UNSTOP, YES, COMENZAR) from an opted-out number clears its opt-out
+  and re-plans its clients' future messages; a client with that number and no sms_reminders
+  consent on file gets it (source "sms"). Goal prompts resume only if agreed to before.
 - Staff may not undo a client's own opt-out by flipping a flag: granting a consent to a client
-  with `opted_out_at` set needs `consent_source` (how the new consent was obtained) and
+  whose number opted out needs `consent_source` (how the new consent was obtained) and
   `consent_note` (when, and who witnessed it). Without them the change is refused naming the
-  missing field; with them the opt-out is cleared and the new consent is recorded.
+  missing field; with them the number's opt-out is cleared (source "staff") and the new
+  consent is recorded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -22,8 +25,8 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from ..db.models import Client
-from . import audit
-from .client_records import check_duplicate
+from . import audit, phone_consent
+from .client_records import check_duplicate, with_phone
 from .context import ServiceContext
 from .directory import get_client, language_field, normalise_phone, record_consent
 from .errors import Invalid
@@ -38,30 +41,12 @@ CARRIER_BLOCK_NOTICE = (
 )
 
 
-def _sms_actor(client: Client) -> str:
-    return f"sms:{client.phone}"
-
-
-def _record_texted(db: Session, client: Client, granted: bool, word: str, message_sid: str) -> None:
-    # Forced: a repeated STOP (or START) is still a fact worth keeping in the history.
-    record_consent(
-        db,
-        client,
-        "sms_reminders",
-        granted,
-        source="sms",
-        actor=_sms_actor(client),
-        note=f"texted {word!r} ({message_sid})",
-        force=True,
-    )
-
-
 def _audit_texted(
     db: Session, client: Client, action: str, word: str, message_sid: str, **counts: int
 ) -> None:
     audit.record(
         db,
-        actor=_sms_actor(client),
+        actor=f"sms:{client.phone}",
         action=action,
         entity="client",
         entity_id=client.id,
@@ -72,34 +57,85 @@ def _audit_texted(
     )
 
 
+@dataclass(frozen=True)
+class Texted:
+    """An opt-out or opt-in word as it arrived: from which number, in which inbound text."""
+
+    phone: str
+    word: str
+    message_sid: str
+    inbound_message_id: int | None
+    at: datetime
+    source: phone_consent.Source = "sms_keyword"
+
+
 def opt_out_by_text(
-    db: Session, ctx: ServiceContext, client: Client, *, word: str, at: datetime, message_sid: str
+    db: Session, ctx: ServiceContext, texted: Texted, clients: Sequence[Client]
 ) -> int:
-    """Record a texted opt-out and suppress everything pending; returns how many were stopped."""
-    if client.opted_out_at is None:
-        client.opted_out_at = at
-    _record_texted(db, client, False, word, message_sid)
-    suppressed = ctx.texts.suppress_pending(db, client.id, "opted_out")
-    _audit_texted(db, client, "client.opted_out", word, message_sid, suppressed=suppressed)
-    return suppressed
+    """Opt the number out and stop everything pending to its clients; how many were stopped.
+
+    Recorded even when no client has the number yet: a record created later with it is
+    opted out from the start.
+    """
+    phone_consent.opt_out(
+        db,
+        texted.phone,
+        at=texted.at,
+        source=texted.source,
+        inbound_message_id=texted.inbound_message_id,
+        recorded_by=f"sms:{texted.phone}",
+        note=f"texted {texted.word!r}",
+    )
+    total = 0
+    for client in clients:
+        suppressed = ctx.texts.suppress_pending(db, client.id, "opted_out")
+        _audit_texted(
+            db, client, "client.opted_out", texted.word, texted.message_sid, suppressed=suppressed
+        )
+        total += suppressed
+    return total
 
 
-def wants_opt_in(client: Client) -> bool:
-    """True when an opt-in word from this client changes anything."""
-    return client.opted_out_at is not None or not client.sms_consent
+def wants_opt_in(db: Session, phone: str, clients: Sequence[Client]) -> bool:
+    """True when an opt-in word from this number changes anything."""
+    return not phone_consent.may_text(db, phone) or any(not c.sms_consent for c in clients)
 
 
 def opt_in_by_text(
-    db: Session, ctx: ServiceContext, client: Client, *, word: str, message_sid: str
+    db: Session, ctx: ServiceContext, texted: Texted, clients: Sequence[Client]
 ) -> int:
-    """Opt a client back in after an opt-in word; returns how many messages were planned."""
-    if not wants_opt_in(client):
+    """Opt the number back in after an opt-in word; returns how many messages were planned.
+
+    Texting START is the client's own consent to texts at this number, so a record sharing the
+    number that had no sms_reminders consent on file gets it (source "sms"); other consents
+    stay as they were, so goal prompts resume only if the client had agreed to them before.
+    """
+    if not wants_opt_in(db, texted.phone, clients):
         return 0
-    client.opted_out_at = None
-    _record_texted(db, client, True, word, message_sid)
-    db.flush()
-    planned = ctx.texts.replan_client(db, ctx, client.id)
-    _audit_texted(db, client, "client.opted_in", word, message_sid, planned=planned)
+    phone_consent.opt_in(
+        db,
+        texted.phone,
+        at=texted.at,
+        source=texted.source,
+        inbound_message_id=texted.inbound_message_id,
+        recorded_by=f"sms:{texted.phone}",
+        note=f"texted {texted.word!r}",
+    )
+    planned = 0
+    for client in clients:
+        record_consent(
+            db,
+            client,
+            "sms_reminders",
+            True,
+            source="sms",
+            actor=f"sms:{client.phone}",
+            note=f"texted {texted.word!r} ({texted.message_sid})",
+        )
+        db.flush()
+        count = ctx.texts.replan_client(db, ctx, client.id)
+        _audit_texted(db, client, "client.opted_in", texted.word, texted.message_sid, planned=count)
+        planned += count
     return planned
 
 
@@ -115,6 +151,8 @@ class ClientChange:
     phone: str | None = None
     language: str | None = None
     confirm_duplicate: bool = False
+    # True: the client asked staff (by phone, in person) to stop all texts to their number.
+    opted_out: bool | None = None
 
 
 _KIND = {
@@ -124,14 +162,17 @@ _KIND = {
 }
 
 
-def _check(client: Client, change: ClientChange) -> dict[str, bool]:
-    """The consents that change, or Invalid naming every field that is wrong."""
+def _check(client: Client, change: ClientChange, opted_out: datetime | None) -> dict[str, bool]:
+    """The consents that change, or Invalid naming every field that is wrong.
+
+    `opted_out`: when the number the client will have after the change opted out, if it did.
+    """
     wanted = {f: getattr(change, f) for f in _KIND if getattr(change, f) is not None}
     after = {f: wanted.get(f, getattr(client, f)) for f in _KIND}
     problems: dict[str, str] = {}
     granting = [f for f, v in wanted.items() if v]
-    if client.opted_out_at is not None and granting:
-        when = client.opted_out_at.isoformat(timespec="minutes")
+    if opted_out is not None and granting:
+        when = opted_out.isoformat(timespec="minutes")
         if not change.sms_consent:
             problems["sms_consent"] = (
                 f"the client opted out by text at {when}; a new consent must include "
@@ -152,12 +193,19 @@ def _check(client: Client, change: ClientChange) -> dict[str, bool]:
         problems["goal_prompt_consent"] = "needs sms_consent too"
     if change.goal_detail_consent and not after["goal_prompt_consent"]:
         problems["goal_detail_consent"] = "needs goal_prompt_consent too"
-    if (change.consent_source or change.consent_note) and not wanted:
+    if change.opted_out is False:
+        problems["opted_out"] = (
+            "only true is accepted; an opt-out ends with a new consent (sms_consent: true with "
+            "consent_source and consent_note) or START from the number"
+        )
+    elif change.opted_out and granting:
+        problems["opted_out"] = "cannot be given together with a new consent"
+    if (change.consent_source or change.consent_note) and not wanted and not change.opted_out:
         problems.setdefault("consent_source", "is only accepted together with a consent change")
     if problems:
         raise Invalid(problems)
     result = {f: v for f, v in wanted.items() if v != getattr(client, f)}
-    if client.opted_out_at is not None and change.sms_consent:
+    if opted_out is not None and change.sms_consent:
         # An opt-out reported by Twilio (21610) may leave the flag set; the grant is still news.
         result["sms_consent"] = True
     return result
@@ -168,25 +216,27 @@ def update_client(
 ) -> tuple[Client, list[str]]:
     """Apply a staff change; returns the client and notices for whoever made it."""
     client = get_client(db, client_id)
-    changed = _check(client, change)
+    phone = normalise_phone(change.phone) if change.phone is not None else client.phone
+    # The opt-out that matters is the one of the number the client will have.
+    opted_out = phone_consent.opted_out_at(db, phone)
+    changed = _check(client, change, opted_out)
     language = language_field(change.language) if change.language is not None else None
     notices: list[str] = []
     details: dict[str, Any] = {}
     phone_changed = False
-    if change.phone is not None:
-        phone = normalise_phone(change.phone)
-        if phone != client.phone:
-            check_duplicate(db, phone, confirmed=change.confirm_duplicate, exclude_id=client.id)
-            details["phone"] = "changed"
-            client.phone = phone
-            # A new number deserves a fresh try; the dispatcher marks it again if it fails.
-            client.phone_undeliverable_at = None
-            client.phone_undeliverable_reason = None
-            phone_changed = True
+    if change.phone is not None and phone != client.phone:
+        check_duplicate(db, phone, confirmed=change.confirm_duplicate, exclude_id=client.id)
+        details["phone"] = "changed"
+        client.phone = phone
+        # A new number deserves a fresh try; the dispatcher marks it again if it fails.
+        client.phone_undeliverable_at = None
+        client.phone_undeliverable_reason = None
+        phone_changed = True
+        db.flush()
+        db.expire(client, ["_number_opted_out_at"])  # now the new number's state
     if language is not None and language != client.language:
         # Texts are worded when they are sent, so planned ones follow the new language.
         client.language = details["language"] = language
-    was_opted_out = client.opted_out_at is not None
     note = None
     if change.consent_source is not None or change.consent_note:
         note = f"obtained: {change.consent_source or 'unspecified'}; {change.consent_note or ''}"
@@ -195,15 +245,30 @@ def update_client(
             db, client, _KIND[field], granted, source="api", actor=actor, note=note, force=True
         ):
             details[field] = granted
-    if was_opted_out and change.sms_consent:
-        client.opted_out_at = None
+    if opted_out is not None and change.sms_consent:
+        phone_consent.opt_in(
+            db, client.phone, at=ctx.clock(), source="staff", recorded_by=actor, note=note
+        )
         details["opt_out_cleared"] = True
         notices.append(CARRIER_BLOCK_NOTICE)
+    if change.opted_out and phone_consent.may_text(db, client.phone):
+        phone_consent.opt_out(
+            db,
+            client.phone,
+            at=ctx.clock(),
+            source="staff",
+            recorded_by=actor,
+            note=change.consent_note or "the client asked staff to stop all texts",
+        )
+        details["opted_out"] = True
     if not details:
         return client, notices
     db.flush()
     if change.sms_consent is False:
         ctx.texts.suppress_pending(db, client.id, "consent_withdrawn")
+    if details.get("opted_out"):
+        for sharing in with_phone(db, [client.phone]):
+            ctx.texts.suppress_pending(db, sharing.id, "opted_out")
     if phone_changed or any(f in details for f in _KIND):
         ctx.texts.replan_client(db, ctx, client.id)
     # The events were added as rows; reload the collection so the caller sees them.

@@ -1,6 +1,7 @@
 """A small demo practice for `serve --demo`: a few therapists and clients, series in Tucson and
 one in Seattle that crosses the spring DST change, and a past to work with (`demo_history`:
-attendance, a rated weekly goal, inbox items). Idempotent: a second run adds nothing.
+attendance, a rated weekly goal, inbox items; `demo_course`: questionnaires, a course in its
+termination phase and one continued by monthly maintenance). Idempotent: a second run adds nothing.
 
 The demo's accounts have a published password, so it is seeded only into a database that is
 empty or holds only the demo: one whose accounts are all the demo's own (a real practice has

@@ -20,7 +20,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, Therapist, TherapySession
-from . import booking, directory, inbound, inbox, session_changes
+from . import booking, demo_course, directory, inbound, inbox, session_changes
 from .context import ServiceContext
 
 OFFICE = "tucson"
@@ -47,6 +47,7 @@ def seed_history(db: Session, ctx: ServiceContext, ana: Therapist, clients: list
     series = _past_series(db, ctx, ana, elena, today - timedelta(weeks=WEEKS_AGO), time(16))
     _attendance(db, ctx, series, now)
     _goal_and_rating(db, ctx, series, now)
+    demo_course.seed_courses(db, ctx, ana, series)
     _session_today(db, ctx, ana, now)
     _inbox(db, ctx, clients, now)
 

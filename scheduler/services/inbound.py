@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import phonenumbers
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,9 +22,9 @@ from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
 from ..domain.sms import Parsed, parse_reply
 from ..locations import Location
-from . import audit, consent, inbox
+from . import audit, inbound_consent, inbox, phone_consent
 from .context import ServiceContext
-from .inbound_answers import Answers, reply_language, twilio_answers
+from .inbound_answers import Answers, reply_language
 from .reply_visit import visit_for_text
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
@@ -113,6 +112,8 @@ def _to_inbox(
     kind: str,
     at: datetime,
     summary: str | None = None,
+    *,
+    urgent: bool = False,
 ) -> None:
     text = summary if summary is not None else _summary(row)
     inbox.open_item(
@@ -124,6 +125,7 @@ def _to_inbox(
         client_id=row.client_id,
         session_id=row.session_id,
         inbound_message_id=row.id,
+        urgent=urgent,
     )
 
 
@@ -136,13 +138,7 @@ def _summary(row: InboundMessage) -> str:
 
 def _same_phone(raw: str) -> list[str]:
     """The forms of `raw` a client's phone may be stored in (E.164 from Twilio, normally)."""
-    forms = {raw.strip()}
-    try:
-        parsed = phonenumbers.parse(raw, "US")
-        forms.add(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-    except phonenumbers.NumberParseException:
-        pass
-    return sorted(f for f in forms if f)
+    return sorted({f for f in (raw.strip(), inbound_consent.number_of(raw)) if f})
 
 
 class _Handler:
@@ -172,38 +168,31 @@ class _Handler:
             self.row.client_id = clients[0].id
         self.answers.language = reply_language(clients, self._one(clients))
         self._act(clients)
-        if self.own_answer:
-            return
-        if clients and all(c.opted_out_at is not None for c in clients):
-            # Twilio blocks every text to a number that opted out, replies included (21610).
+        number = inbound_consent.number_of(self.row.from_number)
+        if not self.own_answer and not phone_consent.may_text(self.db, number):
+            # Nothing goes to a number that opted out but the confirmation that it did (and
+            # Twilio blocks replies to its own opt-outs anyway: 21610).
             self.row.reply_body = None
 
     def _act(self, clients: list[Client]) -> None:
         keyword = self.parsed.keyword
-        word = self.parsed.text.strip().upper()
         if keyword == "stop":
-            for client in clients:
-                consent.opt_out_by_text(
-                    self.db,
-                    self.ctx,
-                    client,
-                    word=word,
-                    at=self.now,
-                    message_sid=self.row.message_sid,
-                )
-            # Twilio answers its own opt-out words and blocks anything we would send; a word it
-            # does not know (ALTO, BAJA...) gets our confirmation, which still goes through.
-            reply = None
-            if clients and not twilio_answers(self.parsed.text):
-                reply = self._reply("opted_out")
-                self.own_answer = True
-            self._finish("opted_out" if clients else "unknown_sender", reply, clients)
+            # Twilio answers its own keywords when one is the whole text; any other opt-out
+            # (plain words, Spanish) gets our confirmation, in the client's language.
+            ours = inbound_consent.opt_out(
+                self.db, self.ctx, self.row, self.parsed, clients, self.now
+            )
+            self.own_answer = ours
+            self._finish("opted_out", self._reply("opted_out") if ours else None, clients)
             return
         if keyword == "start":
-            self._start(clients, word)
+            self._start(clients)
             return
         if keyword == "help":
             self._finish("help", self.answers.help(), clients)
+            return
+        if keyword == "possible_opt_out":
+            self._possible_opt_out(clients)
             return
         sender = self._one(clients)
         if sender is None:
@@ -268,18 +257,15 @@ class _Handler:
         matches = [c for c in clients if c.id in here]
         return matches[0] if len(matches) == 1 else None
 
-    def _start(self, clients: list[Client], word: str) -> None:
-        changed = [c for c in clients if consent.wants_opt_in(c)]
-        for client in changed:
-            consent.opt_in_by_text(
-                self.db, self.ctx, client, word=word, message_sid=self.row.message_sid
+    def _start(self, clients: list[Client]) -> None:
+        if inbound_consent.wants_opt_in(self.db, self.row, clients):
+            ours = inbound_consent.opt_in(
+                self.db, self.ctx, self.row, self.parsed, clients, self.now
             )
-        if changed or not clients:
-            # Twilio confirms its own opt-in words; COMENZAR and the like get our confirmation.
-            reply = None
-            if changed and not twilio_answers(self.parsed.text):
-                reply = self._reply("opted_in")
-            self._finish("opted_in" if changed else "unknown_sender", reply, clients)
+            self._finish("opted_in", self._reply("opted_in") if ours else None, clients)
+            return
+        if not clients:
+            self._finish("unknown_sender", None, clients)
             return
         # "Yes" from someone already opted in is most likely an answer to a prompt: keep it.
         sender = self._one(clients)
@@ -288,6 +274,16 @@ class _Handler:
             return
         self.row.client_id = sender.id
         self._free_text(sender, reply=False)
+
+    def _possible_opt_out(self, clients: list[Client]) -> None:
+        """ "cancel"/"end" in a longer text: staff read it first; the client learns how to stop."""
+        sender = self._one(clients)
+        if sender is not None:
+            self.row.client_id = sender.id
+            self._link_session(sender)  # like any free text (a goal answer stays clinical)
+        self.row.outcome = "possible_opt_out"
+        self.row.reply_body = self._reply("how_to_stop")
+        _to_inbox(self.db, self.row, self.location.id, "possible_opt_out", self.now, urgent=True)
 
     def _next_session(self, client: Client) -> TherapySession | None:
         """The client's next scheduled session, preferring this office's."""
@@ -381,7 +377,7 @@ class _Handler:
         self.row.reply_body = self._reply("rating")
         return True
 
-    def _free_text(self, client: Client, *, reply: bool = True) -> None:
+    def _link_session(self, client: Client) -> None:
         # Today's visit (under way or within hours) first, then an answer to the week's
         # prompt, then the next visit.
         visit = visit_for_text(self.db, client.id, self.now, office_id=self.location.id)
@@ -390,6 +386,9 @@ class _Handler:
             self.row.session_id = prompt.session_id  # an answer to that week's prompt
         else:
             self.row.session_id = visit.id if visit else None
+
+    def _free_text(self, client: Client, *, reply: bool = True) -> None:
+        self._link_session(client)
         self.row.outcome = "inbox"
         self.row.reply_body = self._reply("received") if reply else None
         _to_inbox(self.db, self.row, self.location.id, "free_text", self.now)

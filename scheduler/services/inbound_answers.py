@@ -6,26 +6,12 @@ pipeline's port; this module picks the language and fills in the office's detail
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 
 from ..db.models import Client
 from ..domain.languages import DEFAULT_LANGUAGE
-from ..domain.sms import OPT_IN_WORDS, OPT_OUT_WORDS
 from ..locations import Location
 from .context import ServiceContext
-
-# Opt-out and opt-in words Twilio acts on itself: Twilio answers those and blocks what we send
-# after an opt-out, so we stay silent. Any other word (ALTO, BAJA, COMENZAR...) reaches only us,
-# and the client hears from us, in their language, that it worked.
-_TWILIO_HANDLED = frozenset((*OPT_OUT_WORDS, *OPT_IN_WORDS))
-
-
-def twilio_answers(body: str) -> bool:
-    """Whether the text is one of Twilio's own keywords ("Stop.", "opt out", "ＳＴＯＰ")."""
-    letters = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", body))
-    return letters.upper() in _TWILIO_HANDLED
 
 
 def reply_language(clients: Sequence[Client], sender: Client | None) -> str:

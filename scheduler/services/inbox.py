@@ -30,10 +30,12 @@ def open_item(
     inbound_message_id: int | None = None,
     series_id: int | None = None,
     admins_only: bool = False,
+    urgent: bool = False,
 ) -> InboxItem:
     """Put one item in an office's inbox (office None: the admins' unrouted pile).
 
-    `admins_only` items (clinical ones) sit with the office but only admins see them.
+    `admins_only` items (clinical ones) sit with the office but only admins see them;
+    `urgent` ones (a possible opt-out) are listed first.
     """
     if kind not in INBOX_KINDS:
         raise ValueError(f"unknown inbox kind {kind!r}")
@@ -46,6 +48,7 @@ def open_item(
         session_id=session_id,
         series_id=series_id,
         admins_only=admins_only,
+        urgent=urgent,
         inbound_message_id=inbound_message_id,
         created_at=at,
     )
@@ -140,7 +143,8 @@ def list_items(
         query = query.where(where)
     if status is not None:
         query = query.where(InboxItem.status == status)
-    query = query.order_by(InboxItem.created_at, InboxItem.id).limit(limit)
+    # Urgent items (a possible opt-out) first, then oldest first.
+    query = query.order_by(InboxItem.urgent.desc(), InboxItem.created_at, InboxItem.id).limit(limit)
     return list(db.scalars(query).unique())
 
 

@@ -93,7 +93,7 @@ def _recipient(db: Session, item: InboxItem) -> Client:
     if client.merged_into_id is not None:
         client = db.get(Client, client.merged_into_id) or client
     if client.opted_out_at is not None:
-        raise Invalid({"item": "the client opted out of texts (STOP); call them instead"})
+        raise Invalid({"item": "the client's number opted out of texts (STOP); call them instead"})
     if not client.sms_consent:
         raise Invalid({"item": "no consent to text this client is on file; call them instead"})
     if client.phone_undeliverable_at is not None:

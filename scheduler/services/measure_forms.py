@@ -17,7 +17,7 @@ import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -83,6 +83,11 @@ def _new_token() -> tuple[str, str]:
     return token, token_hash(token)
 
 
+def handover_open(session: TherapySession, now: datetime) -> bool:
+    """May the questionnaire be handed over in the office now (around the session's day)?"""
+    return session.starts_at - HANDOVER_WINDOW <= now <= session.ends_at + HANDOVER_WINDOW
+
+
 def start_handover(
     db: Session,
     ctx: ServiceContext,
@@ -95,7 +100,7 @@ def start_handover(
     session = get_session(db, session_id, lock=True)
     now = ctx.clock()
     measures.check_answerable(session, now)
-    if not session.starts_at - HANDOVER_WINDOW <= now <= session.ends_at + HANDOVER_WINDOW:
+    if not handover_open(session, now):
         raise Invalid({"session_id": "a questionnaire is handed over on the day of the session"})
     wanted = _outstanding(db, session, instruments)
     token, digest = _new_token()

@@ -32,7 +32,9 @@ from ..domain.phases import (
     offer_maintenance_before,
     termination_starts_at,
 )
+from ..locations import Location
 from . import inbox
+from .availability import closed_days
 from .booking import SeriesRequest
 from .context import ScheduleChange, ServiceContext
 
@@ -172,12 +174,29 @@ def _summary(series: Series, at: TherapySession) -> str:
         key=lambda s: s.starts_at,
         default=at,
     )
+    clock = when.strftime("%I:%M %p").lstrip("0")  # "5:00 PM", as every page shows times
     return (
         f"Offer maintenance sessions to {client.first_name} {client.last_name}: visit "
         f"{at.number} of {series.session_count} is {when:%a} {when.day} {when:%b} at "
-        f"{when:%H:%M}; the course ends with visit {series.session_count} on "
+        f"{clock}; the course ends with visit {series.session_count} on "
         f"{last.local_date:%a} {last.local_date.day} {last.local_date:%b %Y}."
     )
+
+
+def offer_task(db: Session, series_id: int) -> InboxItem | None:
+    """The task the series page shows: the open one, else the latest (settled or withdrawn)."""
+    items = _items(db, series_id)
+    return next((i for i in items if i.status == "open"), None) or max(
+        items, key=lambda i: i.id, default=None
+    )
+
+
+def follow_ups(db: Session, series_id: int) -> list[Series]:
+    """Maintenance series booked to continue the course, oldest first."""
+    query = select(Series).where(
+        Series.continues_series_id == series_id, Series.kind == "maintenance"
+    )
+    return list(db.scalars(query.order_by(Series.first_session_date)))
 
 
 def maintenance_booked(db: Session, maintenance: Series, *, actor: str, at: datetime) -> None:
@@ -229,17 +248,25 @@ def sweep(db: Session, ctx: ServiceContext) -> int:
     return opened
 
 
-def maintenance_request(series: Series) -> SeriesRequest:
+def maintenance_request(series: Series, location: Location | None = None) -> SeriesRequest:
     """A maintenance series continuing `series`, prefilled for the booking form.
 
     Same client, therapist, office, weekday, time, length, room and problem area; every four
-    weeks from four weeks after the last session that takes place.
+    weeks from four weeks after the last session that takes place. With the office given, a
+    first date the office is closed (a holiday) moves a week on, up to three times: a skipped
+    first date would be made up only at the end, leaving the client two months without a visit.
     """
     held = [s for s in series.sessions if s.status != "cancelled"]
     last = max((s.local_date for s in held), default=series.first_session_date)
     weekday = series.first_session_date.weekday()
     # The series' weekday, four weeks on (calendar days; the last visit may have been moved).
     first = last + timedelta(days=(weekday - last.weekday()) % 7 + 7 * MAINTENANCE_CADENCE)
+    if location is not None:
+        closed = closed_days(location, range(first.year, first.year + 2))
+        for _ in range(3):
+            if closed(first) is None:
+                break
+            first += timedelta(weeks=1)
     return SeriesRequest(
         client_id=series.client_id,
         therapist_id=series.therapist_id,

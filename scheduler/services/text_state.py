@@ -4,7 +4,7 @@ A day sheet row shows one word instead of every reminder line. The state is the 
 these that holds (most useful to the desk first):
 
 1. confirmed: the client confirmed this session by text (nothing to do, whatever else holds);
-2. opted_out: the client texted STOP (or Twilio reported an opt-out): no texts go;
+2. opted_out: the client's number texted STOP (or Twilio reported an opt-out): no texts go;
 3. no_consent: no consent to text reminders is on file: no texts go;
 4. undeliverable: the phone cannot receive texts: fix the number;
 5. failed: the latest text about this session that was tried failed;
@@ -133,7 +133,7 @@ def state_of(
         return SessionTexts("none", "the session is cancelled")
     if consent.opted_out_at is not None:
         when = format_when(consent.opted_out_at, zone)
-        return SessionTexts("opted_out", f"the client opted out of texts {when}")
+        return SessionTexts("opted_out", f"the client's number opted out of texts {when}")
     if not consent.sms_consent:
         return SessionTexts("no_consent", "no consent to text reminders is on file")
     if consent.undeliverable_at is not None:

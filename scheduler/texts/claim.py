@@ -68,6 +68,7 @@ class Claimed:
     # The client's zone and texting window, checked again at send time (None: no window).
     timezone: str = "UTC"
     window: TextingPolicy | None = None
+    office_id: str = ""  # for metrics: texts are counted by office
 
     def in_quiet_hours(self, now: datetime) -> bool:
         return self.window is not None and not is_allowed(now, self.timezone, self.window)
@@ -180,6 +181,7 @@ def claim_batch(
                 attempts=row.attempts + 1,
                 timezone=row.timezone,
                 window=_window(ctx, row, office),
+                office_id=office.id,
             )
         )
     _write(db, updates, worker, real_now)

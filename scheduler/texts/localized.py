@@ -29,6 +29,7 @@ REPLY_KINDS = (
     "received",
     "opted_out",
     "opted_in",
+    "how_to_stop",
 )
 
 

@@ -39,8 +39,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage
 from ..db.types import utcnow
-from ..services import audit
-from ..services.directory import record_consent
+from ..services import audit, phone_consent
 from ..services.inbox import report_failed_text, report_undeliverable_phone
 from ..sms.gateway import SmsError, describe_twilio_error
 from .observer import suppress_pending_for_client
@@ -117,19 +116,19 @@ def apply_effect(
         return
     now = utcnow()
     if effect == "opted_out":
-        if client.opted_out_at is None:
-            client.opted_out_at = now
-            record_consent(
+        # Twilio's block is on the number: every record with it stops, and so do new ones.
+        if phone_consent.may_text(db, client.phone):
+            phone_consent.opt_out(
                 db,
-                client,
-                "sms_reminders",
-                False,
+                client.phone,
+                at=now,
                 source="twilio",
-                actor="twilio",
+                recorded_by="twilio",
                 note=f"Twilio error {code}: the number has opted out",
-                force=True,
             )
-        suppress_pending_for_client(db, client_id, "client opted out")
+        sharing = select(Client.id).where(Client.phone == client.phone)
+        for other_id in db.scalars(sharing):
+            suppress_pending_for_client(db, other_id, "client opted out")
     elif effect == "attention":
         report_failed_text(db, client, describe_twilio_error(code), at=now)
     else:

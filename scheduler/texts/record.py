@@ -75,9 +75,12 @@ class Recording:
     # Senders the provider told to slow down (429 with Retry-After): seconds to hold off.
     slow_down: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    # (kind, office, outcome) of every text, for the metrics (counted once recorded).
+    outcomes: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, text: Claimed) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
+        self.outcomes.append((text.kind, text.office_id, name))
 
 
 def plan(
@@ -91,15 +94,15 @@ def plan(
     rec = Recording()
     for c, reason in suppress:
         rec.rows.append(RowWrite("suppressed", {"b_id": c.id, "b_reason": reason}))
-        rec.count("suppressed")
+        rec.count("suppressed", c)
     for c, result in results:
         if isinstance(result, SendResult):
             params = {"b_id": c.id, "b_sid": result.sid, "b_pstatus": result.status}
             rec.rows.append(RowWrite("sent", params))
-            rec.count("sent")
+            rec.count("sent", c)
         elif result is None:
             rec.rows.append(RowWrite("halted", {"b_id": c.id}))
-            rec.count("released")
+            rec.count("released", c)
         elif isinstance(result, SmsError):
             fate = outcomes.failure(result, attempts=c.attempts, expires_at=c.expires_at, now=now)
             values = fate.values
@@ -111,7 +114,7 @@ def plan(
                 "b_error": values.get("error"),
             }
             rec.rows.append(RowWrite("refused", params))
-            rec.count("retried" if values["status"] == "pending" else "failed")
+            rec.count("retried" if values["status"] == "pending" else "failed", c)
             if fate.effect is not None:
                 rec.effects.append(Effect(c.client_id, fate.effect, result.code, result.message))
             if result.retry_after is not None:
@@ -120,7 +123,7 @@ def plan(
         else:
             log.warning("outcome unknown for message %s: %s", c.id, type(result).__name__)
             rec.rows.append(RowWrite("unknown", _unknown(c.id, unknown_until, result)))
-            rec.count("unknown")
+            rec.count("unknown", c)
     return rec
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from .. import metrics
 from ..db.models import Client, OutboundMessage, TherapySession
 from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
@@ -103,6 +104,9 @@ class Dispatcher:
         self.before_send = before_send  # a test seam: runs between claim and send
         # A test seam: told the instant each send starts, as paced (what the rate limits).
         self.on_start = on_start
+        # Called before each claim: the worker records its heartbeat there, so a long pass
+        # (a backlog sent at 1 text/s) still shows a live worker.
+        self.on_batch: Callable[[], None] | None = None
         self.status_callback = settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
         # A reply lost to a timeout is looked for at the provider after this long.
         self.unknown_grace = timedelta(seconds=max(1, settings.dispatch_claim_timeout_seconds // 4))
@@ -127,6 +131,8 @@ class Dispatcher:
         stats = PassStats()
         idle = 0
         while not self.stop.is_set() and (max_batches is None or stats.batches < max_batches):
+            if self.on_batch is not None:
+                self.on_batch()
             with self.sessions.begin() as db:
                 result = claim.claim_batch(
                     db,
@@ -206,6 +212,7 @@ class Dispatcher:
             )
         for name, count in rec.counts.items():
             setattr(stats, name, getattr(stats, name) + count)
+        metrics.count_texts(rec.outcomes)
         self._release(release, stats)
         self._after(rec)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .. import logs
 from ..config import Settings
 from ..package_data import templates_dir
 from ..wiring import Container, build
-from . import errors, frontdesk, headers, health, measure_form
+from . import errors, frontdesk, headers, health, measure_form, metrics, observe
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .webhooks import bp as webhooks_bp
@@ -48,11 +49,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if db is not None:
             db.close()
 
+    logs.configure(settings.log_format)
+    observe.register(app)  # first: its timing and request id wrap every other hook
     errors.register(app)
     headers.register(app, settings)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only
     app.register_blueprint(measure_form.bp)  # the client's one-time questionnaire form
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(api_blueprint)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(webhooks_bp)  # Twilio: inbound texts and delivery reports

@@ -163,7 +163,7 @@ def attendance_chart(weeks: Sequence[WeekMark], *, title: str = "Attendance by w
     rows = max(1, -(-len(weeks) // per_row))
     width = left * 2 + per_row * (size + gap)
     legend_y = top + rows * (size + gap + 14) + 8
-    height = legend_y + 20
+    height = legend_y + 36  # two lines of legend
     tally: dict[str, int] = {}
     for w in weeks:
         tally[w.state] = tally.get(w.state, 0) + 1
@@ -197,11 +197,12 @@ def attendance_chart(weeks: Sequence[WeekMark], *, title: str = "Attendance by w
         parts.append(
             _text(bx + size / 2, by - 4, w.week, text_anchor="middle", fill=MUTED, font_size=10)
         )
-    legend = (
-        "A attended · N no-show · C cancelled by client · P by practice · M made up · "
-        "? not recorded"
+    legend_lines = (
+        "A attended · N no-show · C cancelled by client · P by practice · M made up",
+        "? not recorded · empty box: no session that week (a holiday or closure)",
     )
-    parts.append(_text(left, legend_y + 12, legend, fill=MUTED))
+    for line, key in enumerate(legend_lines):
+        parts.append(_text(left, legend_y + 12 + 16 * line, key, fill=MUTED))
     parts.append(tail)
     return "".join(parts)
 
@@ -238,6 +239,16 @@ def ratings_chart(
     for n in range(1, last + 1):
         parts.append(
             _text(left + slot * (n - 0.5), top + plot_h + 16, n, text_anchor="middle", fill=MUTED)
+        )
+    if not points:  # an empty grid alone reads like a chart that failed to draw
+        parts.append(
+            _text(
+                left + plot_w / 2,
+                top + plot_h / 2 + 5,
+                "No ratings yet: the client rates each week's goal by text.",
+                text_anchor="middle",
+                fill=MUTED,
+            )
         )
     parts.append(tail)
     return "".join(parts)

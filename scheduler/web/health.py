@@ -1,4 +1,4 @@
-"""Liveness for load balancers and the Procfile's platform."""
+"""Liveness and readiness for load balancers, orchestrators and the engineer on call."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from .context import db
+from ..services import readiness
+from .context import container, db
 
 bp = Blueprint("health", __name__)
 
@@ -15,3 +16,13 @@ bp = Blueprint("health", __name__)
 def healthz() -> ResponseReturnValue:
     db().execute(text("SELECT 1"))
     return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """200 when ready, 503 otherwise; the same keys either way (services.readiness)."""
+    c = container()
+    state = readiness.check(
+        db(), now=c.clock(), dispatch_interval_seconds=c.settings.dispatch_interval_seconds
+    )
+    return jsonify(state.as_dict()), 200 if state.ready else 503

@@ -8,8 +8,10 @@ Order of checks: the signature first (403, nothing read or written), then the fo
 A text to a number that is no office's sender is kept for the admins and answered 422, so the
 misconfiguration shows up in Twilio's debugger while no client's words are lost.
 
-Opt-out and opt-in words get an empty TwiML response: Twilio answers them itself, and after an
-opt-out it would block any message we sent back anyway (error 21610).
+Twilio's own opt-out and opt-in keywords, alone, get an empty TwiML response: Twilio answers
+them itself, and after an opt-out it would block any message we sent back anyway (error 21610).
+Other opt-outs (plain words, Spanish) get the standard confirmation from us
+(`services.inbound_consent`).
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def test_no_reply_to_a_client_who_opted_out_or_a_stranger(db, tctx, item):
     with pytest.raises(Invalid) as caught:
         inbox_replies.queue_reply(db, tctx, stranger_item.id, WORDS, actor="desk@t.test")
     assert "no client has this phone" in caught.value.fields["item"]
-    item.client.opted_out_at = datetime(2027, 2, 15, tzinfo=UTC)
+    factories.opt_out_number(db, item.client.phone, datetime(2027, 2, 15, tzinfo=UTC))
     db.commit()
     with pytest.raises(Invalid) as caught:
         inbox_replies.queue_reply(db, tctx, item.id, WORDS, actor="desk@t.test")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -57,6 +58,7 @@ def test_task_opens_when_visit_n_minus_3_has_ended_not_before(db, tctx, clock, c
     assert task.status == "open" and task.office_id == "seattle" and not task.admins_only
     assert task.session_id == counting(course, 10).id and task.client_id == course.client_id
     assert "visit 10 of 12" in task.summary and "Offer maintenance" in task.summary
+    assert "Tue 2 Nov at 5:00 PM" in task.summary, task.summary
     # Idempotent: sweeping again, or any change to the series, opens nothing more.
     clock.now += timedelta(hours=1)
     assert termination.sweep(db, tctx) == 0
@@ -188,3 +190,27 @@ def test_book_maintenance_is_prefilled_from_the_course(db, tctx, course):
     assert req.start_time == time(17) and req.problem_area == course.problem_area
     booked = booking.book_series(db, tctx, req, actor="desk@test").series
     assert [s.phase for s in booked.sessions] == ["maintenance"] * 6
+
+
+def test_book_maintenance_starts_on_a_day_the_office_is_open(db, tctx):
+    """Four weeks after a course ending Monday 20 December 2027 is Martin Luther King Jr. Day:
+    the prefilled first date moves a week on, rather than being skipped and made up at the
+    end (two months without a visit)."""
+    course = factories.series(db, tctx, first=date(2027, 10, 25), at=time(17), count=9)
+    assert max(s.local_date for s in course.sessions) == date(2027, 12, 20)
+    plain = termination.maintenance_request(course)
+    assert plain.first_session_date == date(2028, 1, 17)  # the holiday, without the office
+    req = termination.maintenance_request(course, tctx.locations["seattle"])
+    assert req.first_session_date == date(2028, 1, 24)
+    booked = booking.book_series(db, tctx, req, actor="desk@test").series
+    dates = [s.local_date for s in booked.sessions]
+    # Presidents' Day (21 February) is skipped and made up four weeks after the last.
+    assert dates == [
+        date(2028, 1, 24),
+        date(2028, 3, 20),
+        date(2028, 4, 17),
+        date(2028, 5, 15),
+        date(2028, 6, 12),
+        date(2028, 7, 10),
+    ]
+    assert all((b - a).days % 28 == 0 for a, b in pairwise(dates))

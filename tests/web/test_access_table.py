@@ -280,6 +280,10 @@ PAGES = [
     Case("POST", "/signin", every(400), {}),
     Case("GET", "/static/favicon.svg", every(200)),
     Case("GET", "/healthz", every(200)),
+    # Readiness needs no sign-in; no worker beats in this world, so it is not ready.
+    Case("GET", "/readyz", every(503)),
+    # Metrics answer loopback (the test client is 127.0.0.1) or METRICS_TOKEN; see test_metrics.
+    Case("GET", "/metrics", every(200)),
     # Offices: the desk's schedule and inbox, per office.
     Case("GET", "/offices?office=miami", "302 302 302 403 403"),
     Case("GET", "/offices?office=seattle", "302 302 403 403 403"),
@@ -410,6 +414,8 @@ PAGES = [
     Case("GET", "/series/{series_m}/course", "200 403 403 200 404"),
     Case("GET", "/series/{series_s}/course", "200 403 404 404 200"),
     Case("GET", "/series/{missing}/course", every(404)),
+    Case("POST", "/series/{series_m}/measure-plan", "302 403 403 302 404", {}),
+    Case("POST", "/series/{missing}/measure-plan", every(404), {}),
     Case("GET", "/alerts", "200 403 403 200 200"),
     Case("POST", "/alerts/{alert_m}/acknowledge", "302 403 403 302 404", {}),
     Case("POST", "/alerts/{missing}/acknowledge", every(404), {}),

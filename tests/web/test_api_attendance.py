@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 from scheduler.db.models import AuditEntry, OutboundMessage
+from tests import factories
 from tests.integration.dispatch_support import Clock
 from tests.web.conftest import Api, make_user_token
 
@@ -177,7 +178,7 @@ def test_text_state_precedence(api, booked, db):
     from scheduler.db.models import Client, TherapySession
 
     db.expire_all()
-    db.get(Client, client_id).opted_out_at = BOOKED_AT
+    factories.opt_out_number(db, db.get(Client, client_id).phone, BOOKED_AT)
     db.get(TherapySession, session_id).confirmed_at = None
     db.commit()
     assert api.get(f"/sessions/{session_id}").json["text_state"] == "opted_out"

@@ -170,8 +170,7 @@ def test_an_ambiguous_sender_is_resolved_by_the_merge(api, db, twilio, two_recor
 
 def test_an_opt_out_on_the_shared_phone_carries_over(api, db, twilio, two_records):
     kept, dup = two_records["kept"], two_records["dup"]
-    db.get(Client, dup["id"]).opted_out_at = db.get(Client, dup["id"]).created_at
-    db.commit()
+    twilio.text("STOP", frm=db.get(Client, dup["id"]).phone)
     r = api.post(f"/clients/{kept['id']}/merge", {"from_client_id": dup["id"]})
     assert r.status_code == 200 and r.json["opted_out"] is True
     db.expire_all()

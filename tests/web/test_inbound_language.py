@@ -115,25 +115,11 @@ def test_a_shared_phone_of_two_languages_follows_the_client_we_can_tell(twilio, 
     assert child.language == "en"
 
 
-def test_only_twilios_own_keywords_are_left_for_twilio_to_answer():
-    from scheduler.services.inbound_answers import twilio_answers
-
-    for body in ("STOP", " stop. ", "Opt out", "ＳＴＯＰ", "start", "UNSTOP!"):
-        assert twilio_answers(body), body
-    for body in ("ALTO", "BAJA", "no más", "COMENZAR", "stop texting me", "para"):
-        assert not twilio_answers(body), body
-
-
-def test_our_opt_out_and_opt_in_confirmations_in_both_languages(locations):
+def test_our_opt_out_and_opt_in_confirmations_in_both_languages():
     from scheduler.texts.localized import reply
 
-    practice = locations.practice.name
-    assert reply("opted_out", "es", practice_name=practice) == (
-        f"Ya no va a recibir mensajes de {practice}. Responda COMENZAR para recibirlos de nuevo."
+    assert reply("opted_out", "es") == (
+        "Listo, no le vamos a enviar otros mensajes. Responda COMENZAR para volver a recibirlos."
     )
-    assert reply("opted_in", "es", practice_name=practice) == (
-        f"Va a recibir de nuevo los mensajes de {practice}. Responda ALTO para darse de baja."
-    )
-    assert reply("opted_out", "en", practice_name=practice).startswith(
-        f"You will get no more texts from {practice}."
-    )
+    assert reply("opted_out", "en").startswith("You have successfully been unsubscribed.")
+    assert reply("opted_in", "es").endswith("Responda ALTO para darse de baja.")

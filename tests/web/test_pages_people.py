@@ -35,7 +35,7 @@ def test_client_page_shows_consent_history_and_opt_out(
     desk: FlaskClient, db: Session, ctx: ServiceContext
 ) -> None:
     c = factories.client(db, ctx)
-    c.opted_out_at = datetime(2026, 11, 20, 18, tzinfo=UTC)
+    factories.opt_out_number(db, c.phone, datetime(2026, 11, 20, 18, tzinfo=UTC))
     db.commit()
     page = desk.get(f"/clients/{c.id}").text
     assert "Opted out" in page and "no texts are sent" in page
@@ -47,7 +47,7 @@ def test_staff_cannot_undo_a_text_opt_out_without_saying_how(
     desk: FlaskClient, db: Session, ctx: ServiceContext
 ) -> None:
     c = factories.client(db, ctx, sms_consent=False, goal_prompt_consent=False)
-    c.opted_out_at = datetime(2026, 11, 20, 18, tzinfo=UTC)
+    factories.opt_out_number(db, c.phone, datetime(2026, 11, 20, 18, tzinfo=UTC))
     db.commit()
     token = csrf(desk, f"/clients/{c.id}")
     refused = desk.post(f"/clients/{c.id}", data=_form(c, sms_consent="y") | {"csrf_token": token})

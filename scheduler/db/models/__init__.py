@@ -15,7 +15,16 @@ from .inbound import InboxRead as InboxRead
 from .inbound import ProgressRating as ProgressRating
 from .messaging import OutboundMessage as OutboundMessage  # texts we send
 from .messaging import SmsSender as SmsSender
-from .practice import Client, ConsentEvent, Office, Therapist, therapist_offices
+from .operations import WorkerHeartbeat as WorkerHeartbeat  # readiness
+from .practice import (
+    Client,
+    ConsentEvent,
+    Office,
+    PhoneConsent,
+    PhoneConsentEvent,
+    Therapist,
+    therapist_offices,
+)
 from .schedule import SESSION_STATUSES, Series, TherapySession
 from .web import SignInFailure as SignInFailure  # the front desk's sign-in throttle
 from .web import StaffSession as StaffSession  # signed-in browsers
@@ -29,6 +38,8 @@ __all__ = [
     "Client",
     "ConsentEvent",
     "Office",
+    "PhoneConsent",
+    "PhoneConsentEvent",
     "Series",
     "Therapist",
     "TherapySession",

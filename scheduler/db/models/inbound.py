@@ -36,6 +36,7 @@ INBOX_KINDS = (
     "unrouted",
     "offer_maintenance",  # a course is two sessions from its end: offer maintenance sessions
     "measure_alert",  # admins only: a questionnaire answer signalled risk (see alerts)
+    "possible_opt_out",  # "cancel"/"end" inside a longer text: a visit, or stop all texts?
 )
 
 
@@ -99,6 +100,8 @@ class InboxItem(Base):
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), nullable=True)
     # Clinical items (measure_alert) are for admins only, never the office's front desk.
     admins_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Read first: a text that may revoke consent to texts (possible_opt_out) cannot wait.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     inbound_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id"), nullable=True, index=True
     )

@@ -55,6 +55,14 @@ class OutboundMessage(Base):
             sqlite_where=text("status = 'sending'"),
         ),
         Index("ix_outbound_messages_client_status", "client_id", "status"),
+        # Readiness and /metrics ask for the oldest due text across all offices on every
+        # probe and scrape: without this, a scan of the whole history.
+        Index(
+            "ix_outbound_messages_pending_send_at",
+            "send_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

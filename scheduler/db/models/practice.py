@@ -1,11 +1,24 @@
-"""Offices, therapists, clients and the history of each client's consents."""
+"""Offices, therapists, clients, the history of each client's consents, and each phone
+number's opt-out state with its history."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..types import UTCDateTime, utcnow
 from .base import Base
@@ -44,6 +57,43 @@ class Therapist(Base):
     offices: Mapped[list[Office]] = relationship(secondary=therapist_offices)
 
 
+class PhoneConsent(Base):
+    """Whether a phone number has opted out of texts: the current state, one row per number.
+
+    An opt-out (STOP, Twilio's 21610) belongs to the number, not to a client record: it applies
+    to every client with that number, including records created later, until START from that
+    number or a staff re-consent. Written only by `services.phone_consent`.
+    """
+
+    __tablename__ = "phone_consents"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+PHONE_CONSENT_EVENTS = ("opt_out", "opt_in")
+
+
+class PhoneConsentEvent(Base):
+    """One opt-out or opt-in of a number: how (source), by which text, and when."""
+
+    __tablename__ = "phone_consent_events"
+    __table_args__ = (CheckConstraint("event IN ('opt_out', 'opt_in')", name="event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    event: Mapped[str] = mapped_column(String(10))
+    # sms_keyword | sms_words | twilio | staff | migration
+    source: Mapped[str] = mapped_column(String(40))
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id"), nullable=True
+    )
+    recorded_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Client(Base):
     __tablename__ = "clients"
 
@@ -59,9 +109,14 @@ class Client(Base):
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     goal_prompt_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     goal_detail_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Set when the client texted an opt-out word (or Twilio reported 21610); cleared only by the
-    # client texting an opt-in word or staff recording a new consent.
-    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The opt-out of this client's number (see PhoneConsent), loaded with the client. Read it
+    # as `opted_out_at`; it changes only through services.phone_consent.
+    _number_opted_out_at: Mapped[datetime | None] = column_property(
+        select(PhoneConsent.opted_out_at)
+        .where(PhoneConsent.phone == phone)
+        .correlate_except(PhoneConsent)
+        .scalar_subquery()
+    )
     phone_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     phone_undeliverable_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -76,6 +131,19 @@ class Client(Base):
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="client", order_by="ConsentEvent.id", lazy="selectin"
     )
+
+    @hybrid_property
+    def opted_out_at(self) -> datetime | None:
+        """When the client's number opted out of texts; None: it has not (or opted back in).
+
+        No setter on purpose: an opt-out is the number's, recorded with its history.
+        """
+        return self._number_opted_out_at
+
+    @opted_out_at.inplace.expression
+    @classmethod
+    def _opted_out_at_expression(cls) -> Any:
+        return cls._number_opted_out_at.expression.label("opted_out_at")
 
     @property
     def initials(self) -> str:

@@ -42,6 +42,9 @@ class ClientPatch(Body):
     language: Language | None = None
     # A new phone another client already has answers 409 "duplicate" unless this is set.
     confirm_duplicate: bool = False
+    # true: the client asked staff to stop all texts to this number (the number's opt-out,
+    # source "staff", with consent_note as its note). Only true: a new consent ends it.
+    opted_out: bool | None = None
 
 
 @blueprint.patch("/clients/<int:client_id>")
@@ -63,8 +66,8 @@ openapi.OPERATIONS.append(
     (
         "patch",
         "/clients/{client_id}",
-        "Change consents (history kept; re-consent after a text opt-out needs consent_source "
-        "and consent_note), the phone or the language",
+        "Change consents (history kept; re-consent after the number's text opt-out needs "
+        "consent_source and consent_note, and clears that opt-out), the phone or the language",
         ClientPatch,
         200,
     )

@@ -70,6 +70,8 @@ def serialize_item(item: InboxItem, *, goal_reply: bool) -> dict[str, Any]:
         "session_id": item.session_id,
         "series_id": item.series_id,
         "admins_only": item.admins_only,
+        # A possible opt-out: read it first (it is also listed first).
+        "urgent": item.urgent,
         # Staff need the number to call back someone the system could not match.
         "from": message.from_number if message is not None else None,
         "received_at": _when(message.received_at, zone) if message is not None else None,

@@ -6,7 +6,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
-from ...services import access, audit, client_records, directory
+from ...services import access, audit, client_records, directory, phone_consent
 from ...services.audit import View
 from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
@@ -100,7 +100,14 @@ def merge_clients(client_id: int) -> ResponseReturnValue:
 @blueprint.get("/clients/<int:client_id>")
 def get_client(client_id: int) -> ResponseReturnValue:
     client = load(Client, client_id)
-    out = {**serialize.client(client), **feed_url_for("client", client)}
+    out = {
+        **serialize.client(client),
+        # Opt-outs and opt-ins of the client's number (they apply to every record with it).
+        "number_consent_history": [
+            serialize.number_consent_event(e) for e in phone_consent.history(db(), client.phone)
+        ],
+        **feed_url_for("client", client),
+    }
     viewed(View("client", client.id, client.id))
     return jsonify(out)
 

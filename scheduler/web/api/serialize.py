@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ...db.models import Client, Series, Therapist, TherapySession
+from ...db.models import Client, PhoneConsentEvent, Series, Therapist, TherapySession
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
 from ...services.attendance import mark_of
@@ -73,6 +73,17 @@ def client(c: Client) -> dict[str, Any]:
             }
             for e in c.consent_events
         ],
+    }
+
+
+def number_consent_event(e: PhoneConsentEvent) -> dict[str, Any]:
+    """One opt-out or opt-in of a number: never the words of the text that caused it."""
+    return {
+        "event": e.event,
+        "source": e.source,
+        "at": e.at.isoformat(),
+        "inbound_message_id": e.inbound_message_id,
+        "recorded_by": e.recorded_by,
     }
 
 

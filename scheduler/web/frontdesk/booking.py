@@ -11,12 +11,12 @@ from flask import flash, jsonify, redirect, render_template, request, session, u
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
-from ...db.models import Client, Therapist
+from ...db.models import Client, Series, Therapist
 from ...domain.languages import LANGUAGE_NAMES
-from ...domain.phases import PROBLEM_AREAS
+from ...domain.phases import PROBLEM_AREAS, SERIES_KINDS
 from ...locations import Location
 from ...services import access as policy
-from ...services import booking, client_records, directory
+from ...services import booking, client_records, directory, termination
 from ...services.conflicts import redact, summarise
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
@@ -44,6 +44,8 @@ _FIELD_FOR = {
     "phone": "phone",
     "goal_prompt_consent": "goal_prompt_consent",
     "goal_detail_consent": "goal_detail_consent",
+    "kind": "kind",
+    "cadence_weeks": "cadence_weeks",
 }
 
 
@@ -65,13 +67,29 @@ def _setup(form: BookingForm, offices: list[Location]) -> None:
     form.room.choices = [SelectChoice("", "No particular room")] + [
         SelectChoice(r, r, {"data-offices": " ".join(ids)}) for r, ids in sorted(rooms.items())
     ]
-    form.session_count.render_kw = {
-        "min": ctx().settings.session_count_min,
-        "max": ctx().settings.session_count_max,
-    }
+    # The browser's own check follows the kind chosen (a course's lengths, or 1-12 for
+    # maintenance); the service checks again and names the field.
+    ranges = {kind: booking.session_count_range(ctx(), kind) for kind in SERIES_KINDS}
+    form.kind.choices = [
+        SelectChoice(
+            c.value,
+            c.label,
+            {"data-min": str(ranges[c.value][0]), "data-max": str(ranges[c.value][1])},
+        )
+        for c in form.kind.choices  # type: ignore[union-attr]
+    ]
+    _count_range(form)
 
 
-def _request_from(form: BookingForm, client_id: int) -> booking.SeriesRequest:
+def _count_range(form: BookingForm) -> None:
+    low, high = booking.session_count_range(ctx(), form.kind.data or "acute")
+    form.session_count.render_kw = {"min": low, "max": high}
+
+
+def _request_from(
+    form: BookingForm, client_id: int, course: Series | None = None
+) -> booking.SeriesRequest:
+    """The service's request; a maintenance series keeps its course's measure plan (GAD-7)."""
     return booking.SeriesRequest(
         client_id=client_id,
         therapist_id=form.therapist_id.data or 0,
@@ -82,7 +100,39 @@ def _request_from(form: BookingForm, client_id: int) -> booking.SeriesRequest:
         problem_area=form.problem_area.data or "",
         duration_minutes=form.duration_minutes.data or 50,
         room=form.room.data or None,
+        kind=form.kind.data or "acute",
+        cadence_weeks=form.cadence_weeks.data or 1,
+        continues_series_id=form.continues_series_id.data or None,
+        measure_gad7=course.measure_gad7 if course is not None else False,
     )
+
+
+def _continued_course(form: BookingForm) -> Series | None:
+    """The course a maintenance series is to continue (404 alike if out of reach)."""
+    if not form.continues_series_id.data:
+        return None
+    return load(Series, form.continues_series_id.data)
+
+
+def _prefill_maintenance(form: BookingForm, raw: str) -> Series | None:
+    """ "Book maintenance" on a series page: everything from the course (services.termination)."""
+    if not raw.isdigit():
+        return None
+    course = load(Series, int(raw))
+    req = termination.maintenance_request(course, ctx().locations.get(course.office_id))
+    form.client_id.data = req.client_id
+    form.location_id.data = req.location_id
+    form.therapist_id.data = req.therapist_id
+    form.room.data = req.room or ""
+    form.first_session_date.data = req.first_session_date
+    form.start_time.data = req.start_time
+    form.session_count.data = req.session_count
+    form.duration_minutes.data = req.duration_minutes
+    form.problem_area.data = req.problem_area
+    form.kind.data = req.kind
+    form.cadence_weeks.data = req.cadence_weeks
+    form.continues_series_id.data = req.continues_series_id
+    return course
 
 
 def _chosen_client(form: BookingForm) -> Client | None:
@@ -149,7 +199,11 @@ def book() -> ResponseReturnValue:
         if request.args.get("client_id", "").isdigit():
             form.client_id.data = int(request.args["client_id"])
         _prefill_slot(form)
+        if _prefill_maintenance(form, request.args.get("continues", "")) is not None:
+            session["office"] = form.location_id.data
+            _count_range(form)
     client = None
+    course = None
     status = 200
     conflicts: list[dict[str, Any]] = []
     duplicates: list[Client] = []
@@ -159,6 +213,10 @@ def book() -> ResponseReturnValue:
         client = _chosen_client(form)
     except NotFound:
         form.client_id.errors = ["no such client"]
+    try:
+        course = _continued_course(form)
+    except NotFound:
+        form.form_errors.append("The course this series would continue was not found.")
     wants_preview = request.form.get("action") == "preview" or helping
     if request.method == "POST" and not wants_preview and form.validate():
         try:
@@ -175,7 +233,7 @@ def book() -> ResponseReturnValue:
                 elif client is None:
                     raise Invalid({"client_id": "choose a client, or enter a new one"})
                 result = booking.book_series(
-                    tx, ctx(), _request_from(form, client.id), actor=u.email
+                    tx, ctx(), _request_from(form, client.id, course), actor=u.email
                 )
                 series_id = result.series.id
         except Invalid as exc:
@@ -194,7 +252,8 @@ def book() -> ResponseReturnValue:
             conflicts = exc.conflicts
             form.form_errors.append(str(exc))
         else:
-            flash(f"Booked {form.session_count.data} sessions.")
+            what = "maintenance sessions" if form.kind.data == "maintenance" else "sessions"
+            flash(f"Booked {form.session_count.data} {what}.")
             return redirect(url_for("series.page", series_id=series_id))
     if request.method == "POST" and not wants_preview and not duplicates:
         # A phone on file is a question to the desk (same person?), not an error: 200.
@@ -212,6 +271,7 @@ def book() -> ResponseReturnValue:
             conflicts=conflicts,
             conflict_summary=[str(g["message"]) for g in summarise(conflicts)],
             duplicates=duplicates,
+            course=course,
             zone_hint=present.zone_name(chosen.timezone) if chosen else None,
         ),
         status,

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
 from ...domain import measures as domain
-from ...services import alerts, course, course_report, measure_forms, measures
+from ...services import alerts, course, course_report, measure_forms, measures, termination
 from ...services.audit import View
 from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
@@ -19,7 +19,7 @@ from ..reach import allow, clinical, load, load_alert, viewed
 from . import access
 from .base import page_blueprint
 from .course_charts import course_charts, report_chart
-from .forms import AcknowledgeForm, HandoverForm
+from .forms import AcknowledgeForm, HandoverForm, MeasurePlanForm
 
 bp = page_blueprint("course", __name__)
 
@@ -34,9 +34,41 @@ def page(series_id: int) -> ResponseReturnValue:
         series=view.series,
         charts=course_charts(view),
         specs=domain.SPECS,
+        follow_ups=termination.follow_ups(db(), series_id),
+        printed_at=ctx().clock(),
+        plan_form=MeasurePlanForm(
+            formdata=None,
+            measure_schedule=view.series.measure_schedule,
+            measure_gad7=view.series.measure_gad7,
+        ),
     )
     viewed(View("course", series_id, view.series.client_id))
     return page
+
+
+@bp.post("/series/<int:series_id>/measure-plan")
+def measure_plan(series_id: int) -> ResponseReturnValue:
+    """The clinician changes when questionnaires are due (the texted links follow)."""
+    u = allow("write_clinical", load(Series, series_id))
+    form = MeasurePlanForm()
+    if not form.validate():
+        flash("Plan not changed: " + "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(url_for("course.page", series_id=series_id))
+    try:
+        with unit_of_work() as tx:
+            measures.change_plan(
+                tx,
+                ctx(),
+                series_id,
+                schedule=form.measure_schedule.data,
+                gad7=form.measure_gad7.data,
+                actor=u.email,
+            )
+    except Invalid as exc:
+        flash("Plan not changed: " + "; ".join(exc.fields.values()))
+    else:
+        flash("Measure plan changed.")
+    return redirect(url_for("course.page", series_id=series_id))
 
 
 @bp.get("/alerts")
@@ -44,7 +76,9 @@ def alert_list() -> ResponseReturnValue:
     u = allow("list_alerts")
     found = alerts.open_alerts(db(), therapist_id=None if u.role == "admin" else u.therapist_id)
     forms = {a.id: AcknowledgeForm(formdata=None, prefix=f"alert{a.id}") for a in found}
-    page = render_template("pages/alerts.html", found=found, forms=forms)
+    page = render_template(
+        "pages/alerts.html", found=found, forms=forms, frequency=domain.FREQUENCY_OPTIONS
+    )
     viewed(*(View("alert", a.id, a.client_id) for a in found))
     return page
 

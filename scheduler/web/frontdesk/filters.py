@@ -24,4 +24,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(present.session_phase, "phase")
     app.add_template_filter(present.session_position, "position")
     app.add_template_filter(present.status_label, "status_label")
+    app.add_template_filter(present.cadence, "cadence")
     app.add_template_filter(lambda a: present.PROBLEM_AREA_LABELS.get(a, a), "problem_area")

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from ...domain.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES
 from ...domain.phases import PROBLEM_AREAS
@@ -95,6 +96,24 @@ class BookingForm(FlaskForm):
         ),
         default="",
         validators=[DataRequired()],
+    )
+    # The services check these too (maintenance: 1-12 sessions); the form offers only what fits.
+    kind = SelectField(
+        "Kind of series",
+        choices=options(
+            ("acute", "IPT course (initial, middle and termination phases)"),
+            ("maintenance", "Maintenance sessions after a course"),
+        ),
+        default="acute",
+    )
+    cadence_weeks = SelectField(
+        "How often",
+        choices=options(("1", "Every week"), ("2", "Every 2 weeks"), ("4", "Every 4 weeks")),
+        coerce=int,
+        default=1,
+    )
+    continues_series_id = IntegerField(
+        "Continues the course", validators=[Optional()], widget=HiddenInput()
     )
 
 
@@ -177,6 +196,8 @@ class ClientForm(FlaskForm):
     consent_note = StringField(
         "Consent note (when, and who witnessed it)", validators=[Optional(), Length(max=500)]
     )
+    # The number's opt-out, when the client asks by phone or in person instead of texting STOP.
+    opt_out_number = BooleanField("Stop all texts to this number: the client asked us to")
 
 
 class ReplyForm(FlaskForm):
@@ -204,3 +225,18 @@ class HandoverForm(FlaskForm):
 
     phq9 = BooleanField("PHQ-9")
     gad7 = BooleanField("GAD-7")
+
+
+class MeasurePlanForm(FlaskForm):
+    """When questionnaires are due in a series, and whether the GAD-7 goes with the PHQ-9."""
+
+    measure_schedule = SelectField(
+        "PHQ-9 at",
+        choices=options(
+            ("standard", "Sessions 1, 4, 8, 12 and the last"),
+            ("every_session", "Every session"),
+            ("none", "None"),
+        ),
+        validators=[InputRequired()],
+    )
+    measure_gad7 = BooleanField("Also the GAD-7, at the same sessions")

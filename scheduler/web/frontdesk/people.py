@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
 from ...services import access as policy
-from ...services import audit, consent, feeds, review
+from ...services import audit, consent, feeds, phone_consent, review
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
@@ -21,6 +21,7 @@ from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed, viewer
 from . import reads
 from .base import page_blueprint
+from .course_status import measure_due, statuses
 from .forms import ClientForm, EmptyForm
 
 bp = page_blueprint("people", __name__)
@@ -79,6 +80,7 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         feed_url=feeds.current_feed_url(db(), ctx(), "client", found.id) if may_rotate else None,
         rotate_form=EmptyForm(),
         views=audit.client_views(db(), found.id) if allowed("read_audit", found) else None,
+        number_history=phone_consent.history(db(), found.phone),
     )
     viewed(View("client", found.id, found.id))
     return page, status
@@ -102,14 +104,18 @@ def update_client(client_id: int) -> ResponseReturnValue:
         for name in ("sms_consent", "goal_prompt_consent", "goal_detail_consent")
         if getattr(form, name).data != getattr(found, name)
     }
+    opting_out = bool(form.opt_out_number.data) and found.opted_out_at is None
     change = consent.ClientChange(
         **wanted,
         consent_source=form.consent_source.data or None if wanted else None,
-        consent_note=(form.consent_note.data or "").strip() or None if wanted else None,
+        consent_note=(form.consent_note.data or "").strip() or None
+        if wanted or opting_out
+        else None,
         phone=form.phone.data if (form.phone.data or "").strip() != found.phone else None,
         language=form.language.data
         if form.language.data not in (None, "", found.language)
         else None,
+        opted_out=True if opting_out else None,
     )
     try:
         with unit_of_work() as s:
@@ -153,9 +159,13 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     ids = [s.id for s in sessions]
     reviewed = [s for s in sessions if clinical(s)]
     may_rotate = allowed("rotate_feed", t)
+    now = ctx().clock()
+    active = reads.series_of_therapist(db(), t.id, where=policy.series_filter(u))
     page = render_template(
         "pages/therapist.html",
         t=t,
+        due=measure_due(sessions, now),
+        course=statuses(active, now),
         monday=monday,
         sessions=sessions,
         texts=messages_for_sessions(db(), ids),
@@ -164,7 +174,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
         rotate_form=EmptyForm(),
-        series=reads.series_of_therapist(db(), t.id, where=policy.series_filter(u)),
+        series=active,
         this_week=monday <= today < monday + timedelta(weeks=1),
         prev_week=monday - timedelta(weeks=1),
         next_week=monday + timedelta(weeks=1),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ... import formats
 from ...db.models import TherapySession
-from ...domain.phases import phase_for
+from ...domain.phases import course_phase
 from ...domain.series import Skip
 from ...services.booking import Preview
 from ...services.conflicts import summarise
@@ -132,13 +132,18 @@ def session_phase(s: TherapySession) -> str:
     n = s.series.session_count
     if not s.counts or not 1 <= s.number <= n:
         return ""
-    return phase_for(s.number, n)
+    return course_phase(s.series.kind, s.number, n)
 
 
 def session_position(s: TherapySession) -> str:
     if not s.counts:
         return "—"
     return f"{s.number}/{s.series.session_count}"
+
+
+def cadence(weeks: int) -> str:
+    """A series' rhythm in words: "week", "2 weeks", "4 weeks"."""
+    return "week" if weeks == 1 else f"{weeks} weeks"
 
 
 def status_label(s: TherapySession) -> str:
@@ -228,6 +233,23 @@ class PreviewView:
         }
 
 
+def _make_ups(held: list[date], skipped: tuple[Skip, ...] | list[Skip]) -> dict[Skip, date]:
+    """Which extra session at the end makes up which skipped slot.
+
+    The series' slots, held or skipped, follow one another at its cadence; the first N are
+    the contract, the held ones after them are the make-ups, given in order to the skips among
+    the first N. A skip after them was a make-up slot closed in its turn: the next slot
+    takes its place, and it makes up nothing itself.
+    """
+    slots = sorted([*held, *(s.day for s in skipped)])
+    if not held or not skipped:
+        return {}
+    contract_end = slots[len(held) - 1]
+    extra = [d for d in held if d > contract_end]
+    within = [s for s in sorted(skipped, key=lambda s: s.day) if s.day <= contract_end]
+    return dict(zip(within, extra, strict=False))
+
+
 def preview_view(preview: Preview) -> PreviewView:
     loc = preview.location
     view = PreviewView(ok=False, office=loc.name, zone=zone_name(loc.timezone), error=preview.error)
@@ -246,10 +268,7 @@ def preview_view(preview: Preview) -> PreviewView:
     if plan is None:
         return view
     sessions = plan.sessions
-    # Each skipped week pushes the series one week on: the k-th skip is made up by the k-th of
-    # the extra weeks at the end.
-    extra = [p.local_date for p in sessions[len(sessions) - len(plan.skipped) :]]
-    make_ups = dict(zip(plan.skipped, extra, strict=False))
+    make_ups = _make_ups([p.local_date for p in sessions], plan.skipped)
     view.skipped = [(s, make_ups.get(s)) for s in plan.skipped]
     made_up_by = {d: s for s, d in make_ups.items()}
     for p in sessions:

@@ -17,6 +17,7 @@ from ..context import ctx, db
 from ..reach import viewer
 from . import access, attendance, grid, present, reads
 from .base import page_blueprint
+from .course_status import measure_due
 
 bp = page_blueprint("schedule", __name__)
 
@@ -113,6 +114,7 @@ def day(office_id: str) -> ResponseReturnValue:
         "pages/day.html",
         states=text_states(db(), sessions),
         marks=attendance.for_sheet(sessions, loc, ctx().clock()),
+        due=measure_due(sessions, ctx().clock()),
         back=request.full_path.rstrip("?"),
         loc=loc,
         shown=shown,

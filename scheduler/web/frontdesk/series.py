@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from ...db.models import Series, TherapySession
-from ...services import review, session_changes, session_moves
+from ...services import measure_forms, review, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Conflict, Invalid, NotFound
 from ...services.session_common import office_of
@@ -20,6 +20,7 @@ from ..reach import allow, allowed, clinical, load, viewed
 from . import attendance, moving, reads
 from .base import page_blueprint
 from .course import session_measures_due
+from .course_status import course_box, measure_due
 from .forms import (
     AttendanceForm,
     CancelForm,
@@ -50,6 +51,7 @@ def _refusal(form: FlaskForm, exc: Exception) -> int:
 
 def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseReturnValue:
     sessions = list(series.sessions)
+    now = ctx().clock()
     renegotiate = forms.get("renegotiate") or RenegotiateForm(
         formdata=None, session_count=series.session_count
     )
@@ -64,7 +66,9 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
             renegotiate=renegotiate,
             cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
             may_change=allowed("change_schedule", series),
-            now=ctx().clock(),
+            now=now,
+            course=course_box(series, now),
+            due=measure_due(sessions, now),
         ),
         status,
     )
@@ -144,6 +148,7 @@ def _session_page(
             may_change=allowed("change_schedule", s),
             started=s.starts_at <= ctx().clock(),
             measures_due=session_measures_due(s),
+            handover_open=measure_forms.handover_open(s, ctx().clock()),
             handover=HandoverForm(formdata=None),
         ),
         status,

@@ -87,8 +87,19 @@
       var zone = chosen && chosen.getAttribute("data-zone");
       if (timeHint && zone) { timeHint.textContent = "In the office’s own time zone: " + zone + "."; }
     }
+    // A maintenance series has 1-12 sessions, a course the practice's lengths: the number
+    // field's limits follow the kind chosen (the server checks again).
+    var kind = form.querySelector("#kind");
+    var count = form.querySelector("#session_count");
+    function countRange() {
+      var chosen = kind && kind.options[kind.selectedIndex];
+      if (!chosen || !count) { return; }
+      count.min = chosen.getAttribute("data-min");
+      count.max = chosen.getAttribute("data-max");
+    }
     form.addEventListener("change", function (e) {
       if (e.target === office) { narrow(therapist); narrow(room); showZone(); }
+      if (e.target === kind) { countRange(); }
       schedulePreview();
     });
     narrow(therapist);

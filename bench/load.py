@@ -1,0 +1,302 @@
+"""Read throughput under the Procfile's gunicorn, on a seeded practice in PostgreSQL.
+
+Creates a scratch PostgreSQL database (dropped at the end, also on failure), migrates it, seeds a
+realistic practice with COPY (bench/practice_seed.py: 9 offices, 60 therapists, 1,500 clients,
+24,000 sessions and their texts), starts the `web:` line of the Procfile (gunicorn, 2 workers)
+on a free port, and drives each endpoint with `wrk` (2 threads, 8 connections; the bench
+installs Debian's wrk if it is missing and it can) or a Python client otherwise. Prints
+requests/s, p50 and p95 per endpoint with its ratio to /healthz from the same run.
+
+With --scale K (K > 1) it runs the 9-office practice first and then one K times larger (9 x K
+offices from a generated locations file), and times booking a series, an office's day page,
+the dispatcher's claim and a feed refresh on both (bench/load_ops.py), printing each as a ratio
+of the K-times figure to the 9-office one.
+
+Last line, one JSON object: {"ratios": {"<endpoint>": r, ...}, "min_single_row_ratio": r}
+(single-row reads: one session, one client; with --scale K the ratios are the K-times
+practice's), plus with --scale K: "scale", "scale_ratios"
+{"booking", "day_page", "claim", "feed_refresh"} and "max_scale_ratio".
+
+Run:  uv run python bench/load.py [--duration 3] [--scale 1] [--client auto|wrk|python]
+PostgreSQL server: BENCH_DATABASE_URL or TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import load_http, load_ops
+from bench._db import scratch_database
+from bench.practice_seed import Seeded, seed
+from scheduler.config import Settings
+from scheduler.db.migrate import upgrade
+from scheduler.services import accounts, directory, feeds
+from scheduler.wiring import Container, build
+
+ROOT = Path(__file__).resolve().parents[1]
+SINGLE_ROW = ("session", "client")
+ADMIN = "bench-admin@bench.invalid"
+PASSWORD = "bench-password-1"
+
+
+def scaled_locations(scale: int, folder: Path) -> Path:
+    """locations.yaml with each office repeated `scale` times (new ids, names and numbers)."""
+    source = ROOT / "locations.yaml"
+    if scale == 1:
+        return source
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    offices = []
+    for copy in range(scale):
+        for office in doc["locations"]:
+            clone = dict(office)
+            if copy:
+                area = office["sms_number"][2:5]
+                clone["id"] = f"{office['id']}-{copy}"
+                clone["name"] = f"{office['name']} {copy}"
+                clone["sms_number"] = f"+1{area}5552{copy:03d}"
+                clone["phone"] = f"+1{area}5553{copy:03d}"
+            offices.append(clone)
+    doc["locations"] = offices
+    path = folder / f"locations-x{scale}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def procfile_web() -> str:
+    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise RuntimeError("the Procfile has no web: line")
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """The Procfile's web process on `port` with 2 workers; stopped (SIGTERM) on exit."""
+    full = {
+        **os.environ,
+        **env,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        # `uv run` puts the venv first on PATH already; this keeps a plain python working too.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["bash", "-c", f"exec {procfile_web()}"],
+            cwd=ROOT,
+            env=full,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not come up:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def prepare(container: Container, scale: int, now: datetime) -> tuple[Seeded, str, str]:
+    """Seed the practice; returns it, an admin's API token and a therapist's feed token."""
+    upgrade(container.engine)
+    with container.sessions.begin() as db:
+        directory.sync_offices(db, container.locations)
+    started = time.perf_counter()
+    seeded = seed(container.engine, container.locations, scale, now=now)
+    print(
+        f"  seeded {len(seeded.offices)} offices, {seeded.therapists} therapists, "
+        f"{seeded.clients} clients, {seeded.sessions} sessions, {seeded.texts} texts "
+        f"in {time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
+    ctx = container.ctx
+    therapist = seeded.therapist_ids_by_office[seeded.offices[0]][0]
+    with container.sessions.begin() as db:
+        accounts.create_user(db, email=ADMIN, role="admin", password=PASSWORD, actor="bench")
+        token = accounts.create_token(db, ADMIN, label="bench", actor="bench")
+        feed_token = feeds.rotate_token(db, ctx, "therapist", therapist, actor="bench")
+        stored = feeds._stored(db, "therapist", str(therapist))
+        assert stored is not None
+        feeds.refresh(db, ctx, stored, now=now, force=True)
+        size = len(stored.body or b"")
+    print(f"  therapist {therapist}'s stored feed: {stored.event_count} events, {size} bytes")
+    return seeded, token, feed_token
+
+
+def endpoints(seeded: Seeded, feed_token: str, now: datetime) -> dict[str, str]:
+    office = seeded.offices[0]
+    monday = (now - timedelta(days=now.weekday())).date()
+    week = f"from={monday.isoformat()}&to={(monday + timedelta(days=6)).isoformat()}"
+    return {
+        "healthz": "/healthz",
+        "locations": "/api/v1/locations",
+        "session": f"/api/v1/sessions/{seeded.sample_session_id}",
+        "client": f"/api/v1/clients/{seeded.sample_client_id}",
+        "office_week": f"/api/v1/sessions?location_id={office}&{week}",
+        "therapist_feed": f"/feeds/therapists/{feed_token}.ics",
+    }
+
+
+def drive(
+    base: str, paths: dict[str, str], token: str, args: argparse.Namespace, wrk: str | None
+) -> dict[str, load_http.Result]:
+    headers = {"Authorization": f"Bearer {token}"}
+    results = {}
+    for name, path in paths.items():
+        url = base + path
+        if wrk:
+            load_http.run_wrk(wrk, url, headers, 1, args.connections, args.threads)  # warm-up
+            res = load_http.run_wrk(
+                wrk, url, headers, args.duration, args.connections, args.threads
+            )
+        else:
+            load_http.run_python(url, headers, 1, args.connections)
+            res = load_http.run_python(url, headers, args.duration, args.connections)
+        if res.errors:
+            raise RuntimeError(f"{name}: {res.errors} of {res.requests} answers were errors")
+        results[name] = res
+    base_rps = results["healthz"].rps
+    for name, res in results.items():
+        print(
+            f"  {name:15} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.1f} ms  "
+            f"p95 {res.p95_ms:6.1f} ms  ratio {res.rps / base_rps:.2f}",
+            flush=True,
+        )
+    return results
+
+
+@dataclass
+class Practice:
+    scale: int
+    ratios: dict[str, float]
+    ops: dict[str, Callable[[], object]]
+
+
+@contextmanager
+def practice(
+    scale: int, args: argparse.Namespace, wrk: str | None, folder: Path, *, ops: bool
+) -> Iterator[Practice]:
+    """Seed a practice, serve it, load each endpoint; it stays served (for the operations)
+    until the block ends, and its database is dropped then."""
+    print(f"practice x{scale}:", flush=True)
+    now = datetime.now(UTC)
+    locations = scaled_locations(scale, folder)
+    with scratch_database("postgresql") as url:
+        settings = replace(
+            Settings(),
+            database_url=url,
+            locations_file=locations,
+            secret_key=secrets.token_urlsafe(24),
+            sms_backend="console",
+        )
+        container = build(settings)
+        try:
+            seeded, token, feed_token = prepare(container, scale, now)
+            env = {
+                "DATABASE_URL": url,
+                "LOCATIONS_FILE": str(locations),
+                "SECRET_KEY": settings.secret_key,
+                "SMS_BACKEND": "console",
+                "INSTANCE_DIR": str(folder / f"instance-x{scale}"),
+            }
+            with gunicorn(env, free_port(), folder / f"gunicorn-x{scale}.log") as base:
+                results = drive(base, endpoints(seeded, feed_token, now), token, args, wrk)
+                base_rps = results["healthz"].rps
+                yield Practice(
+                    scale,
+                    {name: round(r.rps / base_rps, 3) for name, r in results.items()},
+                    load_ops.operations(container, seeded, base, ADMIN, PASSWORD) if ops else {},
+                )
+        finally:
+            container.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per endpoint")
+    parser.add_argument("--scale", type=int, default=1, help="practice size (20: 180 offices)")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    args = parser.parse_args()
+    if args.scale < 1 or args.duration <= 0:
+        parser.error("--scale must be at least 1 and --duration positive")
+    wrk = None if args.client == "python" else load_http.find_wrk(install=True)
+    if args.client == "wrk" and wrk is None:
+        parser.error("wrk is not installed and could not be installed")
+    print(f"client: {'wrk' if wrk else 'python'}; {args.duration:g}s per endpoint", flush=True)
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="ipt_load_") as tmp:
+        folder = Path(tmp)
+        if args.scale == 1:
+            with practice(1, args, wrk, folder, ops=False) as only:
+                ratios = only.ratios
+        else:
+            with (
+                practice(1, args, wrk, folder, ops=True) as small,
+                practice(args.scale, args, wrk, folder, ops=True) as large,
+            ):
+                ratios = large.ratios
+                print("operations, the two practices taking turns (median ms):", flush=True)
+                x1, xk = load_ops.time_interleaved([small.ops, large.ops])
+            scale_ratios = {k: round(xk[k] / x1[k], 2) for k in x1}
+            for k, r in scale_ratios.items():
+                print(f"  {k:15} x1 {x1[k]:7.1f} ms  x{args.scale} {xk[k]:7.1f} ms  {r:.2f}x")
+            out = {
+                "scale": args.scale,
+                "scale_ratios": scale_ratios,
+                "max_scale_ratio": max(scale_ratios.values()),
+            }
+    result = {
+        "ratios": ratios,
+        "min_single_row_ratio": min(ratios[k] for k in SINGLE_ROW),
+        **out,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The demo's courses as a whole: questionnaires along the way, a course in its termination
+phase (its "offer maintenance" task waiting in Tucson's inbox) and a completed course that
+continues as monthly maintenance, so the series pages, the course view and the outcomes
+report show something real.
+
+Like `demo_history`, everything is written through the use cases staff and clients use, each
+with the clock set to when it happened. Answers are chosen to show a believable course (scores
+falling over the weeks), and no PHQ-9 item 9 is above "Not at all": the demo opens no alert, so
+no page carries the red banner until someone tries the safe path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, Series, Therapist
+from . import booking, directory, measures, session_changes, termination
+from .context import ServiceContext
+
+OFFICE = "tucson"
+DESK = "desk@demo.invalid"
+THERAPIST = "ana.reyes@demo.invalid"
+
+# PHQ-9 answers (nine items, 0-3; item 9 always 0) by session number: a course improving.
+PHQ9_COURSE = {
+    1: [2, 2, 2, 3, 2, 2, 2, 1, 0],  # 16, moderately severe
+    4: [2, 2, 1, 2, 2, 1, 1, 1, 0],  # 12, moderate
+    8: [1, 1, 1, 1, 1, 1, 1, 1, 0],  # 8, mild
+    12: [1, 0, 1, 1, 0, 0, 0, 0, 0],  # 3, minimal
+}
+GAD7_COURSE = {
+    1: [2, 2, 2, 1, 1, 2, 1],  # 11, moderate
+    4: [1, 2, 1, 1, 1, 1, 1],  # 8, mild
+    8: [1, 1, 1, 0, 1, 0, 1],  # 5, mild
+    12: [1, 0, 1, 0, 0, 0, 1],  # 3, minimal
+}
+PHQ9_MAINTENANCE = [0, 1, 0, 1, 0, 0, 1, 0, 0]  # 3, minimal
+
+
+def _at(ctx: ServiceContext, when: datetime) -> ServiceContext:
+    return replace(ctx, clock=lambda: when)
+
+
+def seed_courses(db: Session, ctx: ServiceContext, ana: Therapist, elena: Series) -> None:
+    """Questionnaires on Elena's course; Nora in termination; Walter in maintenance."""
+    now = ctx.clock()
+    loc = ctx.locations[OFFICE]
+    today = now.astimezone(loc.tz).date()
+    _questionnaires(db, ctx, elena, now)
+    # Nora: a different weekday from today's (today's has the demo's session an hour ago),
+    # ten weeks in, so visit 11 of 12 (visit 10 if a holiday was skipped) comes within days
+    # and the offer task, opened when visit 9 ended, is waiting.
+    nora = _client(db, ctx, "Nora", "Patel", "+15205550186")
+    course = _past_course(db, ctx, ana, nora, today - timedelta(weeks=10, days=-1), time(13))
+    _questionnaires(db, ctx, course, now)
+    _attend(db, ctx, course, now, no_show=(6,))
+    # Walter: a 12-week course finished two months ago, now seen every four weeks.
+    walter = _client(db, ctx, "Walter", "Nguyen", "+15205550193")
+    done = _past_course(db, ctx, ana, walter, today - timedelta(weeks=20, days=-2), time(9))
+    _questionnaires(db, ctx, done, now)
+    _attend(db, ctx, done, now)
+    _maintenance(db, ctx, done, now)
+
+
+def _client(db: Session, ctx: ServiceContext, first: str, last: str, phone: str) -> Client:
+    new = directory.NewClient(
+        first_name=first,
+        last_name=last,
+        phone=phone,
+        home_location_id=OFFICE,
+        sms_consent=True,
+        goal_prompt_consent=True,
+    )
+    return directory.create_client(db, ctx, new, actor="demo", source="demo")
+
+
+def _open_weekday(ctx: ServiceContext, day: date) -> date:
+    """`day`, or the next weekday (Mon-Fri) Tucson has hours on."""
+    hours = dict(ctx.locations[OFFICE].hours)
+    while day.weekday() >= 5 or not hours.get(day.weekday()):
+        day += timedelta(days=1)
+    return day
+
+
+def _past_course(
+    db: Session, ctx: ServiceContext, ana: Therapist, client: Client, first: date, at: time
+) -> Series:
+    loc = ctx.locations[OFFICE]
+    first = _open_weekday(ctx, first)
+    request = booking.SeriesRequest(
+        client_id=client.id,
+        therapist_id=ana.id,
+        location_id=OFFICE,
+        first_session_date=first,
+        start_time=at,
+        session_count=12,
+        problem_area="grief" if at.hour == 9 else "role_dispute",
+        room="Room 3",
+        measure_gad7=at.hour != 9,
+    )
+    booked_at = datetime.combine(first - timedelta(days=2), time(11), loc.tz)
+    return booking.book_series(db, _at(ctx, booked_at), request, actor=DESK).series
+
+
+def _attend(
+    db: Session, ctx: ServiceContext, series: Series, now: datetime, no_show: tuple[int, ...] = ()
+) -> None:
+    """Mark every past session (as the desk does right after it)."""
+    for s in list(series.sessions):
+        if s.ends_at > now or s.status != "scheduled":
+            continue
+        status: Literal["attended", "no_show"] = "no_show" if s.number in no_show else "attended"
+        session_changes.mark(db, _at(ctx, s.ends_at), s.id, status, actor=DESK)
+
+
+def _questionnaires(db: Session, ctx: ServiceContext, series: Series, now: datetime) -> None:
+    """What the plan asked at the sessions held so far, answered in the office."""
+    for s in list(series.sessions):
+        if s.ends_at > now or s.status not in ("attended", "scheduled"):
+            continue
+        answered_at = _at(ctx, s.starts_at - timedelta(minutes=10))
+        for instrument in measures.planned_for(series, s.number):
+            if series.kind == "maintenance":
+                answers = PHQ9_MAINTENANCE if instrument == "phq9" else None
+            else:
+                answers = (PHQ9_COURSE if instrument == "phq9" else GAD7_COURSE).get(s.number)
+            if answers is not None:
+                measures.record(
+                    db, answered_at, s.id, instrument, answers, source="office", actor=DESK
+                )
+
+
+def _maintenance(db: Session, ctx: ServiceContext, course: Series, now: datetime) -> None:
+    """The "book maintenance" the series page offers, taken the week the course ended."""
+    held = [s for s in course.sessions if s.status != "cancelled"]
+    booked_at = max(s.ends_at for s in held) + timedelta(hours=1)
+    request = termination.maintenance_request(course)
+    follow_up = booking.book_series(db, _at(ctx, booked_at), request, actor=DESK).series
+    _questionnaires(db, ctx, follow_up, now)
+    _attend(db, ctx, follow_up, now)
