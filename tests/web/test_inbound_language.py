@@ -123,3 +123,37 @@ def test_our_opt_out_and_opt_in_confirmations_in_both_languages():
     )
     assert reply("opted_out", "en").startswith("You have successfully been unsubscribed.")
     assert reply("opted_in", "es").endswith("Responda ALTO para darse de baja.")
+
+
+def test_spanish_words_are_answered_in_spanish(twilio, db, ctx):
+    series = _miami(db, ctx, "es")
+    phone = series.client.phone
+    assert _say(twilio, "AYUDA", phone) == HELP["es"]
+    assert _say(twilio, "confirmar", phone) == CONFIRMED["es"]
+    assert _say(twilio, "reprogramar", phone) == RESCHEDULE["es"]
+    assert _say(twilio, "necesito cancelar la cita del martes", phone) == (
+        "Gracias, nuestro equipo va a leer su mensaje pronto. Para no recibir mensajes "
+        "nuestros, responda ALTO. ¿Urgente? Llame al (305) 555-0130."
+    )
+    assert _say(twilio, "ALTO", phone) == (
+        "Listo, no le vamos a enviar otros mensajes. Responda COMENZAR para volver a recibirlos."
+    )
+    assert _say(twilio, "hola", phone) is None  # nothing more goes to the number
+    assert _say(twilio, "COMENZAR", phone) == (
+        "Listo, va a recibir de nuevo nuestros mensajes. Responda AYUDA si necesita ayuda. "
+        "Responda ALTO para darse de baja."
+    )
+
+
+@pytest.mark.parametrize("body", ["STOP", "stop"])
+def test_twilios_own_keyword_is_left_to_twilio_in_any_language(twilio, db, ctx, body):
+    series = _miami(db, ctx, "es")
+    assert _say(twilio, body, series.client.phone) is None
+
+
+def test_an_english_client_saying_no_mas_is_answered_in_english(twilio, db, ctx):
+    series = _miami(db, ctx, "en")
+    assert _say(twilio, "no más", series.client.phone) == (
+        "You have successfully been unsubscribed. You will not receive any more messages from "
+        "this number. Reply START to resubscribe."
+    )
