@@ -128,3 +128,15 @@ def test_the_table_has_one_worst_case_per_kind_and_language(samples) -> None:
 
 def test_days_cover_a_whole_week() -> None:
     assert sorted(d.astimezone(ZoneInfo(ZONE)).weekday() for d in DAYS) == list(range(7))
+
+
+def test_confirmations_fit_two_segments_but_a_spanish_saturday(samples) -> None:
+    """Not in BUDGET: a Spanish series on Saturdays is UCS-2 ("cada sábado" cannot lose its
+    day name) and takes up to 5 segments with every extra (bench/text_segments.py)."""
+    for s in samples:
+        if s.kind != "booking_confirmation":
+            continue
+        if s.language == "es" and "sábado" in s.text:
+            assert s.encoding == "UCS-2" and s.segments <= 5, s.text
+        else:
+            assert s.encoding == "GSM-7" and s.segments <= 2, s.text
