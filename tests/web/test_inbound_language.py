@@ -157,3 +157,15 @@ def test_an_english_client_saying_no_mas_is_answered_in_english(twilio, db, ctx)
         "You have successfully been unsubscribed. You will not receive any more messages from "
         "this number. Reply START to resubscribe."
     )
+
+
+def test_the_inbox_shows_staff_the_clients_language(twilio, client, db, ctx):
+    from tests.web.pages_support import sign_in, staff
+
+    series = _miami(db, ctx, "es")
+    _say(twilio, "necesito cancelar la cita del martes", series.client.phone)
+    staff(db, "desk@test.invalid")
+    assert sign_in(client, "desk@test.invalid").status_code == 302
+    page = client.get("/inbox").get_data(as_text=True)
+    assert 'data-language="es"' in page and "Texts in Español" in page
+    assert "reply STOP for that (ALTO, in Spanish)." in page
