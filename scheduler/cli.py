@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .cli_inputs import option_problem
 from .config import ConfigError, Settings
 from .locations import LocationsError, load_locations
 from .services.errors import ServiceError
@@ -23,10 +24,12 @@ def _fail(message: str) -> None:
 
 
 def edge(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn configuration and service refusals into one clear line on stderr and exit 2."""
+    """Check the options (cli_inputs), then turn refusals into one line on stderr and exit 2."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if problem := option_problem(click.get_current_context().command, kwargs):
+            _fail(problem)
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:

@@ -41,6 +41,7 @@ def demo_banner(token: str) -> str:
 def run_server(container: Container, *, host: str, port: int, demo: bool) -> None:
     """Serve the app until stopped; on SQLite the worker runs in this process too."""
     from .web import create_app
+    from .web.access_log import RedactingRequestHandler
 
     app = create_app(container=container)
     app.config["DEMO_SIGN_IN"] = demo  # the sign-in page shows the demo accounts only then
@@ -54,7 +55,14 @@ def run_server(container: Container, *, host: str, port: int, demo: bool) -> Non
     public = container.settings.public_base_url
     click.echo(f"serving on http://{host}:{port}/ (public base URL {public})")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # Request lines are logged redacted: no feed tokens, no search terms (access_log).
+        app.run(
+            host=host,
+            port=port,
+            threaded=True,
+            use_reloader=False,
+            request_handler=RedactingRequestHandler,
+        )
     finally:
         if background is not None:
             background.shutdown()

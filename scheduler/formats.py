@@ -64,28 +64,40 @@ def _aware(value: datetime, zone: str | None) -> datetime:
     return value.astimezone(ZoneInfo(zone)) if zone else value
 
 
+# A week's list formats the same few days and wall times hundreds of times, and each Babel
+# call parses its locale again: these pure results are kept (a day or a wall time per entry).
+@lru_cache(maxsize=4096)
+def _day(day: date, pattern: str, locale: str) -> str:
+    return _babel_date(day, pattern, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _clock(at: time, locale: str) -> str:
+    return _babel_time(at, TIME, locale=locale)
+
+
 def format_date(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'Mon, Feb 1, 2027' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _babel_date(day, DAY, locale=locale)
+    return _day(day, DAY, locale)
 
 
 def format_long_date(day: date, *, locale: str = LOCALE) -> str:
     """'Monday, February 1, 2027'."""
-    return _babel_date(day, LONG_DAY, locale=locale)
+    return _day(day, LONG_DAY, locale)
 
 
 def format_short_date(day: date, *, locale: str = LOCALE) -> str:
     """'Mon, Feb 1' (for day columns where the year is obvious)."""
-    return _babel_date(day, SHORT_DAY, locale=locale)
+    return _day(day, SHORT_DAY, locale)
 
 
 def format_time(at: time | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'5:00 PM': a wall time, or an aware datetime seen in `zone`."""
     if isinstance(at, datetime):
         at = _aware(at, zone).time()
-    return _babel_time(at, TIME, locale=locale)
+    return _clock(at.replace(second=0, microsecond=0, tzinfo=None), locale)  # TIME shows no more
 
 
 def format_time_range(start: datetime, end: datetime, zone: str, *, locale: str = LOCALE) -> str:

@@ -22,6 +22,10 @@ if not os.environ.get(_DIR):
 # SIGCHLD handler, which can interrupt itself (two workers exiting at once) mid-import.
 from prometheus_client import multiprocess  # noqa: E402
 
+# Access-log lines (when --access-logfile is given) without feed tokens, search terms or
+# credentials: see scheduler/web/access_log.py.
+logger_class = "scheduler.web.access_log.GunicornLogger"
+
 
 def _alive(pid: int) -> bool:
     try:

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..db.models import Client, Series, Therapist, TherapySession, User, therapist_offices
 from ..db.models.inbound import InboxItem
@@ -229,7 +229,8 @@ def get_visible(
 
     `field` names the body field that carried the id (a 422 naming it instead of a 404).
     """
-    row = db.scalar(select(model).where(model.id == row_id, visible(user, model)))
+    eager = (joinedload(TherapySession.series),) if model is TherapySession else ()  # read too
+    row = db.scalar(select(model).where(model.id == row_id, visible(user, model)).options(*eager))
     if row is None:
         raise NotFound(ROW_NAMES[model], row_id, field=field)
     return row

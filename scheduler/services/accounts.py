@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db.models import ROLES, ApiToken, Office, Therapist, User
@@ -133,7 +133,7 @@ def list_users(db: Session, *, now: datetime, limits: staff_sessions.Limits) -> 
     tokens = {user_id: count for user_id, count in usable.tuples()}
     return [
         UserSummary(user, sessions.get(user.id, 0), tokens.get(user.id, 0))
-        for user in db.scalars(select(User).order_by(User.id))
+        for user in db.scalars(select(User).options(selectinload(User.offices)).order_by(User.id))
     ]
 
 

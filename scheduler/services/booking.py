@@ -178,7 +178,12 @@ def preview(db: Session, ctx: ServiceContext, req: SeriesRequest) -> Preview:
         return Preview(location, None, exc.conflicts, error=str(exc))
     slots = _slots(series_plan.sessions)
     conflicts = hours_problems(location, slots) + find_conflicts(
-        db, location, therapist_id=req.therapist_id, room=req.room, slots=slots
+        db,
+        location,
+        therapist_id=req.therapist_id,
+        room=req.room,
+        client_id=req.client_id or None,  # 0: a new client, who has no sessions yet
+        slots=slots,
     )
     return Preview(location, series_plan, conflicts)
 
@@ -203,7 +208,9 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
     ).one_or_none()
     if therapist is None:
         raise NotFound("therapist", req.therapist_id, field="therapist_id")
-    client_exists = db.scalar(select(Client.id).where(Client.id == req.client_id))
+    # The client's row is locked too: two desks booking the same client with two therapists at
+    # the same hour are serialised, so the client_busy check cannot go stale either.
+    client_exists = db.scalar(select(Client.id).where(Client.id == req.client_id).with_for_update())
     if client_exists is None:
         raise NotFound("client", req.client_id, field="client_id")
     if not therapist.works_here:
@@ -216,7 +223,7 @@ def book_series(db: Session, ctx: ServiceContext, req: SeriesRequest, *, actor: 
         raise Invalid({"start_time": "the first session would start in the past"})
     slots = _slots(series_plan.sessions)
     conflicts = hours_problems(location, slots) + find_conflicts(
-        db, location, therapist_id=therapist.id, room=req.room, slots=slots
+        db, location, therapist_id=therapist.id, room=req.room, client_id=req.client_id, slots=slots
     )
     if conflicts:
         raise Conflict(conflicts)

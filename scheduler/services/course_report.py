@@ -30,6 +30,7 @@ from sqlalchemy import Subquery, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import MeasureResponse, Office, Series, Therapist, TherapySession
+from ..inputs import date_problem
 from .errors import Invalid
 
 DROPPED_AFTER = timedelta(weeks=3)
@@ -98,6 +99,9 @@ def period(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date,
             days[name] = date.fromisoformat(raw) if raw else None
         except ValueError:
             problems[name] = "must be a date like 2027-03-01"
+        else:
+            if (day := days[name]) and (problem := date_problem(day)):
+                problems[name] = problem
     if problems:
         raise Invalid(problems)
     end = days["to"] or today

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..db.models import Client
+from ..db.models import Client, TherapySession
 from ..db.models.inbound import INBOX_KINDS, InboxItem
 from . import audit
 from .errors import Invalid, NotFound
@@ -127,7 +127,9 @@ def list_items(
     `where` narrows further; the edges pass the reader's reach (`services.access`).
     """
     query = select(InboxItem).options(
-        joinedload(InboxItem.client), joinedload(InboxItem.inbound_message)
+        joinedload(InboxItem.client),
+        joinedload(InboxItem.inbound_message),
+        joinedload(InboxItem.session).joinedload(TherapySession.series),
     )
     places = []
     if office_ids is None:

@@ -10,7 +10,7 @@ An item is unread for a user until that user opens it; counts are of open items,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,31 +58,96 @@ def thread(
     db: Session, item: InboxItem, *, include_clinical: bool, limit: int = THREAD_LIMIT
 ) -> list[ThreadEntry]:
     """The exchange this item belongs to, oldest first (the newest `limit` entries)."""
+    return threads(db, [item], clinical={item.id: include_clinical}, limit=limit)[item.id]
+
+
+_Key = tuple[str, object, object]
+
+
+def _thread_key(item: InboxItem) -> _Key | None:
+    """Which exchange an item shows: its client's with its office, or its sender's number's."""
     if item.office_id is None and item.inbound_message_id is None:
-        return []
-    where_in: ColumnElement[bool]
+        return None
     if item.client_id is not None:
-        where_in = and_(
-            InboundMessage.client_id == item.client_id, InboundMessage.office_id == item.office_id
+        return ("client", item.client_id, item.office_id)
+    if item.inbound_message is not None:
+        return ("number", item.inbound_message.from_number, item.inbound_message.to_number)
+    return None
+
+
+def threads(
+    db: Session,
+    items: Sequence[InboxItem],
+    *,
+    clinical: Mapping[int, bool],
+    limit: int = THREAD_LIMIT,
+) -> dict[int, list[ThreadEntry]]:
+    """Each item's thread (see `thread`), in at most three queries however many items are
+    shown; `clinical[item.id]` says whether its reader sees clinical words."""
+    keys = {i.id: _thread_key(i) for i in items}
+    wanted = {k for k in keys.values() if k is not None}
+    if not wanted:
+        return {i.id: [] for i in items}
+    received: dict[_Key, list[InboundMessage]] = {k: [] for k in wanted}
+    m = InboundMessage
+    by_key = [
+        and_(m.client_id == a, m.office_id == b) if kind == "client" else
+        and_(m.from_number == a, m.to_number == b)
+        for kind, a, b in wanted
+    ]  # fmt: skip
+    # Newest first, kept up to `limit` per thread here: an exchange between one client and one
+    # office is a few hundred texts at most, so reading them all costs less than a query each.
+    query = select(m).where(or_(*by_key)).order_by(m.received_at.desc(), m.id.desc())
+    for message in db.scalars(query):
+        mine: tuple[_Key, ...] = (
+            ("client", message.client_id, message.office_id),
+            ("number", message.from_number, message.to_number),
         )
-    elif item.inbound_message is not None:
-        message = item.inbound_message
-        where_in = and_(
-            InboundMessage.from_number == message.from_number,
-            InboundMessage.to_number == message.to_number,
-        )
-    else:
-        return []
-    entries: list[ThreadEntry] = []
-    received = list(
-        db.scalars(
-            select(InboundMessage)
-            .where(where_in)
-            .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
-            .limit(limit)
-        )
+        for key in mine:
+            if key in received and len(received[key]) < limit:
+                received[key].append(message)
+    withheld_for = [k for i, k in keys.items() if k is not None and not clinical[i]]
+    answers = _goal_answers(db, [x for k in set(withheld_for) for x in received[k]])
+    sent = _sent(db, [k for k in wanted if k[0] == "client" and k[2] is not None], limit)
+    out: dict[int, list[ThreadEntry]] = {}
+    for item in items:
+        found = keys[item.id]
+        out[item.id] = [] if found is None else _entries(
+            received[found], sent.get(found, []), clinical[item.id], answers, limit
+        )  # fmt: skip
+    return out
+
+
+def _sent(db: Session, keys: Sequence[_Key], limit: int) -> dict[_Key, list[OutboundMessage]]:
+    """Our texts to each (client, office) of `keys`, newest first, at most `limit` each."""
+    if not keys:
+        return {}
+    o = OutboundMessage
+    shown = or_(
+        o.status.in_(SHOWN_STATUSES),
+        and_(o.kind == "reply", o.status.in_(("pending", "suppressed"))),
     )
-    answers = set() if include_clinical else _goal_answers(db, received)
+    pairs = or_(*(and_(o.client_id == c, o.office_id == office) for _, c, office in keys))
+    found: dict[_Key, list[OutboundMessage]] = {k: [] for k in keys}
+    for row in db.scalars(
+        select(o)
+        .where(pairs, shown)
+        .order_by(func.coalesce(o.sent_at, o.send_at, o.created_at).desc(), o.id.desc())
+    ):
+        key = ("client", row.client_id, row.office_id)
+        if len(found[key]) < limit:
+            found[key].append(row)
+    return found
+
+
+def _entries(
+    received: Sequence[InboundMessage],
+    sent: Sequence[OutboundMessage],
+    include_clinical: bool,
+    answers: set[int],
+    limit: int,
+) -> list[ThreadEntry]:
+    entries: list[ThreadEntry] = []
     for m in received:
         clinical = (m.keyword == "rating" and m.outcome == "rating") or m.id in answers
         body = WITHHELD if clinical and not include_clinical else m.body
@@ -91,23 +156,12 @@ def thread(
             entries.append(
                 ThreadEntry("out", m.received_at, m.reply_body, "auto_reply", automatic=True)
             )
-    if item.client_id is not None and item.office_id is not None:
-        o = OutboundMessage
-        shown = or_(
-            o.status.in_(SHOWN_STATUSES),
-            and_(o.kind == "reply", o.status.in_(("pending", "suppressed"))),
-        )
-        for sent in db.scalars(
-            select(o)
-            .where(o.client_id == item.client_id, o.office_id == item.office_id, shown)
-            .order_by(func.coalesce(o.sent_at, o.send_at, o.created_at).desc(), o.id.desc())
-            .limit(limit)
-        ):
-            at = sent.sent_at or sent.send_at or sent.created_at
-            body = sent.body or ""
-            if sent.kind in CLINICAL_KINDS and not include_clinical:
-                body = WITHHELD
-            entries.append(ThreadEntry("out", at, body, sent.kind, sent.status, sent.id))
+    for out in sent:
+        at = out.sent_at or out.send_at or out.created_at
+        body = out.body or ""
+        if out.kind in CLINICAL_KINDS and not include_clinical:
+            body = WITHHELD
+        entries.append(ThreadEntry("out", at, body, out.kind, out.status, out.id))
     # Inbound first when times tie: an automatic answer follows the text it answers.
     entries.sort(key=lambda e: (e.at, e.direction == "out"))
     return entries[-limit:]
@@ -143,13 +197,24 @@ def _goal_answers(db: Session, received: Sequence[InboundMessage]) -> set[int]:
 
 def mark_read(db: Session, user_id: int, item_id: int, at: datetime) -> None:
     """Record that the user opened the item (once; later opens change nothing)."""
+    mark_all_read(db, user_id, [item_id], at)
+
+
+def mark_all_read(db: Session, user_id: int, item_ids: Sequence[int], at: datetime) -> set[int]:
+    """Record that the user opened these items, in one INSERT (a page shows many); returns
+    the ones marked just now, i.e. those that were unread until this call."""
+    if not item_ids:
+        return set()
     dialect = db.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.execute(
+    rows = [{"user_id": user_id, "item_id": i, "read_at": at} for i in sorted(item_ids)]
+    marked = db.scalars(
         insert(InboxRead)
-        .values(user_id=user_id, item_id=item_id, read_at=at)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["user_id", "item_id"])
+        .returning(InboxRead.item_id)
     )
+    return set(marked)
 
 
 def read_ids(db: Session, user_id: int, item_ids: Sequence[int]) -> set[int]:

@@ -27,8 +27,13 @@ def sessions_between(
     office_id: str | None = None,
     therapist_id: int | None = None,
     where: ColumnElement[bool] | None = None,
+    people: bool = False,
 ) -> list[TherapySession]:
-    """Sessions starting in [start, end); `where` narrows further (e.g. to a user's reach)."""
+    """Sessions starting in [start, end); `where` narrows further (e.g. to a user's reach).
+
+    `people`: load each session's client and therapist in the same query (a page that names
+    them), so the page's statements do not grow with its rows.
+    """
     query = select(TherapySession).where(
         TherapySession.starts_at >= start, TherapySession.starts_at < end
     )
@@ -41,6 +46,11 @@ def sessions_between(
     query = query.options(joinedload(TherapySession.series)).order_by(
         TherapySession.starts_at, TherapySession.id
     )
+    if people:
+        query = query.options(
+            joinedload(TherapySession.series).joinedload(Series.client),
+            joinedload(TherapySession.therapist),
+        )
     return list(db.scalars(query).unique())
 
 

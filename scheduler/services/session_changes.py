@@ -256,7 +256,12 @@ def _append_week(
             continue
         slot = Slot(planned.number, planned.starts_at, planned.ends_at)
         found = hours_problems(location, [slot]) + find_conflicts(
-            db, location, therapist_id=series.therapist_id, room=series.room, slots=[slot]
+            db,
+            location,
+            therapist_id=series.therapist_id,
+            room=series.room,
+            client_id=series.client_id,
+            slots=[slot],
         )
         if not found:
             session = session_from_plan(series, planned, series.room)

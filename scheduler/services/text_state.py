@@ -15,7 +15,7 @@ these that holds (most useful to the desk first):
 Details on demand: each state carries a one-line `detail`; every text of a session is
 listed by `messaging.messages_for_sessions` (GET /api/v1/sessions/{id}/messages).
 
-Cost: two queries for any number of sessions (their texts, and their clients' consents).
+Cost: one query for any number of sessions (their texts and their clients' consents).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
@@ -86,39 +86,65 @@ class _Consent:
     undeliverable_at: datetime | None
 
 
+def one_of(db: Session, column: Any, values: Sequence[int]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, so the statement's
+    text does not change with the number of values (psycopg prepares it once)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
+    return column.in_(list(values))
+
+
 def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, SessionTexts]:
-    """Each session's text state, in two queries whatever the number of sessions."""
+    """Each session's text state, in one query whatever the number of sessions."""
     if not sessions:
         return {}
     ids = [s.id for s in sessions]
+    series_ids = sorted({s.series_id for s in sessions})
     texts: dict[int, list[_Text]] = defaultdict(list)
+    consents: dict[int, _Consent] = {}
     m = OutboundMessage
+    # Each session with its client's consent, and its texts (none: one row of NULLs), so a
+    # single read costs one round trip here, not one for texts and one for consents.
     rows = db.execute(
-        select(m.session_id, m.kind, m.status, m.sent_at, m.send_at, m.error_code, m.error)
-        .where(m.session_id.in_(ids), m.status != "cancelled")
-        .order_by(m.session_id, m.id)
+        select(
+            TherapySession.id.label("sid"),
+            Client.sms_consent,
+            Client.opted_out_at,
+            Client.phone_undeliverable_at,
+            m.id.label("message_id"),
+            m.kind,
+            m.status,
+            m.sent_at,
+            m.send_at,
+            m.error_code,
+            m.error,
+        )
+        .join(
+            Series, and_(Series.id == TherapySession.series_id, one_of(db, Series.id, series_ids))
+        )
+        .join(Client, Client.id == Series.client_id)
+        # The id list again on the texts' side: each table is then read by its index.
+        .outerjoin(
+            m,
+            and_(
+                m.session_id == TherapySession.id,
+                one_of(db, m.session_id, ids),
+                m.status != "cancelled",
+            ),
+        )
+        .where(one_of(db, TherapySession.id, ids))
+        .order_by(TherapySession.id, m.id)
     )
     for r in rows:
-        texts[r.session_id].append(
-            _Text(r.kind, r.status, r.sent_at or r.send_at, r.error_code, r.error)
-        )
-    series_ids = sorted({s.series_id for s in sessions})
-    consents = {
-        r.id: _Consent(bool(r.sms_consent), r.opted_out_at, r.phone_undeliverable_at)
-        for r in db.execute(
-            select(
-                Series.id,
-                Client.sms_consent,
-                Client.opted_out_at,
-                Client.phone_undeliverable_at,
+        if r.sid not in consents:
+            consents[r.sid] = _Consent(
+                bool(r.sms_consent), r.opted_out_at, r.phone_undeliverable_at
             )
-            .join(Client, Client.id == Series.client_id)
-            .where(Series.id.in_(series_ids))
-        )
-    }
-    return {
-        s.id: state_of(s, texts.get(s.id, []), consents[s.series_id], s.timezone) for s in sessions
-    }
+        if r.message_id is not None:
+            texts[r.sid].append(
+                _Text(r.kind, r.status, r.sent_at or r.send_at, r.error_code, r.error)
+            )
+    return {s.id: state_of(s, texts.get(s.id, []), consents[s.id], s.timezone) for s in sessions}
 
 
 def state_of(

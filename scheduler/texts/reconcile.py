@@ -101,7 +101,10 @@ def reconcile(
             # timeout; the rest of the batch is left for the next run, not hammered.
             # `claimed_at` stays: it bounds the window to ask about, and moving it past the
             # send would make a later answer miss the text and send it twice.
-            log.warning("cannot reconcile message %s yet: %s", row.id, exc)
+            # Code and status only: a provider's message can quote the number.
+            log.warning(
+                "cannot reconcile message %s yet (code %s, HTTP %s)", row.id, exc.code, exc.status
+            )
             row.claimed_by = None
             row.next_attempt_at = now + claim_timeout
             row.updated_at = now

@@ -9,7 +9,7 @@ from .. import logs
 from ..config import Settings
 from ..package_data import templates_dir
 from ..wiring import Container, build
-from . import errors, frontdesk, headers, health, measure_form, metrics, observe
+from . import errors, frontdesk, headers, health, input_guard, measure_form, metrics, observe
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .webhooks import bp as webhooks_bp
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     logs.configure(settings.log_format)
     observe.register(app)  # first: its timing and request id wrap every other hook
+    input_guard.register(app)  # before any blueprint: the id converter must exist first
     errors.register(app)
     headers.register(app, settings)
     frontdesk.init_app(app)  # the browser pages; CSRF applies to their blueprints only

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from ..formats import field_errors
@@ -98,11 +100,33 @@ def register(app: Flask) -> None:
         response = json_error(exc.code or 500, names.get(exc.code or 500, "error"), message=message)
         if exc.code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="ipt-scheduler"'
+        # A 405 says which methods the URL does take (RFC 9110), as Werkzeug's own page does.
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response | tuple[str, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The path, never the query string or body; the traceback's frames, never the
+        # exception's own words, which for a database error may quote the values (a name).
+        log.error(
+            "unhandled error on %s %s: %s\n%s",
+            request.method,
+            request.path,
+            exception_summary(exc),
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         if wants_json():
             return json_error(500, "internal", message="internal error; it has been logged")
         return "Internal error; it has been logged.", 500
+
+
+def exception_summary(exc: BaseException) -> str:
+    """What went wrong, without any data: the exception's type and, for a database error, the
+    driver's error class and SQLSTATE (the statement's values are never part of it)."""
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+        return f"{type(exc).__name__} ({type(orig).__name__}, {code or 'no code'})"
+    return type(exc).__name__

@@ -293,3 +293,27 @@ def test_tokens_revoke_refuses_unclear_requests(
     assert code == 2 and problem in err
     with Session(engine) as db:
         assert all(t.revoked_at is None for t in accounts.list_tokens(db, email))
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--name", "Ann\x00Lee"], "name: must not contain control characters"),
+        (["--name", "Ann\nLee"], "name: must be a single line"),
+        (["--office", "seattle\x1b"], "office: must not contain control characters"),
+    ],
+)
+def test_every_cli_text_option_refuses_control_characters(
+    env: dict[str, str], engine: Engine, args: list[str], problem: str
+) -> None:
+    address = f"desk-{uuid.uuid4().hex[:8]}@practice.test"
+    base = ["users", "create", "--email", address, "--role", "front_desk"]
+    code, _, err = run(*base, "--password", PASSWORD, *args)
+    assert code == 2 and problem in err
+    with Session(engine) as db:
+        assert accounts.find_user(db, address) is None
+
+
+def test_cli_ids_past_the_database_integer_are_refused(env: dict[str, str]) -> None:
+    code, _, err = run("feeds", "rotate", "--therapist", str(2**31))
+    assert code == 2 and "therapist: must be between" in err

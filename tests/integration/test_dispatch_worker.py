@@ -61,7 +61,7 @@ def booked(sqlite_url: str) -> list[int]:
 def confirmations(url: str) -> list[tuple[str, str | None]]:
     from sqlalchemy import create_engine
 
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     with Session(engine) as db:
         found = db.execute(
             select(OutboundMessage.status, OutboundMessage.provider_sid).where(

@@ -46,7 +46,7 @@ def scratch_database(backend_or_server_url: str, *, prefix: str = "ipt_scratch")
     base = server.set(drivername="postgresql+psycopg")
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     # CREATE/DROP DATABASE cannot run inside a transaction.
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", hide_parameters=True)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

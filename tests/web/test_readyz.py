@@ -135,7 +135,7 @@ def test_503_when_migrations_are_behind(client: FlaskClient, worker: Any, connec
 
 def test_503_when_the_database_cannot_be_reached(container: Container) -> None:
     # Nothing listens on port 1: the connection is refused at once.
-    gone = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing")
+    gone = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing", hide_parameters=True)
     broken = assemble(
         container.settings, container.locations, gone, sessionmaker(gone), FakeGateway()
     )

@@ -198,3 +198,25 @@ def test_sent_after_queued_and_delivered_after_a_late_sent(client, db, sent):
     post(client, report(sent, "sent"))  # late again
     row = fresh(db, sent)
     assert (row.status, row.provider_status) == ("delivered", "delivered")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ErrorCode", "9" * 20),  # was a 500: past the INTEGER column (2^31 on PostgreSQL)
+        ("ErrorCode", "2147483648"),
+        ("ErrorMessage", "bad\x00byte"),
+        ("MessageStatus", "x" * 21),
+        ("MessageSid", "SM" + "a" * 70),
+    ],
+)
+def test_out_of_range_fields_answer_400_and_write_nothing(client, db, sent, field, value):
+    params = report(sent, "undelivered", ErrorCode="30006")
+    params[field] = value
+    before = (sent.status, sent.provider_status, sent.error_code)
+    response = post(client, params)
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    db.refresh(sent)
+    assert (sent.status, sent.provider_status, sent.error_code) == before
+    assert db.scalars(select(InboxItem)).all() == []

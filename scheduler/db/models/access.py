@@ -34,8 +34,10 @@ class User(Base):
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Front-desk staff limited to these offices; empty means every office.
-    offices: Mapped[list[Office]] = relationship(secondary=user_offices, lazy="selectin")
+    # Front-desk staff limited to these offices; empty means every office. Loaded when first
+    # read (only a front-desk user's reach reads it), not with every user: each API request
+    # loads its user, and admins and therapists would pay a query for an unused list.
+    offices: Mapped[list[Office]] = relationship(secondary=user_offices)
 
 
 class ApiToken(Base):

@@ -47,6 +47,16 @@ class OutboundMessage(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # Oldest pending texts across every office: the claim's look at offices no longer
+        # configured, and the oldest due text that /readyz and /metrics ask for on every
+        # probe (bench/explain.py: a sequential scan of every text without it).
+        Index(
+            "ix_outbound_messages_pending_send",
+            "send_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         # Reconciliation looks only at claimed rows, by claim age.
         Index(
             "ix_outbound_messages_sending",
@@ -55,14 +65,6 @@ class OutboundMessage(Base):
             sqlite_where=text("status = 'sending'"),
         ),
         Index("ix_outbound_messages_client_status", "client_id", "status"),
-        # Readiness and /metrics ask for the oldest due text across all offices on every
-        # probe and scrape: without this, a scan of the whole history.
-        Index(
-            "ix_outbound_messages_pending_send_at",
-            "send_at",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

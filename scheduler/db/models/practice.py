@@ -128,8 +128,10 @@ class Client(Base):
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     home_office: Mapped[Office] = relationship()
+    # Loaded when read (a client's own page and API answer), not with every client a list,
+    # day sheet or inbox shows.
     consent_events: Mapped[list[ConsentEvent]] = relationship(
-        back_populates="client", order_by="ConsentEvent.id", lazy="selectin"
+        back_populates="client", order_by="ConsentEvent.id"
     )
 
     @hybrid_property

@@ -78,6 +78,9 @@ class TherapySession(Base):
     __table_args__ = (
         Index("ix_sessions_therapist_starts", "therapist_id", "starts_at"),
         Index("ix_sessions_office_starts", "office_id", "starts_at"),
+        # The conflict check's time window across therapists, rooms and a client's series
+        # (services.availability.busy_calendar): an OR no other index answers.
+        Index("ix_sessions_starts_at", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -34,12 +34,14 @@ STATUSES = ("open", "resolved", "all")
 class ReplyIn(Body):
     """A staff-written reply, sent by text from the office's number (at most 3 segments)."""
 
+    multiline = frozenset({"text"})
     text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class InboxPatch(Body):
     """Resolve (or reopen) an inbox item, optionally with a note saying what was done."""
 
+    multiline = frozenset({"note"})
     status: Literal["open", "resolved"] | None = None
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from ...inputs import ID_MAX
 from .base import blueprint
 from .schemas import ClientIn, ClientMergeIn, SeriesIn, SeriesPatch, SessionPatch, TherapistIn
 
@@ -79,22 +80,52 @@ _QUERY = {
     ],
 }
 
+# Every refusal is a JSON object with `error` (a short code) and usually `message`; the statuses
+# below add their own keys. The schema is open (additionalProperties) so a new key is no break.
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "messages": {"type": "object", "additionalProperties": {"type": "string"}},
+        "conflicts": {"type": "array", "items": {"type": "object"}},
+        "summary": {"type": "array", "items": {"type": "object"}},
+        "existing": {"type": "array", "items": {"type": "object"}},
+        "not_shown": {"type": "integer"},
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
 _ERRORS = {
-    "401": {"description": "Missing or invalid bearer token"},
-    "403": {"description": "The token's user may not do this to a resource it can see"},
-    "404": {"description": "No such resource, or not one the token's user can see"},
-    "409": {
-        "description": 'Conflict: {"error": "conflict", "conflicts": [...], "summary": [...]}: '
+    "401": _error("Missing or invalid bearer token"),
+    "403": _error("The token's user may not do this to a resource it can see"),
+    "404": _error(
+        "No such resource, or not one the token's user can see (ids outside 1-2147483647 too)"
+    ),
+    "409": _error(
+        'Conflict: {"error": "conflict", "conflicts": [...], "summary": [...]}: '
         "each conflict names what blocks it in blocked_by (another session with its client's "
         "initials, therapist and time; a room; the office's hours; a holiday or closure by "
-        "name); summary says each obstacle once with the sessions it blocks. POST /clients "
+        "name), reason is therapist_busy, room_busy or client_busy for another session; "
+        "summary says each obstacle once with the sessions it blocks. POST /clients "
         'answers 409 {"error": "duplicate", "existing": [...]} for a phone already on file'
-    },
-    "413": {"description": "Body too large"},
-    "422": {
-        "description": 'Validation: {"error": "validation", "fields": {...}, "messages": {...}}'
-        " (messages: each problem as a sentence naming its field)"
-    },
+    ),
+    "413": _error("Body too large"),
+    "422": _error(
+        'Validation: {"error": "validation", "fields": {...}, "messages": {...}}'
+        " (messages: each problem as a sentence naming its field). Text refuses control "
+        "characters (line breaks only in multi-line fields), dates must be in 2000-2100, "
+        "times carry no offset, numbers fit a 32-bit integer"
+    ),
 }
 
 
@@ -111,7 +142,7 @@ def build_spec() -> dict[str, Any]:
             "responses": {str(status): {"description": "OK"}, **_ERRORS},
         }
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": _path_type(name)}}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(name)}
             for name in _path_params(path)
         ] + [
             {"name": n, "in": "query", "required": r, "schema": {"type": t}, "description": d}
@@ -137,7 +168,7 @@ def build_spec() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "schemas": schema.get("$defs", {}),
+            "schemas": {**schema.get("$defs", {}), "Error": _ERROR_SCHEMA},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
@@ -147,8 +178,11 @@ def _path_params(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
-def _path_type(name: str) -> str:
-    return "string" if name in ("location_id", "token") else "integer"
+def _path_schema(name: str) -> dict[str, Any]:
+    if name in ("location_id", "token"):
+        return {"type": "string"}
+    # Ids are 32-bit database integers; any other number in the path answers 404.
+    return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
 @blueprint.get("/openapi.json")

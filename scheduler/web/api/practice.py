@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
@@ -22,8 +22,14 @@ AUDIT_LIMIT_MAX = 1000
 
 @blueprint.get("/locations")
 def list_locations() -> ResponseReturnValue:
-    book = ctx().locations
-    return jsonify([serialize.location(loc, book) for loc in book.locations])
+    # The offices are read once at start-up and never change while the app runs: their JSON
+    # is built on the first request and kept with the app.
+    cached = current_app.extensions.get("ipt.locations_json")
+    if cached is None:
+        book = ctx().locations
+        cached = jsonify([serialize.location(loc, book) for loc in book.locations]).get_data()
+        current_app.extensions["ipt.locations_json"] = cached
+    return current_app.response_class(cached, mimetype="application/json")
 
 
 @blueprint.get("/locations/<location_id>")

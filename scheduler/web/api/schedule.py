@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ...db.models import Client, Series, Therapist, TherapySession
 from ...domain.series import Skip
+from ...inputs import date_problem
 from ...services import access, attendance, booking, measures, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Invalid
@@ -149,6 +150,9 @@ def list_sessions() -> ResponseReturnValue:
             days[key] = date.fromisoformat(raw) if raw else ctx().clock().astimezone(loc.tz).date()
         except ValueError:
             problems[key] = "must be a date like 2027-03-01"
+        else:
+            if problem := date_problem(days[key]):
+                problems[key] = problem
     if problems:
         raise Invalid(problems)
     if days["to"] < days["from"]:

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ...domain.languages import Language
 from ...domain.measures import Instrument, MeasureSchedule
 from ...domain.phases import ProblemArea, SeriesKind
+from ...inputs import date_problem, int_problem, text_problem, wall_time_problem
 from ...services.errors import Invalid
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -25,6 +35,17 @@ LocationId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 class Body(BaseModel):
     # strict: "16" is not 16 and "yes" is not true; unknown fields are a mistake worth naming.
     model_config = ConfigDict(strict=True, extra="forbid")
+    # Fields whose text may span lines (notes, replies); every other text is one line.
+    multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _shared_input_rules(cls, value: Any, info: ValidationInfo) -> Any:
+        """scheduler/inputs.py's rules, for every field of every body: no subclass can forget."""
+        problem = _problem(value, multiline=info.field_name in cls.multiline)
+        if problem:
+            raise PydanticCustomError("input_rule", problem)
+        return value
 
 
 class TherapistIn(Body):
@@ -82,6 +103,8 @@ class SessionPatch(Body):
     cancellation, attendance (attended, no_show, late_cancelled; "scheduled" undoes a mark
     recorded today), or the weekly goal."""
 
+    multiline = frozenset({"weekly_goal"})
+
     starts_at_local: datetime | None = None
     room: Room | None = None
     therapist_id: int | None = None
@@ -124,7 +147,25 @@ class MeasureIn(Body):
 class AlertAcknowledgement(Body):
     """What was done about the alert."""
 
+    multiline = frozenset({"note"})
+
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+
+
+def _problem(value: Any, *, multiline: bool) -> str | None:
+    if isinstance(value, str):
+        return text_problem(value, multiline=multiline)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int_problem(value)
+    if isinstance(value, datetime | time):
+        return wall_time_problem(value)
+    if isinstance(value, date):
+        return date_problem(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return next((p for v in value if (p := _problem(v, multiline=multiline))), None)
+    return None
 
 
 M = TypeVar("M", bound=BaseModel)

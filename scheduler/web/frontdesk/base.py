@@ -84,11 +84,18 @@ def _template_globals() -> dict[str, Any]:
 
 def _unread(u: User | None) -> dict[str | None, int]:
     """Open inbox items the user has not opened yet, per office (the header's count)."""
+    if "inbox_unread" in g:  # counted by the view before it marked items read
+        return dict(g.inbox_unread)
     if u is None or not policy.reach(u).desk:
         return {}
     from ..context import db
 
     return inbox_threads.unread_counts(db(), u.id, where=policy.inbox_filter(u))
+
+
+def remember_unread(u: User) -> None:
+    """Count the header's unread items now, before the view marks the ones it shows."""
+    g.inbox_unread = _unread(u)
 
 
 def page_blueprint(name: str, import_name: str) -> Blueprint:

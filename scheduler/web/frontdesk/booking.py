@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from ...db.models import Client, Series, Therapist
 from ...domain.languages import LANGUAGE_NAMES
 from ...domain.phases import PROBLEM_AREAS, SERIES_KINDS
+from ...inputs import date_problem, day_arg, id_problem
 from ...locations import Location
 from ...services import access as policy
 from ...services import booking, client_records, directory, termination
@@ -178,8 +179,7 @@ def _prefill_slot(form: BookingForm) -> None:
     offered = {choice.value for choice in form.therapist_id.choices}  # type: ignore[union-attr]
     if raw_therapist in offered:
         form.therapist_id.data = int(raw_therapist)
-    with contextlib.suppress(ValueError):
-        form.first_session_date.data = date.fromisoformat(request.args.get("date", ""))
+    form.first_session_date.data = day_arg(request.args.get("date")) or form.first_session_date.data
     with contextlib.suppress(ValueError):
         form.start_time.data = time.fromisoformat(request.args.get("time", ""))
 
@@ -196,8 +196,9 @@ def book() -> ResponseReturnValue:
             office = offices[0].id if offices else ""
         form.location_id.data = office
         session["office"] = office
-        if request.args.get("client_id", "").isdigit():
-            form.client_id.data = int(request.args["client_id"])
+        raw_client = request.args.get("client_id", "")
+        if raw_client.isascii() and raw_client.isdigit() and len(raw_client) <= 10:
+            form.client_id.data = int(raw_client) if not id_problem(int(raw_client)) else None
         _prefill_slot(form)
         if _prefill_maintenance(form, request.args.get("continues", "")) is not None:
             session["office"] = form.location_id.data
@@ -282,10 +283,14 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     """The preview of what the form asks for, or None until enough is filled in."""
     if not (form.location_id.data and form.first_session_date.data and form.start_time.data):
         return None
+    if date_problem(form.first_session_date.data):
+        return None  # the field shows the problem; there is no calendar to preview in year 9999
     if ctx().locations.get(form.location_id.data) is None:
         return None
     access.location(form.location_id.data, "book")
-    req = _request_from(form, 0)
+    # The chosen client too: the preview shows their other sessions at that hour (client_busy)
+    # exactly as booking would refuse them.
+    req = _request_from(form, _client_id(form))
     if req.therapist_id and not policy.reaches(db(), viewer(), Therapist, req.therapist_id):
         req = replace(req, therapist_id=0)  # no window onto a hidden therapist's calendar
     if not req.problem_area:
@@ -297,7 +302,7 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     view = present.preview_view(replace(result, conflicts=shown))
     view.confirmation = booking_text.confirmation(form, _shown_client(form), result)
     if shown and result.plan is not None and req.therapist_id:
-        view.suggestions = booking_help.suggestions_for(replace(req, client_id=_client_id(form)))
+        view.suggestions = booking_help.suggestions_for(req)
     return view
 
 
@@ -308,7 +313,8 @@ def _shown_client(form: BookingForm) -> Client | None:
 
 
 def _client_id(form: BookingForm) -> int:
-    """The existing client chosen, if any: suggestions then also avoid their other sessions."""
+    """The existing client chosen and reachable, if any (0 otherwise): the preview and its
+    suggestions then also check their other sessions."""
     if form.client_mode.data == "new" or not form.client_id.data:
         return 0
     found = policy.reaches(db(), viewer(), Client, form.client_id.data)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -21,6 +25,7 @@ from wtforms.widgets import HiddenInput
 
 from ...domain.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES
 from ...domain.phases import PROBLEM_AREAS
+from ...inputs import date_problem, int_problem, text_problem
 from ...services.consent import CONSENT_SOURCES
 from .present import PROBLEM_AREA_LABELS, US_ZONES, zone_name
 
@@ -29,10 +34,40 @@ def options(*pairs: tuple[str, str]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+class Form(FlaskForm):
+    """Every page form: scheduler/inputs.py's rules on each field, whatever the form declares.
+
+    A textarea may hold line breaks; every other text field is one line. Dates stay within
+    the years a practice books in, and numbers within a database integer.
+    """
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        for field in self:
+            problem = _field_problem(field)
+            if problem:
+                field.errors = [*field.errors, problem]  # type: ignore[list-item]
+                ok = False
+        return ok
+
+
+def _field_problem(field: Field) -> str | None:
+    data = field.data
+    if isinstance(data, str):
+        return text_problem(data, multiline=isinstance(field, TextAreaField))
+    if isinstance(data, bool):
+        return None
+    if isinstance(data, int):
+        return int_problem(data)
+    if isinstance(data, date):
+        return date_problem(data)
+    return None
+
+
 CANCELLED_BY = options(("client", "The client"), ("practice", "The practice"))
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = StringField(
         "Email",
         validators=[DataRequired(), Length(max=254)],
@@ -46,11 +81,11 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """Only the CSRF token: sign-out, feed-link rotation and other one-button actions."""
 
 
-class BookingForm(FlaskForm):
+class BookingForm(Form):
     client_mode = RadioField(
         "Client",
         choices=options(("existing", "An existing client"), ("new", "A new client")),
@@ -117,14 +152,14 @@ class BookingForm(FlaskForm):
     )
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(Form):
     new_date = DateField("Date", validators=[InputRequired()])
     new_time = TimeField("Start time (office local time)", validators=[InputRequired()])
     room = SelectField("Room", validate_choice=False, default="")
     therapist_id = SelectField("Therapist", coerce=int, validate_choice=False)
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     cancelled_by = RadioField("Who cancelled?", choices=CANCELLED_BY, validators=[InputRequired()])
     make_up = SelectField(
         "Make-up week",
@@ -138,7 +173,7 @@ class CancelForm(FlaskForm):
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     status = RadioField(
         "Attendance",
         choices=options(
@@ -151,13 +186,13 @@ class AttendanceForm(FlaskForm):
     next = HiddenField()
 
 
-class RenegotiateForm(FlaskForm):
+class RenegotiateForm(Form):
     session_count = IntegerField(
         "New number of sessions (N)", validators=[InputRequired(), NumberRange(1, 99)]
     )
 
 
-class CancelRestForm(FlaskForm):
+class CancelRestForm(Form):
     cancelled_by = RadioField("Who ended it?", choices=CANCELLED_BY, validators=[InputRequired()])
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
     confirm = BooleanField(
@@ -165,7 +200,7 @@ class CancelRestForm(FlaskForm):
     )
 
 
-class WeeklyGoalForm(FlaskForm):
+class WeeklyGoalForm(Form):
     weekly_goal = TextAreaField(
         "Goal for the coming week",
         validators=[Optional(), Length(max=500)],
@@ -173,7 +208,7 @@ class WeeklyGoalForm(FlaskForm):
     )
 
 
-class ClientForm(FlaskForm):
+class ClientForm(Form):
     """Contact and consents; only what differs from the record is sent to the service."""
 
     phone = StringField(
@@ -200,7 +235,7 @@ class ClientForm(FlaskForm):
     opt_out_number = BooleanField("Stop all texts to this number: the client asked us to")
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     text = TextAreaField(
         "Reply by text",
         validators=[DataRequired(), Length(max=2000)],
@@ -208,11 +243,11 @@ class ReplyForm(FlaskForm):
     )
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(Form):
     note = TextAreaField("Note", validators=[Optional(), Length(max=1000)])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(Form):
     note = TextAreaField(
         "What was done",
         validators=[DataRequired(), Length(min=3, max=2000)],
@@ -220,7 +255,7 @@ class AcknowledgeForm(FlaskForm):
     )
 
 
-class HandoverForm(FlaskForm):
+class HandoverForm(Form):
     """Start the in-office questionnaire; clinicians may add one the plan does not ask for."""
 
     phq9 = BooleanField("PHQ-9")

@@ -20,7 +20,7 @@ from ...services.errors import Invalid
 from ...services.review import goal_replies
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, clinical, load, viewed, viewer
-from . import access
+from . import access, base
 from .base import page_blueprint
 from .forms import ReplyForm, ResolveForm
 
@@ -53,7 +53,10 @@ def _page(office_id: str | None) -> ResponseReturnValue:
         where=policy.inbox_filter(u),
     )
     replies = goal_replies(db(), items)
-    unread = {i.id for i in items} - inbox_threads.read_ids(db(), u.id, [i.id for i in items])
+    # The header counts what was unread before this visit; then everything shown is marked
+    # read, and the marking itself tells which items were unread (one statement for both).
+    base.remember_unread(u)
+    unread = inbox_threads.mark_all_read(db(), u.id, [i.id for i in items], ctx().clock())
     page = render_template(
         "pages/inbox.html",
         office_id=office_id,
@@ -61,14 +64,11 @@ def _page(office_id: str | None) -> ResponseReturnValue:
         items=items,
         show=show,
         unread=unread,
-        threads={i.id: inbox_threads.thread(db(), i, include_clinical=clinical(i)) for i in items},
+        threads=inbox_threads.threads(db(), items, clinical={i.id: clinical(i) for i in items}),
         withheld={i.id for i in items if i.id in replies and not clinical(i)},
         forms={i.id: ResolveForm(formdata=None, prefix=f"item{i.id}") for i in items},
         reply_forms={i.id: ReplyForm(formdata=None, prefix=f"reply{i.id}") for i in items},
     )
-    now = ctx().clock()
-    for item_id in unread:  # shown now: read for this user from the next visit on
-        inbox_threads.mark_read(db(), u.id, item_id, now)
     viewed(*(View("inbox_item", i.id, i.client_id) for i in items))  # commits the markers too
     return page
 

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ... import formats
 from ...db.models import TherapySession
+from ...inputs import day_arg
 from ...services import access as policy
 from ...services import session_moves
 from ...services.conflicts import redact
@@ -77,10 +78,7 @@ def dropped() -> bool:
 
 
 def _arg_date() -> date | None:
-    try:
-        return date.fromisoformat(request.args.get("new_date", ""))
-    except ValueError:
-        return None
+    return day_arg(request.args.get("new_date"))
 
 
 def _arg_time() -> time | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
+from ...inputs import day_arg
 from ...services import access as policy
 from ...services import audit, consent, feeds, phone_consent, review
 from ...services.audit import View
@@ -149,11 +150,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     # shown in its own office's time.
     zone = t.offices[0].timezone if t.offices else "UTC"
     today = ctx().clock().astimezone(ZoneInfo(zone)).date()
-    raw = request.args.get("start", "")
-    try:
-        shown = date.fromisoformat(raw) if raw else today
-    except ValueError:
-        shown = today
+    shown = day_arg(request.args.get("start")) or today
     monday = shown - timedelta(days=shown.weekday())
     sessions = reads.therapist_days(db(), t.id, zone, monday, 7, where=policy.session_filter(u))
     ids = [s.id for s in sessions]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession, therapist_offices
 from ...locations import Location
@@ -24,7 +24,9 @@ def office_days(
 ) -> list[TherapySession]:
     """Sessions at the office over `days` whole local days from `first`."""
     start, end = local_day_bounds(loc.timezone, first, first + timedelta(days=days - 1))
-    return sessions_between(db, start=start, end=end, office_id=loc.id, therapist_id=therapist_id)
+    return sessions_between(
+        db, start=start, end=end, office_id=loc.id, therapist_id=therapist_id, people=True
+    )
 
 
 def therapist_days(
@@ -37,13 +39,15 @@ def therapist_days(
     where: ColumnElement[bool],
 ) -> list[TherapySession]:
     start, end = local_day_bounds(zone, first, first + timedelta(days=days - 1))
-    return sessions_between(db, start=start, end=end, therapist_id=therapist_id, where=where)
+    return sessions_between(
+        db, start=start, end=end, therapist_id=therapist_id, where=where, people=True
+    )
 
 
 def therapists(db: Session, *, where: ColumnElement[bool]) -> list[Therapist]:
     """Active therapists, by name."""
     query = select(Therapist).where(Therapist.active, where).order_by(Therapist.name)
-    return list(db.scalars(query))
+    return list(db.scalars(query.options(selectinload(Therapist.offices))))
 
 
 def office_therapists(
@@ -55,6 +59,7 @@ def office_therapists(
     )
     here = Therapist.active & Therapist.id.in_(listed)
     query = select(Therapist).where(or_(here, Therapist.id.in_(list(with_ids))), where)
+    query = query.options(selectinload(Therapist.offices))
     return list(db.scalars(query.order_by(Therapist.name, Therapist.id)))
 
 

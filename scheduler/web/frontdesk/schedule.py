@@ -8,6 +8,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from ...db.models import TherapySession
+from ...inputs import day_arg
 from ...locations import Location
 from ...services import access as policy
 from ...services.availability import closed_days
@@ -27,11 +28,7 @@ def _today(loc: Location) -> date:
 
 
 def _day_arg(name: str, default: date) -> date:
-    raw = request.args.get(name, "")
-    try:
-        return date.fromisoformat(raw) if raw else default
-    except ValueError:
-        return default
+    return day_arg(request.args.get(name)) or default
 
 
 def _remember(loc: Location) -> None:

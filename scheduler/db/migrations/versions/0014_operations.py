@@ -30,19 +30,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("worker_heartbeats", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_worker_heartbeats_beat_at"), ["beat_at"])
-    # The oldest due text, asked on every /readyz probe and /metrics scrape.
-    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_outbound_messages_pending_send_at",
-            ["send_at"],
-            postgresql_where=sa.text("status = 'pending'"),
-            sqlite_where=sa.text("status = 'pending'"),
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbound_messages_pending_send_at")
     with op.batch_alter_table("worker_heartbeats", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_worker_heartbeats_beat_at"))
     op.drop_table("worker_heartbeats")

@@ -1,7 +1,7 @@
 """client language: the language a client is texted in ("en" or "es")
 
 Revision ID: 0015_client_language
-Revises: 0012_phone_consent (re-chained onto main's head)
+Revises: 0016_indexes (re-chained onto main's head)
 Create Date: 2026-12-04 22:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_client_language"
-down_revision: str | Sequence[str] | None = "0012_phone_consent"
+down_revision: str | Sequence[str] | None = "0016_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,351 @@
+"""API reads against /healthz, under the Procfile's gunicorn on PostgreSQL, or profiled.
+
+Seeds a scratch PostgreSQL database with the practice issue 13 measured (27 therapists, 3 per
+office, 540 weekly series of 12), issues an admin token, then either
+
+  * (default) starts gunicorn as the Procfile does (2 workers) and drives each endpoint with
+    `wrk -t2 -c8` for `--seconds`, /healthz first and last; prints requests/s and the ratio of
+    each endpoint to /healthz from this same run; last line JSON;
+  * `--profile`: runs `--profile-requests` requests per endpoint through the Flask test client
+    under cProfile and prints the top functions by cumulative time (where a read's time goes).
+
+Run:  uv run python bench/reads.py [--seconds 10] [--profile]
+Needs `wrk` on PATH for the default mode (Debian: apt-get install wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time as clock
+import urllib.request
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import select
+
+from bench._db import scratch_database
+from scheduler.config import Settings
+from scheduler.db.migrate import upgrade
+from scheduler.db.models import Series, TherapySession
+from scheduler.services import accounts, booking, directory
+from scheduler.wiring import build
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-key-0123456789abcdef"
+
+
+def next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
+
+
+def seed(url: str, therapists_per_office: int = 3, series_each: int = 20) -> dict[str, Any]:
+    """The practice; returns the ids and dates the endpoints are asked about."""
+    settings = replace(
+        Settings(), database_url=url, locations_file=ROOT / "locations.yaml", secret_key=SECRET
+    )
+    container = build(settings)
+    upgrade(container.engine)
+    ctx = container.ctx
+    first_week = next_monday(datetime.now(UTC).date())
+    with container.sessions.begin() as db:
+        directory.sync_offices(db, container.locations)
+        accounts.create_user(db, email="admin@bench.test", role="admin", password="bench-pass-1")
+        token = accounts.create_token(db, "admin@bench.test", label="bench")
+    for office_no, loc in enumerate(container.locations.locations):
+        for t in range(therapists_per_office):
+            with container.sessions.begin() as db:
+                therapist = directory.create_therapist(
+                    db,
+                    ctx,
+                    name=f"Therapist {office_no}-{t}",
+                    email=f"t{office_no}-{t}@bench.test",
+                    location_ids=[loc.id],
+                    actor="bench",
+                ).id
+                for k in range(series_each):
+                    client = directory.create_client(
+                        db,
+                        ctx,
+                        directory.NewClient(
+                            first_name=f"C{office_no}",
+                            last_name=f"Client{t}x{k}",
+                            phone=f"+1206555{(office_no * 100 + t * 20 + k) % 10000:04d}",
+                            home_location_id=loc.id,
+                            sms_consent=True,
+                        ),
+                        actor="bench",
+                    ).id
+                    _book(
+                        db,
+                        ctx,
+                        booking.SeriesRequest(
+                            client_id=client,
+                            therapist_id=therapist,
+                            location_id=loc.id,
+                            first_session_date=first_week + timedelta(days=k % 5),
+                            start_time=time(8 + 4 * t + k // 5),  # 08:00-19:50, no two alike
+                            session_count=12,
+                            problem_area="role_dispute",
+                            room=loc.rooms[t % len(loc.rooms)],
+                        ),
+                        actor="bench",
+                    )
+    with container.sessions() as db:
+        sample = db.scalars(
+            select(TherapySession).order_by(TherapySession.id).offset(1000).limit(1)
+        ).one()
+        client_id = db.get(Series, sample.series_id).client_id
+        office = sample.office_id
+    container.close()
+    week_from = first_week + timedelta(weeks=2)
+    return {
+        "token": token,
+        "session_id": sample.id,
+        "client_id": client_id,
+        "office": office,
+        "from": week_from.isoformat(),
+        "to": (week_from + timedelta(days=6)).isoformat(),
+    }
+
+
+def _book(db: Any, ctx: Any, req: booking.SeriesRequest, *, actor: str) -> None:
+    try:
+        booking.book_series(db, ctx, req, actor=actor)
+    except booking.Conflict as exc:
+        raise SystemExit(f"seed conflict: {exc.conflicts}") from exc
+
+
+def endpoints(ids: dict[str, Any]) -> dict[str, str]:
+    return {
+        "locations": "/api/v1/locations",
+        "session": f"/api/v1/sessions/{ids['session_id']}",
+        "client": f"/api/v1/clients/{ids['client_id']}",
+        "week": f"/api/v1/sessions?location_id={ids['office']}&from={ids['from']}&to={ids['to']}",
+    }
+
+
+def env_for(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "LOCATIONS_FILE": str(ROOT / "locations.yaml"),
+        "SMS_BACKEND": "console",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wrk(base: str, path: str, token: str | None, seconds: int) -> float:
+    cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", base + path]
+    if token:
+        cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"{path}: non-2xx answers\n{out}")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert found, out
+    return float(found.group(1))
+
+
+def run_wrk(url: str, ids: dict[str, Any], seconds: int) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not on PATH (Debian: apt-get install wrk)")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as instance:
+        env = {**env_for(url), "INSTANCE_DIR": instance, "WEB_CONCURRENCY": "2"}
+        # The Procfile's web line, with the port made explicit.
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "scheduler.web:create_app()",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = clock.monotonic() + 120  # a busy machine starts workers slowly
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    if clock.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("gunicorn did not answer /healthz") from None
+                    clock.sleep(0.2)
+            wrk(base, "/healthz", None, 3)  # warm both workers' pools
+            rates: dict[str, float] = {}
+            # /healthz between every endpoint: the ratio is to the median of those, so a
+            # neighbour's burst on a shared machine moves one figure, not the baseline.
+            health = [wrk(base, "/healthz", None, seconds)]
+            for name, path in endpoints(ids).items():
+                wrk(base, path, ids["token"], 1)
+                rates[name] = wrk(base, path, ids["token"], seconds)
+                print(f"  {name:10s} {rates[name]:8.0f} req/s  {path}", flush=True)
+                health.append(wrk(base, "/healthz", None, seconds))
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    healthz = statistics.median(health)
+    print(f"  {'healthz':10s} {healthz:8.0f} req/s  (median of {[round(h) for h in health]})")
+    ratios = {name: round(rate / healthz, 3) for name, rate in rates.items()}
+    return {
+        "healthz_rps": round(healthz),
+        "rps": {k: round(v) for k, v in rates.items()},
+        "ratios": ratios,
+        "min_single_row_ratio": min(ratios["session"], ratios["client"], ratios["locations"]),
+    }
+
+
+def run_profile(url: str, ids: dict[str, Any], requests: int) -> None:
+    os.environ.update(env_for(url))
+    from scheduler.web import create_app
+
+    with tempfile.TemporaryDirectory() as instance:
+        os.environ["INSTANCE_DIR"] = instance
+        app = create_app()
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {ids['token']}"}
+        for name, path in [("healthz", "/healthz"), *endpoints(ids).items()]:
+            for _ in range(20):
+                assert client.get(path, headers=headers).status_code == 200
+            profiler = cProfile.Profile()
+            started = clock.perf_counter()
+            profiler.enable()
+            for _ in range(requests):
+                client.get(path, headers=headers)
+            profiler.disable()
+            per = (clock.perf_counter() - started) / requests * 1000
+            print(f"\n=== {name}: {per:.2f} ms/request under cProfile ({path})")
+            stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
+            stats.print_stats(int(os.environ.get("BENCH_TOP", "25")))
+
+
+def run_timing(url: str, ids: dict[str, Any], requests: int) -> None:
+    """Milliseconds per request in one process through the test client (no server, no wrk)."""
+    os.environ.update(env_for(url))
+    from scheduler.web import create_app
+
+    with tempfile.TemporaryDirectory() as instance:
+        os.environ["INSTANCE_DIR"] = instance
+        client = create_app().test_client()
+        headers = {"Authorization": f"Bearer {ids['token']}"}
+        paths = [("healthz", "/healthz"), *endpoints(ids).items()]
+        best: dict[str, float] = {}
+        cpu: dict[str, float] = {}
+        for _ in range(3):
+            for name, path in paths:
+                started, cpu_started = clock.perf_counter(), clock.process_time()
+                for _ in range(requests):
+                    client.get(path, headers=headers)
+                per = (clock.perf_counter() - started) / requests * 1000
+                cpu_per = (clock.process_time() - cpu_started) / requests * 1000
+                best[name] = min(best.get(name, per), per)
+                cpu[name] = min(cpu.get(name, cpu_per), cpu_per)
+        # CPU time of this process alone is steadier than wall time on a busy machine.
+        for name, per in best.items():
+            print(
+                f"  {name:10s} {per:6.2f} ms wall (ratio {best['healthz'] / per:.2f})"
+                f"  {cpu[name]:6.2f} ms CPU (ratio {cpu['healthz'] / cpu[name]:.2f})"
+            )
+
+
+def run_statements(url: str, ids: dict[str, Any]) -> None:
+    """Print the SQL each endpoint sends, in order (the second request: caches are warm)."""
+    os.environ.update(env_for(url))
+    from sqlalchemy import event
+
+    from scheduler.web import create_app
+
+    with tempfile.TemporaryDirectory() as instance:
+        os.environ["INSTANCE_DIR"] = instance
+        app = create_app()
+        engine = app.extensions["ipt"].engine
+        seen: list[str] = []
+        event.listen(
+            engine, "before_cursor_execute", lambda *a: seen.append(" ".join(a[2].split())[:160])
+        )
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {ids['token']}"}
+        for name, path in [("healthz", "/healthz"), *endpoints(ids).items()]:
+            client.get(path, headers=headers)
+            seen.clear()
+            client.get(path, headers=headers)
+            print(f"\n=== {name}: {len(seen)} statements")
+            for sql in seen:
+                print("   ", sql)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--timing", action="store_true", help="ms per request, test client")
+    parser.add_argument("--statements", action="store_true", help="print each endpoint's SQL")
+    parser.add_argument("--profile-requests", type=int, default=300)
+    parser.add_argument(
+        "--keep",
+        metavar="URL",
+        help="seed this database once and reuse it on later runs (ids kept in a file beside)",
+    )
+    args = parser.parse_args()
+    if args.keep:
+        ids_file = Path(tempfile.gettempdir()) / ("ipt_bench_" + re.sub(r"\W", "_", args.keep))
+        if ids_file.exists():
+            ids = json.loads(ids_file.read_text())
+        else:
+            ids = seed(args.keep)
+            ids_file.write_text(json.dumps(ids))
+        measure(args, args.keep, ids)
+        return
+    with scratch_database("postgresql") as url:
+        started = clock.perf_counter()
+        ids = seed(url)
+        print(f"  seeded in {clock.perf_counter() - started:.0f}s: {json.dumps(ids)}")
+        measure(args, url, ids)
+
+
+def measure(args: argparse.Namespace, url: str, ids: dict[str, Any]) -> None:
+    if args.timing:
+        run_timing(url, ids, args.profile_requests)
+    elif args.statements:
+        run_statements(url, ids)
+    elif args.profile:
+        run_profile(url, ids, args.profile_requests)
+    else:
+        print(json.dumps(run_wrk(url, ids, args.seconds)))
+
+
+if __name__ == "__main__":
+    main()
