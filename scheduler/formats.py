@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from babel import Locale
 from babel.dates import format_date as _babel_date
-from babel.dates import format_datetime as _babel_datetime
 from babel.dates import format_time as _babel_time
 from babel.dates import get_timezone_name
 
@@ -28,8 +27,7 @@ SHORT_DAY = "EEE, MMM d"  # Mon, Feb 1
 # Texts, per language. Babel supplies every name; none is written here. Spanish puts the day
 # before the month. "Mon Feb 1, 5:00 PM PST" has one comma fewer than DAY: it keeps a reminder
 # in one segment.
-TEXT_WHEN = {"en": "EEE MMM d, h:mm a", "es": "EEE d MMM, h:mm a"}  # mié 3 mar, 5:00 p.m.
-TEXT_WHEN_NO_WEEKDAY = {"en": "MMM d, h:mm a", "es": "d MMM, h:mm a"}
+TEXT_DAY = {"en": "EEE MMM d", "es": "EEE d MMM"}  # Mon Feb 1, mié 3 mar (then ", 5:00 p.m.")
 MONTH_DAY = {"en": "MMM d", "es": "d MMM"}  # Feb 1, 1 feb: next to a weekday or in a range
 WEEKDAY = "EEEE"  # Monday, lunes
 TIME = "h:mm a"  # 5:00 PM (an explicit pattern: CLDR's own uses a narrow no-break space)
@@ -137,23 +135,24 @@ def format_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     )
 
 
-def _language(locale: str) -> str:
-    return Locale.parse(locale).language
+@lru_cache(maxsize=16)
+def _text_pattern(patterns: str, locale: str) -> str:
+    table = TEXT_DAY if patterns == "text" else MONTH_DAY
+    return table.get(Locale.parse(locale).language, table["en"])
 
 
 def format_month_day(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'Feb 1', '1 feb' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    pattern = MONTH_DAY.get(_language(locale), MONTH_DAY["en"])
-    return _babel_date(day, pattern, locale=locale).translate(_PLAIN_SPACES)
+    return _day(day, _text_pattern("month_day", locale), locale).translate(_PLAIN_SPACES)
 
 
 def format_weekday(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
     """'Monday', 'lunes' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _babel_date(day, WEEKDAY, locale=locale).translate(_PLAIN_SPACES)
+    return _day(day, WEEKDAY, locale).translate(_PLAIN_SPACES)
 
 
 def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE, weekday: bool = True) -> str:
@@ -161,10 +160,9 @@ def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE, weekday: 
     5:00 PM PST' (en_US), 'mié 3 mar, 5:00 p.m. PST' (es_US); only plain spaces, so GSM-7
     stays possible. `weekday=False` leaves the day's name out ('3 mar, 5:00 p.m. PST')."""
     local = _aware(at, zone)
-    patterns = TEXT_WHEN if weekday else TEXT_WHEN_NO_WEEKDAY
-    pattern = patterns.get(_language(locale), patterns["en"])
-    text = _babel_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale)
-    return f"{text} {local.tzname() or zone}".translate(_PLAIN_SPACES)
+    day = _day(local.date(), _text_pattern("text" if weekday else "month_day", locale), locale)
+    text = f"{day}, {format_time(local, locale=locale)} {local.tzname() or zone}"
+    return text.translate(_PLAIN_SPACES)
 
 
 def format_text_time(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
