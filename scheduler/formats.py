@@ -157,8 +157,8 @@ def format_weekday(day: date | datetime, zone: str | None = None, *, locale: str
 
 def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE, weekday: bool = True) -> str:
     """A visit's start as a text shows it in `zone` (no year, to stay short): 'Wed Mar 3,
-    5:00 PM PST' (en_US), 'mié 3 mar, 5:00 p.m. PST' (es_US); only plain spaces, so GSM-7
-    stays possible. `weekday=False` leaves the day's name out ('3 mar, 5:00 p.m. PST')."""
+    5:00 PM PST' (en_US), 'mié 3 mar, 5:00 p. m. PST' (es); only plain spaces, so GSM-7
+    stays possible. `weekday=False` leaves the day's name out ('3 mar, 5:00 p. m. PST')."""
     local = _aware(at, zone)
     day = _day(local.date(), _text_pattern("text" if weekday else "month_day", locale), locale)
     text = f"{day}, {format_time(local, locale=locale)} {local.tzname() or zone}"
@@ -166,7 +166,7 @@ def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE, weekday: 
 
 
 def format_text_time(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
-    """'5:00 PM PST', '5:00 p.m. PST' in `zone`."""
+    """'5:00 PM PST', '5:00 p. m. PST' in `zone`."""
     local = _aware(at, zone)
     return f"{format_time(local, locale=locale)} {local.tzname()}".translate(_PLAIN_SPACES)
 

@@ -31,7 +31,7 @@ def locale_dir() -> str:
 
 
 def locale_for(language: str | None) -> str:
-    """The Babel locale a language's dates and times are written in ("es" -> "es_US")."""
+    """The Babel locale a language's dates and times are written in ("es" -> "es")."""
     return LOCALES[language or DEFAULT_LANGUAGE]
 
 

@@ -12,8 +12,8 @@ Language = Literal["en", "es"]
 DEFAULT_LANGUAGE: Language = "en"
 # Each language's name as its speakers write it (what staff pick from and see on pages).
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "es": "Español"}
-# The Babel locale of each language: US English, and Spanish as written in the United States.
-LOCALES: dict[str, str] = {"en": "en_US", "es": "es_US"}
+# The Babel locale of each language: US English, and CLDR's Spanish ("lun 1 feb, 5:00 p. m.").
+LOCALES: dict[str, str] = {"en": "en_US", "es": "es"}
 
 
 def N_(message: str) -> str:

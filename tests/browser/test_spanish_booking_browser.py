@@ -42,7 +42,7 @@ def test_a_spanish_speaking_client_at_miami_sees_the_spanish_confirmation(
     bubble = preview.locator(".sms-bubble")
     assert bubble.get_attribute("lang") == "es"
     text = bubble.inner_text()
-    assert text.startswith("Hola, Lucia. Tiene 12 citas en Miami: cada jueves, 4:00 p.m. E")
+    assert text.startswith("Hola, Lucia. Tiene 12 citas en Miami: cada jueves, 4:00 p. m. E")
     assert re.search(r"E[SD]T, del \d{1,2} [a-z]{3,4} al \d{1,2} [a-z]{3,4}\. ", text), text
     assert text.endswith("Responda ALTO para darse de baja.")
     bubble.scroll_into_view_if_needed()

@@ -17,31 +17,31 @@ OPT_OUT = {"en": "Reply STOP to opt out.", "es": "Responda ALTO para darse de ba
 CONFIRMATION = {
     "en": "Hi Casey, you're booked at Seattle: 12 visits, every Wednesday at 5:00 PM PST, "
     "Feb 24 to May 12. Reply STOP to opt out.",
-    "es": "Hola, Casey. Tiene 12 citas en Seattle: cada miércoles, 5:00 p.m. PST, "
+    "es": "Hola, Casey. Tiene 12 citas en Seattle: cada miércoles, 5:00 p. m. PST, "
     "del 24 feb al 12 may. Responda ALTO para darse de baja.",
 }
 REMINDER_24H = {
     "en": "Hi Casey, visit 1 of 12 is Wed Feb 24, 5:00 PM PST at Seattle. "
     "Reply C to confirm, R to reschedule. Reply STOP to opt out.",
-    "es": "Hola, Casey. Su cita 1 de 12 es el mié 24 feb, 5:00 p.m. PST en Seattle. "
+    "es": "Hola, Casey. Su cita 1 de 12 es el mié 24 feb, 5:00 p. m. PST en Seattle. "
     "Responda C para confirmar o R para reprogramar. Responda ALTO para darse de baja.",
 }
 REMINDER_2H = {
     "en": "Hi Casey, see you soon: Wed Feb 24, 5:00 PM PST at Seattle. "
     "Reply C to confirm, R to reschedule. Reply STOP to opt out.",
-    "es": "Hola, Casey. Nos vemos pronto: mié 24 feb, 5:00 p.m. PST en Seattle. "
+    "es": "Hola, Casey. Nos vemos pronto: mié 24 feb, 5:00 p. m. PST en Seattle. "
     "Responda C para confirmar o R para reprogramar. Responda ALTO para darse de baja.",
 }
 CHANGED = {
     "en": "Hi Casey, your visit 2 of 12 at Seattle moved from Wed Mar 3, 5:00 PM PST to "
     "Thu Mar 4, 6:00 PM PST. Questions? (206) 555-0190. Reply STOP to opt out.",
-    "es": "Hola, Casey. Su cita 2 de 12 en Seattle cambia del mié 3 mar, 5:00 p.m. PST al "
-    "jue 4 mar, 6:00 p.m. PST. ¿Preguntas? (206) 555-0190. Responda ALTO para darse de baja.",
+    "es": "Hola, Casey. Su cita 2 de 12 en Seattle cambia del mié 3 mar, 5:00 p. m. PST al "
+    "jue 4 mar, 6:00 p. m. PST. ¿Preguntas? (206) 555-0190. Responda ALTO para darse de baja.",
 }
 CANCELLED = {
     "en": "Hi Casey, your Wed Mar 10, 5:00 PM PST visit at Seattle is cancelled. "
     "Questions? Call (206) 555-0190. Reply STOP to opt out.",
-    "es": "Hola, Casey. Su cita del mié 10 mar, 5:00 p.m. PST en Seattle fue cancelada. "
+    "es": "Hola, Casey. Su cita del mié 10 mar, 5:00 p. m. PST en Seattle fue cancelada. "
     "¿Preguntas? Llame al (206) 555-0190. Responda ALTO para darse de baja.",
 }
 
@@ -122,7 +122,7 @@ def test_a_spanish_saturday_reminder_leaves_out_the_day_name_to_stay_gsm7(
     series = book(db, tctx, client_obj=client, first=date(2027, 2, 27), at=time(10))
     dispatcher.run_pass()
     body = _send(db, clock, dispatcher, gateway, series.sessions[0].id, "reminder_24h")
-    assert "es el 27 feb, 10:00 a.m. PST en Seattle" in body
+    assert "es el 27 feb, 10:00 a. m. PST en Seattle" in body
     assert encoding_for(body) == "GSM-7" and segment_count(body) == 2
 
 
@@ -136,7 +136,7 @@ def test_series_notices_in_spanish(db, tctx, dispatcher, gateway):
     series = book(db, tctx, client_obj=client, first=date(2027, 2, 22), count=16)
     dispatcher.run_pass()
     assert gateway.messages[-1].body == (
-        "Hola, Casey. Tiene 16 citas en Seattle: cada lunes, 5:00 p.m. PST, del 22 feb al "
+        "Hola, Casey. Tiene 16 citas en Seattle: cada lunes, 5:00 p. m. PST, del 22 feb al "
         "14 jun. Sin cita el 31 may: el consultorio cierra. Responda ALTO para darse de baja."
     )
     session_changes.renegotiate(db, tctx, series.id, 14, actor="desk")
@@ -145,14 +145,14 @@ def test_series_notices_in_spanish(db, tctx, dispatcher, gateway):
     changed = gateway.messages[-1].body
     assert changed == (
         "Hola, Casey. Ahora tiene 14 citas en total en Seattle; la cita final es el "
-        "lun 24 may, 5:00 p.m. PDT. ¿Preguntas? (206) 555-0190. Responda ALTO para darse de baja."
+        "lun 24 may, 5:00 p. m. PDT. ¿Preguntas? (206) 555-0190. Responda ALTO para darse de baja."
     )
     session_changes.cancel_rest(db, tctx, series.id, cancelled_by="client", reason=None, actor="d")
     db.commit()
     dispatcher.run_pass()
     cancelled = gateway.messages[-1].body
     assert cancelled == (
-        "Hola, Casey. Sus 14 citas restantes en Seattle, desde el lun 22 feb, 5:00 p.m. PST, "
+        "Hola, Casey. Sus 14 citas restantes en Seattle, desde el lun 22 feb, 5:00 p. m. PST, "
         "fueron canceladas. ¿Preguntas? Llame al (206) 555-0190. Responda ALTO para darse de baja."
     )
     for body in (changed, cancelled):

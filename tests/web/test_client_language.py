@@ -107,7 +107,7 @@ def test_the_preview_shows_the_confirmation_in_the_new_clients_language(desk, db
     for language, expected in (
         (
             "es",
-            "Hola, Lucia. Tiene 12 citas en Miami: cada miércoles, 5:00 p.m. EST, "
+            "Hola, Lucia. Tiene 12 citas en Miami: cada miércoles, 5:00 p. m. EST, "
             "del 24 feb al 12 may. Responda ALTO para darse de baja.",
         ),
         (

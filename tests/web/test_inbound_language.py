@@ -29,7 +29,7 @@ HELP = {
 CONFIRMED = {
     "en": "Thanks, your visit Wed Feb 24, 5:00 PM EST at Miami is confirmed. Reply R to "
     "reschedule.",
-    "es": "Gracias, su cita del mié 24 feb, 5:00 p.m. EST en Miami queda confirmada. "
+    "es": "Gracias, su cita del mié 24 feb, 5:00 p. m. EST en Miami queda confirmada. "
     "Responda R para reprogramar.",
 }
 RESCHEDULE = {
