@@ -252,6 +252,7 @@ def _render(
         kind=row.kind,
         first_name=row.first_name,
         client_zone=row.timezone,
+        language=row.language,
         office=office,
         practice=ctx.locations.practice,
         number=row.number,
