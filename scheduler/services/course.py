@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ..db.models import Alert, Series, TherapySession
 from ..db.models.inbound import ProgressRating
 from ..domain import measures as domain
 from ..domain.phases import course_phase
 from . import alerts, measures
-from .errors import NotFound
 from .termination import CourseStatus, course_status
 
 
@@ -87,17 +86,6 @@ def _phase(series: Series, s: TherapySession) -> str | None:
     if not s.counts or not 1 <= s.number <= series.session_count:
         return None
     return course_phase(series.kind, s.number, series.session_count)
-
-
-def load_series(db: Session, series_id: int) -> Series:
-    found = db.execute(
-        select(Series)
-        .where(Series.id == series_id)
-        .options(selectinload(Series.sessions), selectinload(Series.client))
-    ).scalar_one_or_none()
-    if found is None:
-        raise NotFound("series", series_id)
-    return found
 
 
 def course_view(db: Session, series: Series, now: datetime) -> CourseView:

@@ -74,7 +74,7 @@ def series_measures(series_id: int) -> ResponseReturnValue:
 @blueprint.get("/series/<int:series_id>/course")
 def series_course(series_id: int) -> ResponseReturnValue:
     series = _clinical_series(series_id)
-    view = course.course_view(db(), course.load_series(db(), series_id), ctx().clock())
+    view = course.course_view(db(), series, ctx().clock())
     out = course_json.course(view)
     viewed(View("course", series.id, series.client_id))
     return jsonify(out)

@@ -26,8 +26,10 @@ bp = page_blueprint("course", __name__)
 
 @bp.get("/series/<int:series_id>/course")
 def page(series_id: int) -> ResponseReturnValue:
-    allow("read_clinical", load(Series, series_id))
-    view = course.course_view(db(), course.load_series(db(), series_id), ctx().clock())
+    series = load(Series, series_id)
+    allow("read_clinical", series)
+    # The row just read (its sessions and client load on first use): no second SELECT of it.
+    view = course.course_view(db(), series, ctx().clock())
     page = render_template(
         "pages/course.html",
         view=view,
