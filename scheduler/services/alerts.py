@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, String, func, literal, null, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from ..db.models import Alert, MeasureResponse, Series, TherapySession
 from ..db.models.inbound import InboxItem
-from . import audit, inbox
+from . import audit, inbox, inbox_threads
 from .errors import Invalid, NotFound
 
 RISK_KIND = "phq9_item9"
@@ -96,8 +96,31 @@ def open_alerts(db: Session, *, therapist_id: int | None) -> list[Alert]:
 
 def count_open(db: Session, *, therapist_id: int | None) -> int:
     """How many alerts are open (one indexed count; the page banner asks on every page)."""
-    query = select(func.count()).select_from(Alert).where(*_open(therapist_id))
-    return int(db.scalar(query) or 0)
+    return int(db.scalar(_count_open(therapist_id)) or 0)
+
+
+def _count_open(therapist_id: int | None) -> Select[tuple[int]]:
+    return select(func.count()).select_from(Alert).where(*_open(therapist_id))
+
+
+def unread_and_open(
+    db: Session, user_id: int, *, inbox_where: ColumnElement[bool], therapist_id: int | None
+) -> tuple[dict[str | None, int], int]:
+    """The page header's two counts in one statement (an admin's): unread inbox items per
+    office, as `inbox_threads.unread_counts`, and open alerts, as `count_open`."""
+    unread = inbox_threads.unread_counts_query(user_id, where=inbox_where).subquery()
+    both = union_all(
+        select(literal(False), *unread.c),
+        select(literal(True), null().cast(String), _count_open(therapist_id).scalar_subquery()),
+    )
+    counts: dict[str | None, int] = {}
+    alerts = 0
+    for is_alerts, office_id, n in db.execute(both):
+        if is_alerts:
+            alerts = int(n or 0)
+        else:
+            counts[office_id] = int(n)
+    return counts, alerts
 
 
 def alerts_of_series(db: Session, series_id: int) -> list[Alert]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -237,6 +237,14 @@ def unread_counts(
 
     `where` is the reader's reach over inbox items (`access.inbox_filter`); `office_id` narrows
     the count to one office."""
+    query = unread_counts_query(user_id, where=where, office_id=office_id)
+    return {found: int(n) for found, n in db.execute(query)}
+
+
+def unread_counts_query(
+    user_id: int, *, where: ColumnElement[bool], office_id: str | None = None
+) -> Select[tuple[str | None, int]]:
+    """`unread_counts` as a statement: rows (office id, count), for a caller that adds to it."""
     query = (
         select(InboxItem.office_id, func.count())
         .outerjoin(InboxRead, and_(InboxRead.item_id == InboxItem.id, InboxRead.user_id == user_id))
@@ -245,4 +253,4 @@ def unread_counts(
     )
     if office_id is not None:
         query = query.where(InboxItem.office_id == office_id)
-    return {found: int(n) for found, n in db.execute(query)}
+    return query

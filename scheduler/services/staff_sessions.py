@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, func, not_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..config import Settings
 from ..db.models import StaffSession, User
@@ -57,7 +57,13 @@ def resolve(db: Session, secret: str, *, now: datetime, limits: Limits) -> User 
 
     Writes (a touch or an expiry) are left in `db` for the caller to commit.
     """
-    row = db.scalar(select(StaffSession).where(StaffSession.secret_hash == _digest(secret)))
+    # The user's offices come in the same statement: every page asks for them (its reach).
+    query = (
+        select(StaffSession)
+        .where(StaffSession.secret_hash == _digest(secret))
+        .options(joinedload(StaffSession.user).joinedload(User.offices))
+    )
+    row = db.execute(query).unique().scalar_one_or_none()
     if row is None:
         return None
     if _expired(row, now, limits) or not row.user.active:

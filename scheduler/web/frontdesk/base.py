@@ -70,7 +70,7 @@ def _template_globals() -> dict[str, Any]:
     u = access.load_user()
     offices = access.visible_locations(u) if u else []
     remembered = session.get("office")
-    unread = _unread(u)
+    unread, open_alerts = _header_counts(u)
     return {
         "me": u,
         "practice": container().locations.practice,
@@ -78,8 +78,19 @@ def _template_globals() -> dict[str, Any]:
         "office": next((o for o in offices if o.id == remembered), offices[0] if offices else None),
         "inbox_unread": sum(unread.values()),
         "inbox_unread_by_office": unread,
-        "open_alerts": _open_alerts(u),
+        "open_alerts": open_alerts,
     }
+
+
+def _header_counts(u: User | None) -> tuple[dict[str | None, int], int]:
+    """Unread inbox items per office and open alerts: one statement when the user sees both."""
+    if u is not None and u.role == "admin" and "inbox_unread" not in g and policy.reach(u).desk:
+        from ..context import db
+
+        return alerts.unread_and_open(
+            db(), u.id, inbox_where=policy.inbox_filter(u), therapist_id=None
+        )
+    return _unread(u), _open_alerts(u)
 
 
 def _unread(u: User | None) -> dict[str | None, int]:
