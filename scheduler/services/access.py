@@ -223,19 +223,36 @@ def visible(user: User, model: type[Row]) -> ColumnElement[bool]:
 
 
 def get_visible(
-    db: Session, user: User, model: type[_Model], row_id: int, *, field: str | None = None
+    db: Session,
+    user: User,
+    model: type[_Model],
+    row_id: int,
+    *,
+    field: str | None = None,
+    options: Sequence[Any] = (),
 ) -> _Model:
     """Row `row_id` of `model`, or NotFound alike when it is missing and when it is hidden.
 
-    `field` names the body field that carried the id (a 422 naming it instead of a 404).
+    `field` names the body field that carried the id (a 422 naming it instead of a 404);
+    `options` are loader options for what the caller reads of the row next.
     """
     # What the pages and the API read of the row next anyway: in the same statement.
     eager: tuple[Any, ...] = ()
     if model is TherapySession:
-        eager = (joinedload(TherapySession.series),)
+        series = joinedload(TherapySession.series)
+        eager = (
+            series.joinedload(Series.client),
+            series.joinedload(Series.office),
+            joinedload(TherapySession.therapist),
+        )
     elif model is Series:
-        eager = (joinedload(Series.client), joinedload(Series.therapist))
-    row = db.scalar(select(model).where(model.id == row_id, visible(user, model)).options(*eager))
+        eager = (
+            joinedload(Series.client),
+            joinedload(Series.therapist),
+            joinedload(Series.office),
+        )
+    query = select(model).where(model.id == row_id, visible(user, model))
+    row = db.execute(query.options(*eager, *options)).unique().scalar_one_or_none()
     if row is None:
         raise NotFound(ROW_NAMES[model], row_id, field=field)
     return row

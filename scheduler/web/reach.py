@@ -8,7 +8,7 @@ and get the same answer: 404 outside the user's reach, 403 for an action it may 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import abort, g
 
@@ -29,9 +29,11 @@ def viewer() -> User:
     return user
 
 
-def load(model: type[_M], row_id: int) -> _M:
-    """The row if the user reaches it; 404 alike for hidden and missing rows."""
-    return access.get_visible(db(), viewer(), model, row_id)
+def load(model: type[_M], row_id: int, *, options: Sequence[Any] = ()) -> _M:
+    """The row if the user reaches it; 404 alike for hidden and missing rows.
+
+    `options`: loader options for what the view reads of the row next (in the same SELECT)."""
+    return access.get_visible(db(), viewer(), model, row_id, options=options)
 
 
 def load_alert(alert_id: int) -> Alert:

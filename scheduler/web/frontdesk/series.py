@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
 
 from ...db.models import Series, TherapySession
 from ...services import measure_forms, review, session_changes, session_moves
@@ -76,7 +77,7 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
 
 @bp.get("/series/<int:series_id>")
 def page(series_id: int) -> ResponseReturnValue:
-    series = load(Series, series_id)
+    series = load(Series, series_id, options=[joinedload(Series.sessions)])
     shown = _series_page(series)
     viewed(View("series", series.id, series.client_id))
     return shown
