@@ -82,9 +82,10 @@ def _in_week(
     return list(db.scalars(query))
 
 
-def weekly_review(db: Session, session_id: int) -> WeeklyReview:
-    """Goal, prompts, replies and ratings for the week before `session_id`."""
-    session = get_session(db, session_id)
+def weekly_review(db: Session, session_id: int | TherapySession) -> WeeklyReview:
+    """Goal, prompts, replies and ratings for the week before `session_id` (or the session
+    itself, when the caller has read it already: no second SELECT of it)."""
+    session = session_id if isinstance(session_id, TherapySession) else get_session(db, session_id)
     client_id = session.series.client_id
     previous = previous_session(db, session)
     start = previous.starts_at if previous is not None else session.series.created_at

@@ -50,7 +50,11 @@ def form_for(db: Session, s: TherapySession, *, formdata: Any = None) -> Resched
     """The move form with the office's rooms and therapists; filled from the session or a drop."""
     loc_rooms = _rooms(s)
     people = reads.office_therapists(
-        db, s.office_id, with_ids=[s.therapist_id], where=policy.therapist_filter(viewer())
+        db,
+        s.office_id,
+        with_ids=[s.therapist_id],
+        where=policy.therapist_filter(viewer()),
+        with_offices=False,  # the form lists names only
     )
     if formdata is None:
         form = RescheduleForm(

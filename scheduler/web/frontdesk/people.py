@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import joinedload
 
 from ...db.models import Client, Therapist
 from ...inputs import day_arg
@@ -89,7 +90,8 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
 
 @bp.get("/clients/<int:client_id>")
 def client(client_id: int) -> ResponseReturnValue:
-    return _client_page(load(Client, client_id))
+    # Its consents are on the page: in the same SELECT as the client.
+    return _client_page(load(Client, client_id, options=[joinedload(Client.consent_events)]))
 
 
 @bp.post("/clients/<int:client_id>")
@@ -167,7 +169,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         sessions=sessions,
         texts=messages_for_sessions(db(), ids),
         states=text_states(db(), sessions),
-        reviews={s.id: review.weekly_review(db(), s.id) for s in reviewed},
+        reviews={s.id: review.weekly_review(db(), s) for s in reviewed},
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
         rotate_form=EmptyForm(),

@@ -51,15 +51,24 @@ def therapists(db: Session, *, where: ColumnElement[bool]) -> list[Therapist]:
 
 
 def office_therapists(
-    db: Session, office_id: str, *, with_ids: Sequence[int] = (), where: ColumnElement[bool]
+    db: Session,
+    office_id: str,
+    *,
+    with_ids: Sequence[int] = (),
+    where: ColumnElement[bool],
+    with_offices: bool = True,
 ) -> list[Therapist]:
-    """The office's active therapists, plus `with_ids` (those holding sessions there), by name."""
+    """The office's active therapists, plus `with_ids` (those holding sessions there), by name.
+
+    `with_offices`: load each one's offices too (one more SELECT; a list of names needs none).
+    """
     listed = select(therapist_offices.c.therapist_id).where(
         therapist_offices.c.office_id == office_id
     )
     here = Therapist.active & Therapist.id.in_(listed)
     query = select(Therapist).where(or_(here, Therapist.id.in_(list(with_ids))), where)
-    query = query.options(selectinload(Therapist.offices))
+    if with_offices:
+        query = query.options(selectinload(Therapist.offices))
     return list(db.scalars(query.order_by(Therapist.name, Therapist.id)))
 
 
@@ -92,6 +101,7 @@ def series_of_client(db: Session, client_id: int, *, where: ColumnElement[bool])
     query = (
         select(Series)
         .where(Series.client_id == client_id, where)
+        .options(joinedload(Series.office), joinedload(Series.therapist))  # the page shows both
         .order_by(Series.created_at.desc())
     )
     return list(db.scalars(query).unique())
@@ -157,7 +167,7 @@ def client_sessions(
         select(TherapySession)
         .join(Series, Series.id == TherapySession.series_id)
         .where(Series.client_id == client_id, where)
-        .options(joinedload(TherapySession.series))
+        .options(joinedload(TherapySession.series).joinedload(Series.office))
         .order_by(TherapySession.starts_at, TherapySession.id)
     )
     return list(db.scalars(query).unique())

@@ -145,7 +145,7 @@ def _session_page(
             goal=_goal_form(s, forms.get("goal")),
             may_set_goal=allowed("write_clinical", s),
             mark=attendance.for_sheet([s], office_of(ctx(), s.office_id), ctx().clock())[s.id],
-            review=review.weekly_review(db(), s.id) if clinical(s) else None,
+            review=review.weekly_review(db(), s) if clinical(s) else None,
             may_change=allowed("change_schedule", s),
             started=s.starts_at <= ctx().clock(),
             measures_due=session_measures_due(s),
