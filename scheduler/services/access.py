@@ -245,6 +245,8 @@ def get_visible(
             series.joinedload(Series.office),
             joinedload(TherapySession.therapist),
         )
+    elif model is InboxItem:
+        eager = (joinedload(InboxItem.client), joinedload(InboxItem.inbound_message))
     elif model is Therapist:
         eager = (joinedload(Therapist.offices),)
     elif model is Series:
