@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, inspect, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..db.models import TherapySession
@@ -51,6 +51,13 @@ class WeeklyReview:
 
 def previous_session(db: Session, session: TherapySession) -> TherapySession | None:
     """The latest earlier session of the series that was not cancelled (where the goal was set)."""
+    if "sessions" not in inspect(session.series).unloaded:  # the caller loaded them: no query
+        earlier = [
+            s
+            for s in session.series.sessions
+            if s.starts_at < session.starts_at and s.status != "cancelled"
+        ]
+        return max(earlier, key=lambda s: s.starts_at, default=None)
     query = (
         select(TherapySession)
         .where(

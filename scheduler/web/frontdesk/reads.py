@@ -113,6 +113,9 @@ def series_of_therapist(
     query = (
         select(Series)
         .where(Series.therapist_id == therapist_id, Series.status == "active", where)
+        # The page shows each one's client, office and course status (from its sessions): in
+        # this one SELECT, not one more per series.
+        .options(joinedload(Series.client), joinedload(Series.office), joinedload(Series.sessions))
         .order_by(Series.first_session_date)
     )
     return list(db.scalars(query).unique())

@@ -165,7 +165,10 @@ def _goal_form(s: TherapySession, form: WeeklyGoalForm | None) -> WeeklyGoalForm
 
 @bp.get("/sessions/<int:session_id>")
 def session_page(session_id: int) -> ResponseReturnValue:
-    s = load(TherapySession, session_id)
+    # With its series' sessions: the weekly review finds the previous one among them.
+    s = load(
+        TherapySession, session_id, options=[joinedload(TherapySession.series, Series.sessions)]
+    )
     shown = _session_page(s)
     # With the weekly review on it, the page is a read of the review.
     viewed(View("review" if clinical(s) else "session", s.id, s.series.client_id))
