@@ -11,6 +11,7 @@ items those are, so the front desk is shown that the client replied but not the 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,12 +53,7 @@ class WeeklyReview:
 def previous_session(db: Session, session: TherapySession) -> TherapySession | None:
     """The latest earlier session of the series that was not cancelled (where the goal was set)."""
     if "sessions" not in inspect(session.series).unloaded:  # the caller loaded them: no query
-        earlier = [
-            s
-            for s in session.series.sessions
-            if s.starts_at < session.starts_at and s.status != "cancelled"
-        ]
-        return max(earlier, key=lambda s: s.starts_at, default=None)
+        return _latest_before(session, session.series.sessions)
     query = (
         select(TherapySession)
         .where(
@@ -71,52 +67,102 @@ def previous_session(db: Session, session: TherapySession) -> TherapySession | N
     return db.scalar(query)
 
 
-def _in_week(
+def _latest_before(
+    session: TherapySession, siblings: Sequence[TherapySession]
+) -> TherapySession | None:
+    earlier = [s for s in siblings if s.starts_at < session.starts_at and s.status != "cancelled"]
+    return max(earlier, key=lambda s: s.starts_at, default=None)
+
+
+def _previous_sessions(
+    db: Session, sessions: Sequence[TherapySession]
+) -> dict[int, TherapySession | None]:
+    """`previous_session` of each, in at most one query (none when their series' sessions are
+    loaded already)."""
+    unloaded = {s.series_id for s in sessions if "sessions" in inspect(s.series).unloaded}
+    siblings: dict[int, list[TherapySession]] = defaultdict(list)
+    if unloaded:
+        query = select(TherapySession).where(TherapySession.series_id.in_(sorted(unloaded)))
+        for found in db.scalars(query):
+            siblings[found.series_id].append(found)
+    return {
+        s.id: _latest_before(
+            s, siblings[s.series_id] if s.series_id in unloaded else s.series.sessions
+        )
+        for s in sessions
+    }
+
+
+_Window = tuple[int, datetime, datetime]  # a client's [start, end)
+
+
+def _in_weeks(
     db: Session,
     entity: type[_Row],
     at: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
-    client_id: int,
-    start: datetime,
-    end: datetime,
+    windows: Sequence[_Window],
     *criteria: ColumnElement[bool],
-) -> list[_Row]:
-    """The client's rows of `entity` whose `at` falls in [start, end), in time order."""
+) -> list[list[_Row]]:
+    """For each window, the client's rows of `entity` whose `at` falls in [start, end), in time
+    order: one query over the span of all the windows, sorted out here."""
+    if not windows:
+        return []
+    clients = sorted({client for client, _, _ in windows})
+    lo = min(start for _, start, _ in windows)
+    hi = max(end for _, _, end in windows)
     query = (
         select(entity)
-        .where(entity.client_id == client_id, at >= start, at < end, *criteria)
+        .where(entity.client_id.in_(clients), at >= lo, at < hi, *criteria)
         .order_by(at, entity.id)
     )
-    return list(db.scalars(query))
+    rows = list(db.scalars(query))
+    out: list[list[_Row]] = []
+    for client, start, end in windows:
+        inside = []
+        for row in rows:
+            when = getattr(row, at.key)
+            if row.client_id == client and when is not None and start <= when < end:
+                inside.append(row)
+        out.append(inside)
+    return out
 
 
 def weekly_review(db: Session, session_id: int | TherapySession) -> WeeklyReview:
     """Goal, prompts, replies and ratings for the week before `session_id` (or the session
     itself, when the caller has read it already: no second SELECT of it)."""
     session = session_id if isinstance(session_id, TherapySession) else get_session(db, session_id)
-    client_id = session.series.client_id
-    previous = previous_session(db, session)
-    start = previous.starts_at if previous is not None else session.series.created_at
-    end = session.starts_at
-    prompts = _in_week(
+    return weekly_reviews(db, [session])[session.id]
+
+
+def weekly_reviews(db: Session, sessions: Sequence[TherapySession]) -> dict[int, WeeklyReview]:
+    """`weekly_review` of each session, in four queries at most whatever their number."""
+    if not sessions:
+        return {}
+    previous = _previous_sessions(db, sessions)
+    windows: list[_Window] = []
+    for s in sessions:
+        before = previous[s.id]
+        start = before.starts_at if before is not None else s.series.created_at
+        windows.append((s.series.client_id, start, s.starts_at))
+    prompts = _in_weeks(
         db,
         OutboundMessage,
         OutboundMessage.sent_at,
-        client_id,
-        start,
-        end,
+        windows,
         OutboundMessage.kind == "goal_prompt",
     )
-    replies = _in_week(
+    replies = _in_weeks(
         db,
         InboundMessage,
         InboundMessage.received_at,
-        client_id,
-        start,
-        end,
+        windows,
         InboundMessage.outcome.in_(REPLY_OUTCOMES),
     )
-    ratings = _in_week(db, ProgressRating, ProgressRating.received_at, client_id, start, end)
-    return WeeklyReview(session, previous, start, prompts, replies, ratings)
+    ratings = _in_weeks(db, ProgressRating, ProgressRating.received_at, windows)
+    return {
+        s.id: WeeklyReview(s, previous[s.id], window[1], prompts[i], replies[i], ratings[i])
+        for i, (s, window) in enumerate(zip(sessions, windows, strict=True))
+    }
 
 
 def goal_replies(db: Session, items: Sequence[InboxItem]) -> set[int]:

@@ -169,7 +169,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         sessions=sessions,
         texts=messages_for_sessions(db(), ids),
         states=text_states(db(), sessions),
-        reviews={s.id: review.weekly_review(db(), s) for s in reviewed},
+        reviews=review.weekly_reviews(db(), reviewed),
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
         rotate_form=EmptyForm(),
