@@ -50,13 +50,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, union
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from ..db.models import Client, Series, Therapist, TherapySession, User, therapist_offices
 from ..db.models.inbound import InboxItem
 from ..locations import Location
 from .errors import Forbidden, NotFound
 from .queries import client_office_ids, therapist_office_ids
+from .row_loads import WITH_ROW
 
 Action = Literal[
     "use_front_desk",  # the desk's tools: client search, therapist list, booking form
@@ -234,28 +235,9 @@ def get_visible(
     """Row `row_id` of `model`, or NotFound alike when it is missing and when it is hidden.
 
     `field` names the body field that carried the id (a 422 naming it instead of a 404);
-    `options` are loader options for what the caller reads of the row next.
-    """
-    # What the pages and the API read of the row next anyway: in the same statement.
-    eager: tuple[Any, ...] = ()
-    if model is TherapySession:
-        series = joinedload(TherapySession.series)
-        eager = (
-            series.joinedload(Series.client),
-            series.joinedload(Series.office),
-            joinedload(TherapySession.therapist),
-        )
-    elif model is InboxItem:
-        eager = (joinedload(InboxItem.client), joinedload(InboxItem.inbound_message))
-    elif model is Therapist:
-        eager = (joinedload(Therapist.offices),)
-    elif model is Series:
-        eager = (
-            joinedload(Series.client),
-            joinedload(Series.therapist),
-            joinedload(Series.office),
-        )
+    `options`: loader options for what the caller reads of the row next."""
     query = select(model).where(model.id == row_id, visible(user, model))
+    eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
     row = db.execute(query.options(*eager, *options)).unique().scalar_one_or_none()
     if row is None:
         raise NotFound(ROW_NAMES[model], row_id, field=field)

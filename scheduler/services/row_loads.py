@@ -1,0 +1,29 @@
+"""What a single-row read loads with the row itself, in the same SELECT.
+
+`access.get_visible` reads one client, therapist, series, session or inbox item for a page or
+an API answer; each of those goes on to show the rows named here (a series' client, office and
+therapist; a session's series, client and office; a therapist's offices; an inbox item's
+client and text). Joined into the one statement, they cost no round trip of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import joinedload
+
+from ..db.models import Series, Therapist, TherapySession
+from ..db.models.inbound import InboxItem
+
+_SERIES = joinedload(TherapySession.series)
+
+WITH_ROW: dict[type[Any], tuple[Any, ...]] = {
+    TherapySession: (
+        _SERIES.joinedload(Series.client),
+        _SERIES.joinedload(Series.office),
+        joinedload(TherapySession.therapist),
+    ),
+    Series: (joinedload(Series.client), joinedload(Series.therapist), joinedload(Series.office)),
+    Therapist: (joinedload(Therapist.offices),),
+    InboxItem: (joinedload(InboxItem.client), joinedload(InboxItem.inbound_message)),
+}
