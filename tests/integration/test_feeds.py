@@ -203,7 +203,8 @@ def test_therapist_and_office_feeds_carry_initials_only(db, ctx, therapist, toke
         for forbidden in (
             "Quennevilleson",
             "Jordan",
-            "555",
+            "555-0143",  # the phone as people write it (bare "555" can be in a UID)
+            "555 0143",
             "0143",
             "2065550143",
             "grief",
