@@ -181,6 +181,8 @@ def run_wrk(url: str, ids: dict[str, Any], seconds: int) -> dict[str, Any]:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                "python:scheduler.gunicorn_conf",  # multiprocess metrics, as in production
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
