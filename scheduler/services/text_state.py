@@ -86,26 +86,23 @@ class _Consent:
     undeliverable_at: datetime | None
 
 
-def one_of(db: Session, column: Any, values: Sequence[int]) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, so the statement's
-    text does not change with the number of values (psycopg prepares it once)."""
-    if db.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
-    return column.in_(list(values))
+def one_of(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """`column IN :name`; on PostgreSQL as `= ANY(:name)`, one array parameter, so the
+    statement's text does not change with the number of values (psycopg prepares it once)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
 
 
-def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, SessionTexts]:
-    """Each session's text state, in one query whatever the number of sessions."""
-    if not sessions:
-        return {}
-    ids = [s.id for s in sessions]
-    series_ids = sorted({s.series_id for s in sessions})
-    texts: dict[int, list[_Text]] = defaultdict(list)
-    consents: dict[int, _Consent] = {}
+def _rows_statement(dialect: str) -> Any:
+    """Each session with its client's consent, and its texts (none: one row of NULLs), so a
+    single read costs one round trip here, not one for texts and one for consents.
+
+    Built once per dialect: a read skips building the statement and its cache key."""
+    if (found := _ROWS.get(dialect)) is not None:
+        return found
     m = OutboundMessage
-    # Each session with its client's consent, and its texts (none: one row of NULLs), so a
-    # single read costs one round trip here, not one for texts and one for consents.
-    rows = db.execute(
+    found = (
         select(
             TherapySession.id.label("sid"),
             Client.sms_consent,
@@ -120,7 +117,8 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
             m.error,
         )
         .join(
-            Series, and_(Series.id == TherapySession.series_id, one_of(db, Series.id, series_ids))
+            Series,
+            and_(Series.id == TherapySession.series_id, one_of(dialect, Series.id, "series_ids")),
         )
         .join(Client, Client.id == Series.client_id)
         # The id list again on the texts' side: each table is then read by its index.
@@ -128,13 +126,30 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
             m,
             and_(
                 m.session_id == TherapySession.id,
-                one_of(db, m.session_id, ids),
+                one_of(dialect, m.session_id, "ids"),
                 m.status != "cancelled",
             ),
         )
-        .where(one_of(db, TherapySession.id, ids))
+        .where(one_of(dialect, TherapySession.id, "ids"))
         .order_by(TherapySession.id, m.id)
     )
+    _ROWS[dialect] = found
+    return found
+
+
+_ROWS: dict[str, Any] = {}
+
+
+def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, SessionTexts]:
+    """Each session's text state, in one query whatever the number of sessions."""
+    if not sessions:
+        return {}
+    ids = [s.id for s in sessions]
+    series_ids = sorted({s.series_id for s in sessions})
+    texts: dict[int, list[_Text]] = defaultdict(list)
+    consents: dict[int, _Consent] = {}
+    statement = _rows_statement(db.get_bind().dialect.name)
+    rows = db.execute(statement, {"ids": ids, "series_ids": series_ids})
     for r in rows:
         if r.sid not in consents:
             consents[r.sid] = _Consent(
