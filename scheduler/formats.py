@@ -15,6 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.dates import format_time as _babel_time
 from babel.dates import get_timezone_name
@@ -23,11 +24,17 @@ LOCALE = "en_US"
 DAY = "EEE, MMM d, y"  # Mon, Feb 1, 2027
 LONG_DAY = "EEEE, MMMM d, y"  # Monday, February 1, 2027
 SHORT_DAY = "EEE, MMM d"  # Mon, Feb 1
-TEXT_DAY = "EEE MMM d"  # Mon Feb 1 (texts: one comma fewer keeps a reminder in one segment)
-MONTH_DAY = "MMM d"  # Feb 1 (texts: a date the client reads next to a weekday or a range)
-WEEKDAY = "EEEE"  # Monday
+# Texts, per language. Babel supplies every name; none is written here. Spanish puts the day
+# before the month. "Mon Feb 1, 5:00 PM PST" has one comma fewer than DAY: it keeps a reminder
+# in one segment.
+TEXT_DAY = {"en": "EEE MMM d", "es": "EEE d MMM"}  # Mon Feb 1, mié 3 mar (then ", 5:00 p.m.")
+MONTH_DAY = {"en": "MMM d", "es": "d MMM"}  # Feb 1, 1 feb: next to a weekday or in a range
+WEEKDAY = "EEEE"  # Monday, lunes
 TIME = "h:mm a"  # 5:00 PM (an explicit pattern: CLDR's own uses a narrow no-break space)
 EN_DASH = "\u2013"
+# CLDR separates "p. m." and some day/month parts with no-break spaces, which are not in the
+# GSM-7 alphabet: one of them would turn a whole text into UCS-2 (70 characters a segment).
+_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
 # Field names whose plain-English label is not just the name with spaces.
 FIELD_LABELS = {
@@ -128,31 +135,40 @@ def format_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     )
 
 
+@lru_cache(maxsize=16)
+def _text_pattern(patterns: str, locale: str) -> str:
+    table = TEXT_DAY if patterns == "text" else MONTH_DAY
+    return table.get(Locale.parse(locale).language, table["en"])
+
+
 def format_month_day(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
-    """'Feb 1' (an aware datetime is first put in `zone`)."""
+    """'Feb 1', '1 feb' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _babel_date(day, MONTH_DAY, locale=locale)
+    return _day(day, _text_pattern("month_day", locale), locale).translate(_PLAIN_SPACES)
 
 
 def format_weekday(day: date | datetime, zone: str | None = None, *, locale: str = LOCALE) -> str:
-    """'Monday' (an aware datetime is first put in `zone`)."""
+    """'Monday', 'lunes' (an aware datetime is first put in `zone`)."""
     if isinstance(day, datetime):
         day = _aware(day, zone).date()
-    return _babel_date(day, WEEKDAY, locale=locale)
+    return _day(day, WEEKDAY, locale).translate(_PLAIN_SPACES)
 
 
-def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
-    """'Mon Feb 1, 5:00 PM PST' in `zone`: a visit's time in a text (no year, to stay short)."""
+def format_text_when(at: datetime, zone: str, *, locale: str = LOCALE, weekday: bool = True) -> str:
+    """A visit's start as a text shows it in `zone` (no year, to stay short): 'Wed Mar 3,
+    5:00 PM PST' (en_US), 'mié 3 mar, 5:00 p. m. PST' (es); only plain spaces, so GSM-7
+    stays possible. `weekday=False` leaves the day's name out ('3 mar, 5:00 p. m. PST')."""
     local = _aware(at, zone)
-    day = _babel_date(local.date(), TEXT_DAY, locale=locale)
-    return f"{day}, {format_time(local, locale=locale)} {local.tzname()}"
+    day = _day(local.date(), _text_pattern("text" if weekday else "month_day", locale), locale)
+    text = f"{day}, {format_time(local, locale=locale)} {local.tzname() or zone}"
+    return text.translate(_PLAIN_SPACES)
 
 
 def format_text_time(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
-    """'5:00 PM PST' in `zone`."""
+    """'5:00 PM PST', '5:00 p. m. PST' in `zone`."""
     local = _aware(at, zone)
-    return f"{format_time(local, locale=locale)} {local.tzname()}"
+    return f"{format_time(local, locale=locale)} {local.tzname()}".translate(_PLAIN_SPACES)
 
 
 def format_phone(e164: str | None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ CLINICAL_WORDS: tuple[str, ...] = (
     "symptom", "mental", "anxi", "panic", "trauma", "suicid", "self-harm", "medicat",
     "treatment", "clinic", "counsel", "patient", "illness", "psych", "death", "died",
     "dispute", "deficit", "isolat", "lonel", "interpersonal", "ipt", "phq", "session",
+    # The same in Spanish (matched without accents: "sesión" and "sesion" alike).
+    "depresi", "duelo", "luto", "terapi", "terapeut", "diagnost", "trastorno", "sintoma",
+    "ansied", "panico", "traumat", "autoles", "medicament", "tratamiento", "clinic",
+    "consejer", "paciente", "enfermedad", "psiqu", "psicolog", "muerte", "murio", "fallec",
+    "disputa", "conflicto", "aislad", "aislamiento", "soledad", "sesion",
 )  # fmt: skip
 
 __all__ = [
@@ -59,7 +65,8 @@ class Prompt:
 
 def clinical_words_in(text: str) -> list[str]:
     """The forbidden word stems that start a word in `text` (empty list means fit for SMS)."""
-    lowered = text.lower()
+    folded = unicodedata.normalize("NFKD", text.lower())
+    lowered = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return [w for w in CLINICAL_WORDS if re.search(rf"(?<![a-z]){re.escape(w)}", lowered)]
 
 

@@ -1,13 +1,12 @@
-"""Pure SMS helpers: GSM-7 / UCS-2 segment counting, names and times for texts.
+"""Pure SMS helpers: GSM-7 / UCS-2 segment counting, names for texts.
 
-Reply keywords and their parser live in `replies` and are re-exported here."""
+Reply keywords and their parser live in `replies` and are re-exported here. Dates and times in
+texts are Babel's, in the client's language (scheduler.formats)."""
 
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 # The reply parser lives in `replies`; these names stay importable from here.
 from .replies import (  # noqa: F401
@@ -94,19 +93,3 @@ def sms_first_name(name: str | None) -> str:
         letters.append(base if base and all(c in GSM7_BASIC for c in base) else ch)
     short = "".join(letters)[:MAX_FIRST_NAME_IN_SMS].rstrip(" -'.")
     return short or FALLBACK_FIRST_NAME
-
-
-def format_when(dt_utc: datetime, zone: str) -> str:
-    """An aware instant as the client reads it, e.g. "Wed Mar 3, 5:00 PM PST"."""
-    if dt_utc.tzinfo is None:
-        raise ValueError("format_when needs an aware datetime")
-    local = dt_utc.astimezone(ZoneInfo(zone))
-    # Built by hand rather than with %-d / %-I, which are glibc-only and locale-dependent.
-    weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[local.weekday()]
-    month = (
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-    )[local.month - 1]  # fmt: skip
-    hour12 = local.hour % 12 or 12
-    meridiem = "AM" if local.hour < 12 else "PM"
-    abbreviation = local.tzname() or zone
-    return f"{weekday} {month} {local.day}, {hour12}:{local.minute:02d} {meridiem} {abbreviation}"

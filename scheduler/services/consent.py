@@ -28,7 +28,7 @@ from ..db.models import Client
 from . import audit, phone_consent
 from .client_records import check_duplicate, with_phone
 from .context import ServiceContext
-from .directory import get_client, normalise_phone, record_consent
+from .directory import get_client, language_field, normalise_phone, record_consent
 from .errors import Invalid
 
 ConsentSource = Literal["in_person", "phone_call", "written_form", "patient_portal", "email"]
@@ -149,6 +149,7 @@ class ClientChange:
     consent_source: str | None = None
     consent_note: str | None = None
     phone: str | None = None
+    language: str | None = None
     confirm_duplicate: bool = False
     # True: the client asked staff (by phone, in person) to stop all texts to their number.
     opted_out: bool | None = None
@@ -219,6 +220,7 @@ def update_client(
     # The opt-out that matters is the one of the number the client will have.
     opted_out = phone_consent.opted_out_at(db, phone)
     changed = _check(client, change, opted_out)
+    language = language_field(change.language) if change.language is not None else None
     notices: list[str] = []
     details: dict[str, Any] = {}
     phone_changed = False
@@ -232,6 +234,9 @@ def update_client(
         phone_changed = True
         db.flush()
         db.expire(client, ["_number_opted_out_at"])  # now the new number's state
+    if language is not None and language != client.language:
+        # Texts are worded when they are sent, so planned ones follow the new language.
+        client.language = details["language"] = language
     note = None
     if change.consent_source is not None or change.consent_note:
         note = f"obtained: {change.consent_source or 'unspecified'}; {change.consent_note or ''}"

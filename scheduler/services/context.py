@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -67,8 +67,12 @@ class TextsPort(Protocol):
         """The office's voice line as people write it, e.g. "(520) 555-0110"."""
         ...
 
-    def help_reply(self, practice: Practice, office: Location) -> str:
+    def help_reply(self, practice: Practice, office: Location, language: str = "en") -> str:
         """The answer to HELP: the practice, the office's phone, and how to opt out."""
+        ...
+
+    def reply(self, kind: str, language: str, **values: Any) -> str:
+        """A short answer to a client's text ("confirmed", "received"...) in `language`."""
         ...
 
 

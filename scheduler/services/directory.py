@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Client, ConsentEvent, Office, Therapist, TherapySession
 from ..db.types import utcnow
+from ..domain.languages import DEFAULT_LANGUAGE, check_language
 from ..locations import LocationBook
 from . import audit, client_records, feeds
 from .context import ServiceContext
@@ -125,6 +126,14 @@ def check_zone(zone: str) -> str:
     return zone
 
 
+def language_field(code: str) -> str:
+    """A supported language code, or Invalid naming the `language` field."""
+    try:
+        return check_language(code)
+    except ValueError as exc:
+        raise Invalid({"language": str(exc)}) from None
+
+
 @dataclass(frozen=True)
 class NewClient:
     first_name: str
@@ -132,6 +141,7 @@ class NewClient:
     phone: str
     home_location_id: str
     timezone: str | None = None
+    language: str = DEFAULT_LANGUAGE
     sms_consent: bool = False
     goal_prompt_consent: bool = False
     goal_detail_consent: bool = False
@@ -147,6 +157,7 @@ def create_client(
         raise NotFound("location", new.home_location_id, field="home_location_id")
     phone = normalise_phone(new.phone)
     zone = check_zone(new.timezone) if new.timezone else location.timezone
+    language = language_field(new.language)
     if (new.goal_prompt_consent or new.goal_detail_consent) and not new.sms_consent:
         raise Invalid({"goal_prompt_consent": "needs sms_consent too"})
     if new.goal_detail_consent and not new.goal_prompt_consent:
@@ -158,6 +169,7 @@ def create_client(
         phone=phone,
         timezone=zone,
         home_office_id=location.id,
+        language=language,
     )
     db.add(client)
     db.flush()

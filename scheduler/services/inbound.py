@@ -20,27 +20,18 @@ from sqlalchemy.orm import Session
 from ..db.models import Client, Series, TherapySession
 from ..db.models.inbound import InboundMessage, ProgressRating
 from ..db.models.messaging import OutboundMessage
-from ..domain.sms import Parsed, format_when, parse_reply
+from ..domain.sms import Parsed, parse_reply
 from ..locations import Location
 from . import audit, inbound_consent, inbox, phone_consent
 from .context import ServiceContext
+from .inbound_answers import Answers, reply_language
 from .reply_visit import visit_for_text
 
 # A 1-5 reply counts as that week's rating only this long after the goal prompt was sent.
 RATING_WINDOW = timedelta(days=7)
 
-# Replies are plain GSM-7 and fit one segment with the longest office name and phone.
+# Replies are worded in templates/sms/reply_*.txt, in the client's language (inbound_answers).
 # None of them suggests replying CANCEL (an opt-out word at Twilio).
-REPLY_CONFIRMED = "Thanks, your visit {when} at {office} is confirmed. Reply R to reschedule."
-REPLY_NOTHING_TO_CONFIRM = (
-    "We could not find a visit to confirm; our staff will follow up. Questions? Call {phone}."
-)
-REPLY_RESCHEDULE = "Thanks, our staff will contact you to find a new time. Questions? Call {phone}."
-REPLY_RATING = "Thanks, we noted your answer for this week."
-REPLY_RECEIVED = (
-    "Thanks, our staff will read your message. Texts are not watched 24/7. "
-    "Urgent? Call {phone}. Emergency: call 911."
-)
 
 
 @dataclass(frozen=True)
@@ -150,11 +141,6 @@ def _same_phone(raw: str) -> list[str]:
     return sorted({f for f in (raw.strip(), inbound_consent.number_of(raw)) if f})
 
 
-def help_text(ctx: ServiceContext, location: Location) -> str:
-    """The HELP reply: the practice, the office's phone, and how to opt out."""
-    return ctx.texts.help_reply(ctx.locations.practice, location)
-
-
 class _Handler:
     """One routed text: who sent it, what it means, and its effects."""
 
@@ -170,16 +156,20 @@ class _Handler:
         self.db, self.ctx, self.location = db, ctx, location
         self.row, self.parsed, self.now = row, parsed, now
         self.phone = ctx.texts.office_phone(location)
+        self.answers = Answers(ctx, location)
+        self.own_answer = False  # an opt-out confirmation Twilio will not send for us
+
+    def _reply(self, kind: str, **values: object) -> str:
+        return self.answers.reply(kind, **values)
 
     def run(self) -> None:
         clients = self._clients()
         if len(clients) == 1:
             self.row.client_id = clients[0].id
+        self.answers.language = reply_language(clients, self._one(clients))
         self._act(clients)
         number = inbound_consent.number_of(self.row.from_number)
-        if self.row.reply_body != inbound_consent.REPLY_OPTED_OUT and not phone_consent.may_text(
-            self.db, number
-        ):
+        if not self.own_answer and not phone_consent.may_text(self.db, number):
             # Nothing goes to a number that opted out but the confirmation that it did (and
             # Twilio blocks replies to its own opt-outs anyway: 21610).
             self.row.reply_body = None
@@ -187,16 +177,19 @@ class _Handler:
     def _act(self, clients: list[Client]) -> None:
         keyword = self.parsed.keyword
         if keyword == "stop":
-            reply = inbound_consent.opt_out(
+            # Twilio answers its own keywords when one is the whole text; any other opt-out
+            # (plain words, Spanish) gets our confirmation, in the client's language.
+            ours = inbound_consent.opt_out(
                 self.db, self.ctx, self.row, self.parsed, clients, self.now
             )
-            self._finish("opted_out", reply, clients)
+            self.own_answer = ours
+            self._finish("opted_out", self._reply("opted_out") if ours else None, clients)
             return
         if keyword == "start":
             self._start(clients)
             return
         if keyword == "help":
-            self._finish("help", help_text(self.ctx, self.location), clients)
+            self._finish("help", self.answers.help(), clients)
             return
         if keyword == "possible_opt_out":
             self._possible_opt_out(clients)
@@ -221,10 +214,10 @@ class _Handler:
         """The reply a known client would get, so it reveals nothing about the number."""
         keyword = self.parsed.keyword
         if keyword == "confirm":
-            return REPLY_NOTHING_TO_CONFIRM.format(phone=self.phone)
+            return self._reply("nothing_to_confirm")
         if keyword == "reschedule":
-            return REPLY_RESCHEDULE.format(phone=self.phone)
-        return REPLY_RECEIVED.format(phone=self.phone)
+            return self._reply("reschedule")
+        return self._reply("received")
 
     def _finish(self, outcome: str, reply: str | None, clients: list[Client]) -> None:
         self.row.outcome = outcome
@@ -266,10 +259,10 @@ class _Handler:
 
     def _start(self, clients: list[Client]) -> None:
         if inbound_consent.wants_opt_in(self.db, self.row, clients):
-            reply = inbound_consent.opt_in(
+            ours = inbound_consent.opt_in(
                 self.db, self.ctx, self.row, self.parsed, clients, self.now
             )
-            self._finish("opted_in", reply, clients)
+            self._finish("opted_in", self._reply("opted_in") if ours else None, clients)
             return
         if not clients:
             self._finish("unknown_sender", None, clients)
@@ -289,7 +282,7 @@ class _Handler:
             self.row.client_id = sender.id
             self._link_session(sender)  # like any free text (a goal answer stays clinical)
         self.row.outcome = "possible_opt_out"
-        self.row.reply_body = inbound_consent.REPLY_HOW_TO_STOP.format(phone=self.phone)
+        self.row.reply_body = self._reply("how_to_stop")
         _to_inbox(self.db, self.row, self.location.id, "possible_opt_out", self.now, urgent=True)
 
     def _next_session(self, client: Client) -> TherapySession | None:
@@ -314,7 +307,7 @@ class _Handler:
         session = self._next_session(client)
         if session is None:
             self.row.outcome = "nothing_to_confirm"
-            self.row.reply_body = REPLY_NOTHING_TO_CONFIRM.format(phone=self.phone)
+            self.row.reply_body = self._reply("nothing_to_confirm")
             _to_inbox(self.db, self.row, self.location.id, "confirm_unmatched", self.now)
             return
         self.row.session_id = session.id
@@ -332,16 +325,18 @@ class _Handler:
             )
         office = self.ctx.locations.get(session.office_id)
         self.row.outcome = "confirmed"
-        self.row.reply_body = REPLY_CONFIRMED.format(
-            when=format_when(session.starts_at, client.timezone),
-            office=office.name if office else self.location.name,
+        self.row.reply_body = self._reply(
+            "confirmed",
+            starts_at=session.starts_at,
+            zone=client.timezone,
+            office_name=office.name if office else self.location.name,
         )
 
     def _reschedule(self, client: Client) -> None:
         session = self._next_session(client)
         self.row.session_id = session.id if session else None
         self.row.outcome = "reschedule_request"
-        self.row.reply_body = REPLY_RESCHEDULE.format(phone=self.phone)
+        self.row.reply_body = self._reply("reschedule")
         office_id = session.office_id if session else self.location.id
         _to_inbox(self.db, self.row, office_id, "reschedule_request", self.now)
 
@@ -379,7 +374,7 @@ class _Handler:
             )
         )
         self.row.outcome = "rating"
-        self.row.reply_body = REPLY_RATING
+        self.row.reply_body = self._reply("rating")
         return True
 
     def _link_session(self, client: Client) -> None:
@@ -395,5 +390,5 @@ class _Handler:
     def _free_text(self, client: Client, *, reply: bool = True) -> None:
         self._link_session(client)
         self.row.outcome = "inbox"
-        self.row.reply_body = REPLY_RECEIVED.format(phone=self.phone) if reply else None
+        self.row.reply_body = self._reply("received") if reply else None
         _to_inbox(self.db, self.row, self.location.id, "free_text", self.now)

@@ -20,20 +20,9 @@ from ..domain.replies import Parsed
 from . import consent
 from .context import ServiceContext
 
-# Twilio's standard confirmations, so a client reads the same words whichever way they asked.
-REPLY_OPTED_OUT = (
-    "You have successfully been unsubscribed. You will not receive any more messages from this "
-    "number. Reply START to resubscribe."
-)
-REPLY_OPTED_IN = (
-    "You have successfully been re-subscribed to messages from this number. Reply HELP for "
-    "help. Reply STOP to unsubscribe."
-)
-# The only answer to a text that may mean "stop texting me" but may be about a visit.
-REPLY_HOW_TO_STOP = (
-    "Thanks, our staff will read your message soon. To stop all texts from us, reply STOP. "
-    "Urgent? Call {phone}."
-)
+# Our confirmations follow Twilio's standard ones, so a client reads the same words whichever
+# way they asked; they are worded in the client's language (templates/sms/reply_opted_out.txt,
+# reply_opted_in.txt, and reply_how_to_stop.txt for a text that may mean "stop").
 
 
 def number_of(raw: str) -> str:
@@ -63,10 +52,10 @@ def opt_out(
     parsed: Parsed,
     clients: Sequence[Client],
     at: datetime,
-) -> str | None:
-    """Opt the sending number out; the reply to send (None: Twilio answers it itself)."""
+) -> bool:
+    """Opt the sending number out; whether we confirm it (False: Twilio answers it itself)."""
     consent.opt_out_by_text(db, ctx, _texted(row, parsed, at), clients)
-    return None if parsed.carrier else REPLY_OPTED_OUT
+    return not parsed.carrier
 
 
 def wants_opt_in(db: Session, row: InboundMessage, clients: Sequence[Client]) -> bool:
@@ -80,7 +69,7 @@ def opt_in(
     parsed: Parsed,
     clients: Sequence[Client],
     at: datetime,
-) -> str | None:
-    """Opt the sending number back in; the reply to send (None: Twilio answers it itself)."""
+) -> bool:
+    """Opt the sending number back in; whether we confirm it (False: Twilio answers it)."""
     consent.opt_in_by_text(db, ctx, _texted(row, parsed, at), clients)
-    return None if parsed.carrier else REPLY_OPTED_IN
+    return not parsed.carrier

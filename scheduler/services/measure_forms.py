@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..db.models import MeasureForm, TherapySession
 from ..domain import measures as domain
+from ..domain.languages import DEFAULT_LANGUAGE, N_
 from . import audit, measures
 from .context import ServiceContext
 from .errors import Invalid
@@ -40,11 +41,16 @@ FORM_ACTOR = "client-form"
 
 
 class FormGone(Exception):
-    """The token opens nothing (any more); `reason` is safe to show the person holding it."""
+    """The token opens nothing (any more); `reason` is safe to show the person holding it.
 
-    def __init__(self, reason: str) -> None:
+    `language` is the client's when the token was theirs (the page is shown in it); a token
+    that opens nothing at all gets the practice's default.
+    """
+
+    def __init__(self, reason: str, language: str = DEFAULT_LANGUAGE) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.language = language
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class OpenForm:
     purpose: str
     instruments: tuple[domain.InstrumentSpec, ...]
     office_id: str
+    language: str = DEFAULT_LANGUAGE  # the client's: the form is shown in it
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class Submitted:
     # Whether an answer raised an alert. The web form does not show it: the confirmation
     # page is the same for everyone, so whoever takes the device back learns nothing.
     alert_raised: bool
+    language: str = DEFAULT_LANGUAGE  # the thank-you page is shown in the client's language
 
 
 def token_hash(token: str) -> str:
@@ -195,13 +203,13 @@ def _outstanding(
 
 def _find(db: Session, token: str, *, lock: bool) -> MeasureForm:
     if not token or len(token) > 200:
-        raise FormGone("This link is not valid.")
+        raise FormGone(N_("This link is not valid."))
     query = select(MeasureForm).where(MeasureForm.token_hash == token_hash(token))
     if lock:
         query = query.with_for_update(of=MeasureForm)
     form = db.execute(query).scalar_one_or_none()
     if form is None:
-        raise FormGone("This link is not valid.")
+        raise FormGone(N_("This link is not valid."))
     return form
 
 
@@ -211,18 +219,19 @@ def open_form(db: Session, ctx: ServiceContext, token: str) -> OpenForm:
 
 
 def _usable(db: Session, ctx: ServiceContext, form: MeasureForm) -> OpenForm:
-    if form.used_at is not None:
-        raise FormGone("These questions have already been answered. Thank you.")
-    if form.expires_at <= ctx.clock():
-        raise FormGone("This link has expired.")
     session = form.session
+    language = session.series.client.language
+    if form.used_at is not None:
+        raise FormGone(N_("These questions have already been answered. Thank you."), language)
+    if form.expires_at <= ctx.clock():
+        raise FormGone(N_("This link has expired."), language)
     if session.status == "cancelled":
-        raise FormGone("This visit was cancelled, so there is nothing to answer.")
+        raise FormGone(N_("This visit was cancelled, so there is nothing to answer."), language)
     done = measures.answered(db, [session.id])[session.id]
     left = tuple(domain.SPECS[i] for i in form.instruments if i not in done)
     if not left:
-        raise FormGone("These questions have already been answered. Thank you.")
-    return OpenForm(form.id, form.purpose, left, session.office_id)
+        raise FormGone(N_("These questions have already been answered. Thank you."), language)
+    return OpenForm(form.id, form.purpose, left, session.office_id, language)
 
 
 def submit(
@@ -245,7 +254,7 @@ def submit(
         for index in range(len(spec.items)):
             value = given[index] if index < len(given) else None
             if value is None:
-                problems[f"{spec.code}.{index}"] = "please choose an answer"
+                problems[f"{spec.code}.{index}"] = N_("please choose an answer")
     if problems:
         raise Invalid(problems)
     alert = False
@@ -263,4 +272,4 @@ def submit(
         alert = alert or recorded.alert is not None
     form.used_at = ctx.clock()
     db.flush()
-    return Submitted(opened.office_id, opened.purpose, alert)
+    return Submitted(opened.office_id, opened.purpose, alert, opened.language)

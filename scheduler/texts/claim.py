@@ -27,7 +27,7 @@ from ..locations import Location
 from ..services.context import ServiceContext
 from . import due, links
 from .plan import policy_for
-from .updates import updates_by_name
+from .updates import Along, unnest_update, updates_by_name
 from .wording import TextFacts, choose_prompt, render
 
 _M = OutboundMessage
@@ -142,7 +142,7 @@ def claim_batch(
         ready.append((row, office, body))
         updates["_bodies"].append({"b_id": row.id, "body": body, "prompt_id": prompt_id})
 
-    slots = _reserve_slots(
+    slots, clocks = _reserve_slots(
         db, ctx, [(r.id, o) for r, o, _ in ready], real_now, horizon, known_senders
     )
     bodies = {u["b_id"]: u for u in updates.pop("_bodies", [])}
@@ -184,7 +184,7 @@ def claim_batch(
                 office_id=office.id,
             )
         )
-    _write(db, updates, worker, real_now)
+    _write(db, updates, worker, real_now, clocks)
     return result
 
 
@@ -253,6 +253,7 @@ def _render(
         kind=row.kind,
         first_name=row.first_name,
         client_zone=row.timezone,
+        language=row.language,
         office=office,
         practice=ctx.locations.practice,
         number=row.number,
@@ -292,10 +293,14 @@ def _reserve_slots(
     real_now: datetime,
     horizon: float,
     known_senders: set[str],
-) -> dict[int, datetime]:
-    """Give each text a send time on its sender's clock, at most `horizon` seconds ahead."""
+) -> tuple[dict[int, datetime], dict[str, datetime]]:
+    """Give each text a send time on its sender's clock, at most `horizon` seconds ahead.
+
+    Returns the slots and the senders' clocks moved past them, which `_write` stores with
+    the claims (the senders' rows stay locked until then).
+    """
     if not wanted:
-        return {}
+        return {}, {}
     rates = {
         o.sms_number: o.sms_max_per_second or ctx.settings.sms_max_per_second for _, o in wanted
     }
@@ -322,18 +327,21 @@ def _reserve_slots(
             continue
         slots[message_id] = slot
         clocks[key] = slot + timedelta(seconds=1 / rates[key])
-    db.execute(_advance_clock(), [{"b_sender": k, "b_next": v} for k, v in clocks.items()])
-    return slots
+    return slots, clocks
+
+
+_SENDERS = cast(Table, SmsSender.__table__)
+_ADVANCE: dict[str, Any] = {"next_slot_at": bindparam("b_next")}
 
 
 @cache
 def _advance_clock() -> Any:
-    table = cast(Table, SmsSender.__table__)
-    return (
-        update(table)
-        .where(table.c.sender == bindparam("b_sender"))
-        .values(next_slot_at=bindparam("b_next"))
-    )
+    return update(_SENDERS).where(_SENDERS.c.sender == bindparam("b_sender")).values(**_ADVANCE)
+
+
+@cache
+def _advance_clocks(keys: tuple[str, ...]) -> Any:
+    return unnest_update(_SENDERS, "sender", {}, _ADVANCE, keys)
 
 
 def slow_senders(db: Session, until: dict[str, datetime]) -> None:
@@ -342,11 +350,10 @@ def slow_senders(db: Session, until: dict[str, datetime]) -> None:
     Every dispatcher reserves its slots from this clock, so all of them hold off, not just
     the one that was told.
     """
-    table = cast(Table, SmsSender.__table__)
     for sender in sorted(until):  # the claim's lock order
         db.execute(
-            update(table)
-            .where(table.c.sender == sender, table.c.next_slot_at < until[sender])
+            update(_SENDERS)
+            .where(_SENDERS.c.sender == sender, _SENDERS.c.next_slot_at < until[sender])
             .values(next_slot_at=until[sender])
         )
 
@@ -359,16 +366,18 @@ def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None
 
 
 def _write(
-    db: Session, updates: dict[str, list[dict[str, Any]]], worker: str, real_now: datetime
+    db: Session, updates: dict[str, list[Any]], worker: str, now: datetime, clocks: dict[str, Any]
 ) -> None:
-    for name in ("claim", "suppress", "defer", "fail"):
-        params = updates.get(name)
-        if params:
-            shared = {"b_now": real_now, "b_worker": worker}
-            db.execute(_update(name), [{**p, **shared} for p in params])
+    shared = {"b_now": now, "b_worker": worker}
+    # The senders' clocks only move when texts were given slots: with the claims.
+    advance = [{"b_sender": k, "b_next": v} for k, v in clocks.items()]
+    along = Along(_advance_clock(), _advance_clocks, advance)
+    _update.execute(db, "claim", updates.get("claim", ()), shared, along=along)
+    for name in ("suppress", "defer", "fail"):
+        _update.execute(db, name, updates.get(name, ()), shared)
 
 
-# One executemany UPDATE per outcome of a claim.
+# One batched UPDATE per outcome of a claim.
 _update = updates_by_name(
     {
         "claim": {

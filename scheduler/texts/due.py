@@ -128,6 +128,7 @@ def claim_query() -> Any:
             Client.first_name,
             Client.phone,
             Client.timezone,
+            Client.language,
             Client.home_office_id,
             Client.sms_consent,
             Client.goal_prompt_consent,

@@ -18,6 +18,8 @@ without importing it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,7 +28,7 @@ from ..db.models import OutboundMessage, Series
 from ..db.types import utcnow
 from ..locations import Location, LocationBook, Practice
 from ..services.context import ScheduleChange, ServiceContext
-from . import wording
+from . import localized, wording
 from .plan import sync_series_texts
 
 _M = OutboundMessage
@@ -54,8 +56,11 @@ class TextPipeline:
     def office_phone(self, office: Location) -> str:
         return wording.office_phone(office)
 
-    def help_reply(self, practice: Practice, office: Location) -> str:
-        return wording.help_reply(practice, office)
+    def help_reply(self, practice: Practice, office: Location, language: str = "en") -> str:
+        return wording.help_reply(practice, office, language)
+
+    def reply(self, kind: str, language: str, **values: Any) -> str:
+        return localized.reply(kind, language, **values)
 
 
 def plan_for_change(db: Session, ctx: ServiceContext, change: ScheduleChange) -> int:

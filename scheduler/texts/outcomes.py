@@ -189,7 +189,7 @@ def apply_status(
     return row.status
 
 
-# The dispatcher's executemany UPDATE for one kind of outcome.
+# The dispatcher's batched UPDATE for one kind of outcome (`updates.NamedUpdates`).
 record_update = updates_by_name(
     {
         "sent": {

@@ -1,7 +1,7 @@
 """Recording what became of each text of a cluster: one text's trouble never loses another's.
 
 `plan` turns the send results into one write per row, the client effects, and the senders
-the provider asked to slow down. `write_all` is the common path: one executemany UPDATE per
+the provider asked to slow down. `write_all` is the common path: one batched UPDATE per
 kind of outcome, inside the send transaction that still holds the rows' locks.
 
 If that fails (a provider SID the unique index already holds, a connection terminated in the
@@ -132,12 +132,12 @@ def _unknown(message_id: int, until: datetime, why: object) -> dict[str, Any]:
 
 
 def write_all(db: Session, rec: Recording, stamp: datetime) -> None:
-    """The common path: one executemany per kind of outcome, in the send transaction."""
+    """The common path: one batched UPDATE per kind of outcome, in the send transaction."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rec.rows:
-        groups.setdefault(row.name, []).append({**row.params, "b_now": stamp})
+        groups.setdefault(row.name, []).append(row.params)
     for name, params in groups.items():
-        db.execute(outcomes.record_update(name), params)
+        outcomes.record_update.execute(db, name, params, {"b_now": stamp})
 
 
 def write_each(

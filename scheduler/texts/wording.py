@@ -14,35 +14,21 @@ from functools import cache
 from typing import Any
 
 import phonenumbers
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from ..domain.ipt import GENERAL_AREA, PromptLibrary, load_prompt_library, phase_for
+from ..domain.languages import DEFAULT_LANGUAGE
 from ..domain.sms import FALLBACK_FIRST_NAME, encoding_for, sms_first_name
 from ..formats import format_month_day, format_text_time, format_text_when, format_weekday
+from ..i18n import locale_for, translate
 from ..locations import Location, Practice
-from ..package_data import prompts_file, templates_dir
+from ..package_data import prompts_file
+from .localized import fewest_segments, greeting, template, weekday, when
 
 # A therapist's goal is quoted verbatim but kept short: the prompt must stay a text, not a letter.
 MAX_GOAL_CHARS = 80
 # Closed weeks a confirmation names one by one; more are counted ("and 2 more weeks"), so the
 # text stays within two segments.
 MAX_SKIPPED_NAMED = 3
-
-
-@cache
-def _environment() -> Environment:
-    # Built on first use, not at import: no import-time side effects.
-    return Environment(
-        loader=FileSystemLoader(str(templates_dir() / "sms")),
-        autoescape=False,  # plain text, not HTML
-        undefined=StrictUndefined,  # a missing variable is a bug, never an empty gap in a text
-        keep_trailing_newline=False,
-    )
-
-
-@cache
-def template(kind: str) -> Template:
-    return _environment().get_template(f"{kind}.txt")
 
 
 @cache
@@ -62,9 +48,15 @@ def _national(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-def help_reply(practice: Practice, office: Location) -> str:
+def help_reply(
+    practice: Practice, office: Location, language: str | None = DEFAULT_LANGUAGE
+) -> str:
     """The answer to HELP: the practice, the office's phone, and how to opt out."""
-    return template("help").render(practice_name=practice.name, office_phone=office_phone(office))
+    return (
+        template("help", language)
+        .render(practice_name=practice.name, office_phone=office_phone(office))
+        .strip()
+    )
 
 
 def short_goal(goal: str | None) -> str | None:
@@ -95,7 +87,7 @@ class TextFacts:
     link: str | None = None  # a questionnaire link's marker (texts.links), never the URL
     notice: Mapping[str, Any] | None = None  # a notice's facts, fixed at its change (notices)
     cadence_weeks: int = 1
-    locale: str = "en_US"
+    language: str = DEFAULT_LANGUAGE  # the client's ("en", "es"): words, dates and times
 
 
 def visits_left(facts: TextFacts) -> int | None:
@@ -113,35 +105,48 @@ def visits_left(facts: TextFacts) -> int | None:
 
 
 def render(facts: TextFacts) -> str:
-    """The text's body; every template gets the same variables and uses what it needs."""
-    zone, locale = facts.client_zone, facts.locale
-    when = weekday = ""
+    """The text's body; every template gets the same variables and uses what it needs.
+
+    A text that is UCS-2 anyway (Spanish "sáb") is also worded without the weekday of its
+    dates, and the shorter in segments is sent (texts.localized.fewest_segments).
+    """
+    text = _render(facts, named=True)
+    if encoding_for(text) == "GSM-7":
+        return text
+    return fewest_segments((text, _render(facts, named=False)))
+
+
+def _render(facts: TextFacts, *, named: bool) -> str:
+    language, zone = facts.language, facts.client_zone
+    at = day = ""
     if facts.starts_at is not None:
-        when = format_text_when(facts.starts_at, zone, locale=locale)
-        weekday = format_weekday(facts.starts_at, zone, locale=locale)
+        at = when(facts.starts_at, zone, language, weekday=named)
+        day = weekday(facts.starts_at, zone, language)
     first_name = sms_first_name(facts.first_name)
     if encoding_for(first_name) != "GSM-7":
         # A name in another script would turn the whole text into UCS-2 (70 characters a
         # segment) and split every reminder in three; a plain greeting keeps it to one.
         first_name = FALLBACK_FIRST_NAME
     context: dict[str, Any] = {
+        "greeting": greeting(first_name, language),
         "first_name": first_name,
         "office_name": facts.office.name,
         "office_phone": office_phone(facts.office),
         "practice_name": facts.practice.name,
-        "when": when,
-        "first_when": when,
-        "weekday": weekday,
+        "when": at,
+        "first_when": at,
+        "weekday": day,
         "number": facts.number,
         "session_count": facts.session_count,
-        "prompt_text": facts.prompt_text or "",
+        # The library is written in English; its catalog entry is the client's wording.
+        "prompt_text": translate(language, facts.prompt_text) if facts.prompt_text else "",
         "weekly_goal": short_goal(facts.weekly_goal),
         "left": visits_left(facts),
         "link": facts.link or "",
         **NO_NOTICE,
     }
-    context.update(notice_words(facts))
-    return template(facts.kind).render(**context).strip()
+    context.update(notice_words(facts, named=named))
+    return template(facts.kind, language).render(**context).strip()
 
 
 # What a template sees of a notice when the text is not one.
@@ -160,14 +165,17 @@ NO_NOTICE: dict[str, Any] = {
 }
 
 
-def notice_words(facts: TextFacts) -> dict[str, Any]:
-    """A notice's stored facts as the client reads them (their zone, the text's locale)."""
-    zone, locale = facts.client_zone, facts.locale
+def notice_words(facts: TextFacts, *, named: bool = True) -> dict[str, Any]:
+    """A notice's stored facts as the client reads them (their zone and language); `named`:
+    dates with their weekday."""
+    zone, locale = facts.client_zone, locale_for(facts.language)
     stored = dict(facts.notice or {})
 
     def when(key: str) -> str:
         value = stored.get(key)
-        return format_text_when(_instant(value), zone, locale=locale) if value else ""
+        if not value:
+            return ""
+        return format_text_when(_instant(value), zone, locale=locale, weekday=named)
 
     def day(key: str) -> str:
         value = stored.get(key)
@@ -200,7 +208,9 @@ def notice_words(facts: TextFacts) -> dict[str, Any]:
     if facts.kind == "session_cancelled" and stored:
         return {"when": when("when")}
     # Without stored facts (a row planned before they were kept), the row's session stands in.
-    at = format_text_when(facts.starts_at, zone, locale=locale) if facts.starts_at else ""
+    at = ""
+    if facts.starts_at:
+        at = format_text_when(facts.starts_at, zone, locale=locale, weekday=named)
     if facts.kind == "series_changed":
         count = stored.get("count", facts.session_count)
         return {"session_count": count, "last_when": when("last") or at}

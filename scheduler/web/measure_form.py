@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from ..domain import measures as domain
+from ..domain.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES, N_
+from ..i18n import translations
 from ..services import measure_forms
 from ..services.errors import Conflict, Invalid
 from ..services.measure_forms import FormGone, OpenForm
@@ -25,6 +28,31 @@ from .frontdesk.base import csrf
 bp = Blueprint("measure_form", __name__)
 DONE_KEY = "measure_office"
 HANDED_KEY = "measure_handed_over"
+LANGUAGE_KEY = "measure_language"
+
+
+def _gettext(message: str) -> str:
+    return translations(g.get("client_language")).gettext(message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(g.get("client_language")).ngettext(singular, plural, n)
+
+
+@bp.record_once
+def _install_translations(state: BlueprintSetupState) -> None:
+    # These pages are the client's, in the client's language (g.client_language, set by each
+    # view); the front desk's pages never call the gettext functions, so they stay English.
+    env = state.app.jinja_env
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+        _gettext, _ngettext, newstyle=True
+    )
+
+
+def _speak(language: str | None) -> None:
+    """Show this request's page in `language` (an unknown one falls back to English)."""
+    g.client_language = language if language in LANGUAGE_NAMES else DEFAULT_LANGUAGE
 
 
 @bp.before_request
@@ -44,6 +72,7 @@ def _headers(response: Response) -> Response:
 
 
 def _gone(exc: FormGone) -> ResponseReturnValue:
+    _speak(exc.language)
     status = 404 if "not valid" in exc.reason else 410
     return render_template("pages/measure_gone.html", message=exc.reason), status
 
@@ -51,6 +80,7 @@ def _gone(exc: FormGone) -> ResponseReturnValue:
 def _page(
     opened: OpenForm, token: str, *, errors: dict[str, str], chosen: dict[str, str], status: int
 ) -> ResponseReturnValue:
+    _speak(opened.language)
     return (
         render_template(
             "pages/measure_form.html",
@@ -71,6 +101,7 @@ def _page(
 def thanks() -> ResponseReturnValue:
     office = ctx().locations.get(session.get(DONE_KEY) or "")
     practice = ctx().locations.practice
+    _speak(session.get(LANGUAGE_KEY))
     return render_template(
         "pages/measure_done.html",
         phone=(office.phone if office else practice.phone),
@@ -119,10 +150,12 @@ def submit(token: str) -> ResponseReturnValue:
     except FormGone as exc:
         return _gone(exc)
     except Conflict:
-        return _gone(FormGone("These questions have already been answered. Thank you."))
+        message = N_("These questions have already been answered. Thank you.")
+        return _gone(FormGone(message, opened.language))
     except Invalid as exc:
         return _page(opened, token, errors=exc.fields, chosen=chosen, status=422)
     session.clear()  # nothing of whoever used this browser before stays with it
     session[DONE_KEY] = done.office_id
     session[HANDED_KEY] = done.purpose == "office"
+    session[LANGUAGE_KEY] = done.language
     return redirect(url_for("measure_form.thanks"))

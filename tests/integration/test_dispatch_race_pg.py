@@ -22,7 +22,7 @@ import pytest
 
 from scheduler.config import Settings
 from scheduler.db.models import OutboundMessage
-from scheduler.domain.sms import format_when
+from scheduler.formats import format_text_when as format_when
 from scheduler.services import session_changes
 from scheduler.sms.fake import FakeGateway
 from scheduler.texts.send import Dispatcher

@@ -96,6 +96,16 @@ def is_sent_update(statement: str) -> bool:
     return statement.startswith("UPDATE outbound_messages") and "provider_sid" in statement
 
 
+def message_ids(parameters) -> list[int]:
+    """The ids a statement writes: one per executemany row, or the array of a batched UPDATE
+    (PostgreSQL: UPDATE ... FROM unnest(:b_id, ...))."""
+    found: list[int] = []
+    for p in parameters:
+        value = p.get("b_id")
+        found.extend(value if isinstance(value, list) else [value])
+    return found
+
+
 def test_an_error_on_one_row_leaves_that_row_for_reconciliation_and_records_the_rest(
     db, connection, container, tctx, clock
 ):
@@ -103,7 +113,7 @@ def test_an_error_on_one_row_leaves_that_row_for_reconciliation_and_records_the_
     victim = confirmations(db, clients)[1]
 
     def one_row(statement, parameters, executemany):
-        return is_sent_update(statement) and victim.id in {p.get("b_id") for p in parameters}
+        return is_sent_update(statement) and victim.id in message_ids(parameters)
 
     gateway = FakeGateway()
     d = Dispatcher(container.sessions, tctx, gateway, worker_id="w")
@@ -142,9 +152,10 @@ def test_a_connection_lost_while_recording_is_recorded_text_by_text(
     failed: list[int] = []
 
     def first_batch_write(statement, parameters, executemany):
-        # The whole batch's executemany fails once, as when the backend is terminated.
-        if executemany and is_sent_update(statement) and not failed:
-            failed.append(len(parameters))
+        # The whole batch's write fails once, as when the backend is terminated.
+        batch = message_ids(parameters)
+        if len(batch) > 1 and is_sent_update(statement) and not failed:
+            failed.append(len(batch))
             return True
         return False
 

@@ -32,15 +32,16 @@ from datetime import UTC, datetime
 
 
 def word_every_text(container, kinds):
-    """One text of every kind, for the first office, with fixed facts."""
+    """One text of every kind in every language, for the first office, with fixed facts."""
     from scheduler.texts import wording
 
     book = container.locations
     office = book.locations[0]
     texts = {}
-    for kind in kinds:
+    for key in [f"{kind}.{language}" for kind in kinds for language in ("en", "es")]:
+        kind, language = key.split(".")
         if kind == "help":
-            texts[kind] = container.ctx.texts.help_reply(book.practice, office)
+            texts[key] = container.ctx.texts.help_reply(book.practice, office, language)
             continue
         prompt = None
         if kind == "goal_prompt":
@@ -56,8 +57,9 @@ def word_every_text(container, kinds):
             starts_at=datetime(2027, 3, 3, 23, 0, tzinfo=UTC),
             prompt_text=prompt,
             weekly_goal="Call my sister on Sunday",
+            language=language,  # the Spanish catalog ships in the wheel too
         )
-        texts[kind] = wording.render(facts)
+        texts[key] = wording.render(facts)
     return texts
 
 
@@ -139,10 +141,13 @@ def test_the_installed_wheel_renders_pages_and_every_text(
     assert installed["prompts"].startswith(inside)
     assert installed["signin_status"] == 200
     assert "<form" in installed["signin_page"] and 'name="password"' in installed["signin_page"]
-    assert sorted(installed["texts"]) == KINDS
+    assert sorted(installed["texts"]) == sorted(
+        f"{k}.{lang}" for k in KINDS for lang in ("en", "es")
+    )
     for kind, body in installed["texts"].items():
         assert body.strip(), f"{kind}: empty text"
-    assert installed["practice"] in installed["texts"]["help"]
+    assert installed["practice"] in installed["texts"]["help.en"]
+    assert installed["texts"]["help.es"].endswith("Responda ALTO para darse de baja.")
 
     # The checkout finds the same files at the top of the repository, and words texts alike.
     assert templates_dir() == REPO / "templates"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 from scheduler.domain.ipt import clinical_words_in
 from scheduler.domain.reminders import MessageKind
@@ -15,12 +15,13 @@ from scheduler.domain.sms import (
     Parsed,
     characters_used,
     encoding_for,
-    format_when,
     parse_reply,
     segment_count,
     sms_first_name,
 )
+from scheduler.formats import format_text_when
 from scheduler.package_data import templates_dir
+from scheduler.texts.localized import environment
 
 TEMPLATES = templates_dir() / "sms"
 ALL_KINDS: tuple[MessageKind, ...] = (
@@ -206,12 +207,12 @@ def test_first_name_fallback_and_other_scripts() -> None:
     ],
 )
 def test_format_when(instant: datetime, zone: str, expected: str) -> None:
-    assert format_when(instant, zone) == expected
+    assert format_text_when(instant, zone) == expected
 
 
 def test_format_when_rejects_naive() -> None:
     with pytest.raises(ValueError, match="aware"):
-        format_when(datetime(2027, 1, 1, 12), "America/Chicago")
+        format_text_when(datetime(2027, 1, 1, 12), "America/Chicago")
 
 
 # --- templates --------------------------------------------------------------------------
@@ -219,6 +220,7 @@ def test_format_when_rejects_naive() -> None:
 WORST_WHEN = "Wed Sep 30, 12:30 PM AKDT"  # longest weekday/month/day/hour/abbreviation mix
 WORST_CONTEXT: dict[str, object] = {
     "first_name": sms_first_name("Maximiliana-Josephine Rose"),
+    "greeting": f"Hi {sms_first_name('Maximiliana-Josephine Rose')},",
     "office_name": "Parsippany-Troy Hills",
     "practice_name": "P" * 40,
     "office_phone": "+1 (973) 555-0123",
@@ -248,12 +250,7 @@ WORST_CONTEXT: dict[str, object] = {
 
 @pytest.fixture(scope="module")
 def env() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=False,
-        undefined=StrictUndefined,
-        keep_trailing_newline=False,
-    )
+    return environment("en")  # the English texts (tests/unit/test_text_languages.py: all)
 
 
 def test_there_is_a_template_per_message_kind_and_for_help() -> None:

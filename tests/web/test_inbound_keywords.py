@@ -10,7 +10,7 @@ from sqlalchemy import select
 from scheduler.db.models import ConsentEvent, PhoneConsentEvent, TherapySession
 from scheduler.db.models.inbound import InboundMessage, ProgressRating
 from scheduler.db.models.messaging import OutboundMessage
-from scheduler.services import inbound, inbound_consent
+from scheduler.texts.localized import reply as worded
 from tests import factories
 from tests.web.inbound_support import (
     DALLAS_SMS,
@@ -71,7 +71,7 @@ def test_every_opt_out_word_opts_out_with_time_and_source(twilio, db, booked, bo
     # Twilio answers its own keywords (one word alone) and would block anything we sent now;
     # "opt out" with a space is not one of them, so the standard confirmation is ours to send.
     if body.strip(" \t\n.!").upper() in ("OPT OUT",):
-        assert reply_text(response) == inbound_consent.REPLY_OPTED_OUT
+        assert reply_text(response) == worded("opted_out", "en")
     else:
         assert reply_text(response) is None
     db.refresh(client)
@@ -156,7 +156,7 @@ def test_c_with_nothing_upcoming_goes_to_the_inbox(twilio, db, ctx):
     client = factories.client(db, ctx)
     db.commit()
     text = reply_text(twilio.text("C", frm=client.phone))
-    assert text == inbound.REPLY_NOTHING_TO_CONFIRM.format(phone="(206) 555-0190")
+    assert text == worded("nothing_to_confirm", "en", office_phone="(206) 555-0190")
     [item] = items(db, kind="confirm_unmatched")
     assert item.client_id == client.id and item.office_id == "seattle"
 
@@ -166,7 +166,7 @@ def test_c_with_nothing_upcoming_goes_to_the_inbox(twilio, db, ctx):
 )
 def test_r_is_a_reschedule_request_in_the_office_inbox(twilio, db, booked, body):
     text = reply_text(twilio.text(body, frm=booked.client.phone))
-    assert text == inbound.REPLY_RESCHEDULE.format(phone="(206) 555-0190")
+    assert text == worded("reschedule", "en", office_phone="(206) 555-0190")
     [item] = items(db, kind="reschedule_request")
     assert item.office_id == "seattle" and item.status == "open"
     assert item.session_id == _next_session(booked).id
@@ -190,7 +190,7 @@ def test_a_rating_after_a_goal_prompt_is_that_weeks_rating(twilio, db, booked, b
     first = _next_session(booked)
     prompt = sent_goal_prompt(db, booked.client, first, sent_at=datetime.now(UTC) - timedelta(1))
     text = reply_text(twilio.text(body, frm=booked.client.phone))
-    assert text == inbound.REPLY_RATING
+    assert text == worded("rating", "en")
     rating = db.scalar(select(ProgressRating))
     assert rating is not None
     assert rating.rating == int(body.strip(" .!"))
@@ -218,7 +218,7 @@ def test_numbers_outside_one_to_five_are_free_text(twilio, db, booked, body):
 
 def test_free_text_goes_to_the_inbox_linked_to_the_client(twilio, db, booked):
     text = reply_text(twilio.text("I talked to my sister!", frm=booked.client.phone))
-    assert text == inbound.REPLY_RECEIVED.format(phone="(206) 555-0190")
+    assert text == worded("received", "en", office_phone="(206) 555-0190")
     [item] = items(db, kind="free_text")
     assert (item.office_id, item.client_id, item.status) == ("seattle", booked.client.id, "open")
 
@@ -269,11 +269,11 @@ def test_replies_fit_one_sms_segment(locations):
 
     longest_office = max((loc.name for loc in locations.locations), key=len)
     texts = [
-        inbound.REPLY_CONFIRMED.format(when="Wed Sep 30, 12:00 PM AKDT", office=longest_office),
-        inbound.REPLY_NOTHING_TO_CONFIRM.format(phone="(520) 555-0110"),
-        inbound.REPLY_RESCHEDULE.format(phone="(520) 555-0110"),
-        inbound.REPLY_RATING,
-        inbound.REPLY_RECEIVED.format(phone="(520) 555-0110"),
+        worded("confirmed", "en", when="Wed Sep 30, 12:00 PM AKDT", office_name=longest_office),
+        worded("nothing_to_confirm", "en", office_phone="(520) 555-0110"),
+        worded("reschedule", "en", office_phone="(520) 555-0110"),
+        worded("rating", "en"),
+        worded("received", "en", office_phone="(520) 555-0110"),
     ]
     assert [segment_count(t) for t in texts] == [1] * len(texts)
 

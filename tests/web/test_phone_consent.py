@@ -14,11 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.db.models import InboundMessage, OutboundMessage, PhoneConsentEvent
-from scheduler.services.inbound_consent import (
-    REPLY_HOW_TO_STOP,
-    REPLY_OPTED_IN,
-    REPLY_OPTED_OUT,
-)
+from scheduler.texts.localized import reply as worded
 from tests.web.conftest import Api
 from tests.web.inbound_support import (
     items,
@@ -131,7 +127,7 @@ def test_plain_words_opt_out_with_the_standard_confirmation(api, db, twilio, bod
     ana = api.post("/clients", client_body()).json
     book(api, ana["id"])
     # Twilio did not take these as its keyword, so the confirmation is ours to send.
-    assert reply_text(twilio.text(body, frm=NUMBER)) == REPLY_OPTED_OUT
+    assert reply_text(twilio.text(body, frm=NUMBER)) == worded("opted_out", "en")
     assert api.get(f"/clients/{ana['id']}").json["opted_out"] is True
     assert statuses(db, ana["id"]).get("pending", 0) == 0
     assert history(db) == [("opt_out", source)]
@@ -153,8 +149,8 @@ def test_cancel_or_end_in_a_longer_text_is_an_urgent_possible_opt_out(api, db, t
     book(api, ana["id"])
     free = twilio.text("Running late, sorry", frm=NUMBER)
     assert reply_text(free) is not None
-    assert reply_text(twilio.text(body, frm=NUMBER)) == REPLY_HOW_TO_STOP.format(
-        phone=SEATTLE_PHONE
+    assert reply_text(twilio.text(body, frm=NUMBER)) == worded(
+        "how_to_stop", "en", office_phone=SEATTLE_PHONE
     )
     [item] = items(db, kind="possible_opt_out")
     assert item.urgent is True and item.client_id == ana["id"] and item.status == "open"
@@ -171,7 +167,7 @@ def test_cancel_or_end_in_a_longer_text_is_an_urgent_possible_opt_out(api, db, t
 def test_spanish_start_opts_back_in_with_a_confirmation(api, db, twilio):
     ana = api.post("/clients", client_body()).json
     twilio.text("ALTO", frm=NUMBER)
-    assert reply_text(twilio.text("Comenzar", frm=NUMBER)) == REPLY_OPTED_IN
+    assert reply_text(twilio.text("Comenzar", frm=NUMBER)) == worded("opted_in", "en")
     assert api.get(f"/clients/{ana['id']}").json["opted_out"] is False
     assert history(db) == [("opt_out", "sms_keyword"), ("opt_in", "sms_keyword")]
 

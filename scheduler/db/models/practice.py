@@ -103,6 +103,8 @@ class Client(Base):
     phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
     timezone: Mapped[str] = mapped_column(String(64))
     home_office_id: Mapped[str] = mapped_column(ForeignKey("offices.id"))
+    # The language the client is texted in and their link pages are shown in ("en", "es").
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # Current consent state; the full history lives in consent_events.
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     goal_prompt_consent: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,4 +1,4 @@
-"""PATCH /clients/{id}: consents (with history) and the phone number.
+"""PATCH /clients/{id}: consents (with history), the phone number and the language.
 
 A client who opted out by text can be opted back in by staff only with a new recorded consent:
 `sms_consent: true` together with `consent_source` (how it was obtained) and `consent_note`
@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import StringConstraints
 
 from ...db.models import Client
+from ...domain.languages import Language
 from ...services import consent
 from ...services.consent import ConsentSource
 from ...services.errors import Invalid
@@ -38,6 +39,7 @@ class ClientPatch(Body):
         | None
     ) = None
     phone: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
+    language: Language | None = None
     # A new phone another client already has answers 409 "duplicate" unless this is set.
     confirm_duplicate: bool = False
     # true: the client asked staff to stop all texts to this number (the number's opt-out,
@@ -65,7 +67,7 @@ openapi.OPERATIONS.append(
         "patch",
         "/clients/{client_id}",
         "Change consents (history kept; re-consent after the number's text opt-out needs "
-        "consent_source and consent_note, and clears that opt-out) or the phone",
+        "consent_source and consent_note, and clears that opt-out), the phone or the language",
         ClientPatch,
         200,
     )

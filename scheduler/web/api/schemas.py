@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ...domain.languages import Language
 from ...domain.measures import Instrument, MeasureSchedule
 from ...domain.phases import ProblemArea, SeriesKind
 from ...inputs import date_problem, int_problem, text_problem, wall_time_problem
@@ -59,6 +60,8 @@ class ClientIn(Body):
     phone: Annotated[str, StringConstraints(min_length=3, max_length=40)]
     home_location_id: LocationId
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    # The language texts and link pages are in (scheduler/domain/languages.py).
+    language: Language = "en"
     sms_consent: bool
     goal_prompt_consent: bool = False
     goal_detail_consent: bool = False
@@ -190,5 +193,8 @@ def _fields(exc: ValidationError) -> dict[str, str]:
             message = "is not a known field"
         elif err["type"] == "missing":
             message = "is required"
+        elif err["type"] == "literal_error":
+            # "Language must be 'en' or 'es'" rather than pydantic's "Input should be ...".
+            message = f"must be {err.get('ctx', {}).get('expected', 'one of the allowed values')}"
         fields.setdefault(loc, message)
     return fields

@@ -55,6 +55,7 @@ def client(c: Client) -> dict[str, Any]:
         "last_name": c.last_name,
         "phone": c.phone,
         "timezone": c.timezone,
+        "language": c.language,
         "home_location_id": c.home_office_id,
         "sms_consent": c.sms_consent,
         "goal_prompt_consent": c.goal_prompt_consent,

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from ...db.models import Client, Series, Therapist
+from ...domain.languages import LANGUAGE_NAMES
 from ...domain.phases import PROBLEM_AREAS, SERIES_KINDS
 from ...inputs import date_problem, day_arg, id_problem
 from ...locations import Location
@@ -21,7 +22,7 @@ from ...services.conflicts import redact, summarise
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, load, viewer
-from . import access, booking_help, present, reads
+from . import access, booking_help, booking_text, present, reads
 from .base import page_blueprint
 from .forms import BookingForm
 
@@ -32,6 +33,7 @@ _FIELD_FOR = {
     "location_id": "location_id",
     "home_location_id": "location_id",
     "timezone": "client_timezone",
+    "language": "client_language",
     "client_id": "client_id",
     "first_session_date": "first_session_date",
     "start_time": "start_time",
@@ -154,6 +156,7 @@ def _new_client(form: BookingForm) -> directory.NewClient:
         phone=form.phone.data.strip(),
         home_location_id=form.location_id.data or "",
         timezone=form.client_timezone.data or None,
+        language=form.client_language.data or "en",
         sms_consent=form.sms_consent.data,
         goal_prompt_consent=form.goal_prompt_consent.data,
         goal_detail_consent=form.goal_detail_consent.data,
@@ -297,9 +300,16 @@ def _preview(form: BookingForm) -> present.PreviewView | None:
     # Another office's client is not named to a desk that does not serve that office.
     shown = redact(result.conflicts, policy.reach(viewer()).office)
     view = present.preview_view(replace(result, conflicts=shown))
+    view.confirmation = booking_text.confirmation(form, _shown_client(form), result)
     if shown and result.plan is not None and req.therapist_id:
         view.suggestions = booking_help.suggestions_for(req)
     return view
+
+
+def _shown_client(form: BookingForm) -> Client | None:
+    """The existing client chosen, when this user may see them (their name and language)."""
+    found = _client_id(form)
+    return db().get(Client, found) if found else None
 
 
 def _client_id(form: BookingForm) -> int:
@@ -338,6 +348,8 @@ def find_clients() -> ResponseReturnValue:
                 "name": present.client_name(c.first_name, c.last_name),
                 "phone": c.phone,
                 "home": c.home_office_id,
+                "language": c.language,
+                "language_name": LANGUAGE_NAMES.get(c.language, c.language),
             }
             for c in found
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ...domain.languages import LANGUAGE_NAMES
 from . import present
 
 
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(present.named_error, "named_error")
     app.add_template_filter(present.zone_label, "zone_label")
     app.add_template_filter(present.zone_name, "zone_name")
+    app.add_template_filter(lambda code: LANGUAGE_NAMES.get(code, code), "language_name")
     app.add_template_filter(present.audit_details, "audit_details")
     app.add_template_filter(present.session_phase, "phase")
     app.add_template_filter(present.session_position, "position")

@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from ...domain.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES
 from ...domain.phases import PROBLEM_AREAS
 from ...inputs import date_problem, int_problem, text_problem
 from ...services.consent import CONSENT_SOURCES
@@ -102,6 +103,9 @@ class BookingForm(Form):
         "Client's time zone",
         choices=options(("", "Same as the office"), *((z, zone_name(z)) for z in US_ZONES)),
         default="",
+    )
+    client_language = SelectField(
+        "Texts in", choices=options(*LANGUAGE_NAMES.items()), default=DEFAULT_LANGUAGE
     )
     sms_consent = BooleanField("Agrees to text reminders")
     goal_prompt_consent = BooleanField("Agrees to weekly goal prompts by text")
@@ -213,6 +217,9 @@ class ClientForm(Form):
     sms_consent = BooleanField("Agrees to text reminders")
     goal_prompt_consent = BooleanField("Agrees to weekly goal prompts by text")
     goal_detail_consent = BooleanField("Agrees that prompts may quote their own goal")
+    language = SelectField(
+        "Texts in", choices=options(*LANGUAGE_NAMES.items()), validators=[Optional()]
+    )
     consent_source = SelectField(
         "How was a new consent given?",
         choices=options(

@@ -63,6 +63,7 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         form = ClientForm(
             formdata=None,
             phone=found.phone,
+            language=found.language,
             sms_consent=found.sms_consent,
             goal_prompt_consent=found.goal_prompt_consent,
             goal_detail_consent=found.goal_detail_consent,
@@ -112,6 +113,9 @@ def update_client(client_id: int) -> ResponseReturnValue:
         if wanted or opting_out
         else None,
         phone=form.phone.data if (form.phone.data or "").strip() != found.phone else None,
+        language=form.language.data
+        if form.language.data not in (None, "", found.language)
+        else None,
         opted_out=True if opting_out else None,
     )
     try:

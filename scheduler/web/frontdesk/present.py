@@ -190,6 +190,8 @@ class PreviewView:
     # Each obstacle once, naming the sessions it blocks ("Seattle is not open then: sessions 1–16").
     summary: list[str] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
+    # The booking confirmation as the client will get it (booking_text.ConfirmationPreview).
+    confirmation: Any = None
 
     @property
     def conflict_count(self) -> int:
@@ -203,6 +205,14 @@ class PreviewView:
             "timezone": self.zone,
             "conflicts": self.conflict_count,
             "dst_notes": self.dst_notes,
+            "confirmation": None
+            if self.confirmation is None
+            else {
+                "language": self.confirmation.language,
+                "text": self.confirmation.text,
+                "segments": self.confirmation.segments,
+                "encoding": self.confirmation.encoding,
+            },
             "skipped": [
                 {"date": s.day.isoformat(), "reason": s.reason, "make_up": m and m.isoformat()}
                 for s, m in self.skipped

@@ -145,7 +145,12 @@
               input.value = String(c.id);
               if (i === 0 && found.length === 1) { input.checked = true; }
               label.appendChild(input);
-              label.appendChild(document.createTextNode(" " + c.name + " (" + c.phone + ")"));
+              label.appendChild(document.createTextNode(" " + c.name + " (" + c.phone + ") "));
+              var language = document.createElement("span");
+              language.className = "tag language";
+              language.setAttribute("data-language", c.language);
+              language.textContent = "Texts in " + c.language_name;
+              label.appendChild(language);
               results.appendChild(label);
             });
           })
