@@ -264,7 +264,7 @@ def run_timing(url: str, ids: dict[str, Any], requests: int) -> None:
         client = create_app().test_client()
         headers = {"Authorization": f"Bearer {ids['token']}"}
         paths = [("healthz", "/healthz"), *endpoints(ids).items()]
-        for name, path in paths:  # time answers, not errors (a database behind on migrations)
+        for _name, path in paths:  # time answers, not errors (a database behind on migrations)
             status = client.get(path, headers=headers).status_code
             if status != 200:
                 raise SystemExit(f"{path}: {status} (is the kept database migrated?)")
