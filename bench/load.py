@@ -17,7 +17,13 @@ Last line, one JSON object: {"ratios": {"<endpoint>": r, ...}, "min_single_row_r
 practice's), plus with --scale K: "scale", "scale_ratios"
 {"booking", "day_page", "claim", "feed_refresh"} and "max_scale_ratio".
 
+With --only NAME[,NAME...] (and --scale K) it times just those operations and skips the
+endpoint load (and gunicorn, unless day_page is named): a cheaper rerun, e.g. `--scale 20
+--only claim`. Its last line has the same keys; "ratios" is then empty and
+"min_single_row_ratio" null.
+
 Run:  uv run python bench/load.py [--duration 3] [--scale 1] [--client auto|wrk|python]
+      [--only claim] [--repeats 9]
 PostgreSQL server: BENCH_DATABASE_URL or TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
 """
 
@@ -220,7 +226,8 @@ def practice(
     scale: int, args: argparse.Namespace, wrk: str | None, folder: Path, *, ops: bool
 ) -> Iterator[Practice]:
     """Seed a practice, serve it, load each endpoint; it stays served (for the operations)
-    until the block ends, and its database is dropped then."""
+    until the block ends, and its database is dropped then. With --only, the endpoints are
+    not loaded and the practice is served only if the day page is wanted."""
     print(f"practice x{scale}:", flush=True)
     now = datetime.now(UTC)
     locations = scaled_locations(scale, folder)
@@ -242,13 +249,23 @@ def practice(
                 "SMS_BACKEND": "console",
                 "INSTANCE_DIR": str(folder / f"instance-x{scale}"),
             }
+            if args.only and "day_page" not in args.only:
+                ops_only = load_ops.operations(container, seeded, None, ADMIN, PASSWORD, args.only)
+                yield Practice(scale, {}, ops_only)
+                return
+            only = args.only or load_ops.NAMES
             with gunicorn(env, free_port(), folder / f"gunicorn-x{scale}.log") as base:
-                results = drive(base, endpoints(seeded, feed_token, now), token, args, wrk)
-                base_rps = results["healthz"].rps
+                ratios = {}
+                if not args.only:
+                    results = drive(base, endpoints(seeded, feed_token, now), token, args, wrk)
+                    base_rps = results["healthz"].rps
+                    ratios = {name: round(r.rps / base_rps, 3) for name, r in results.items()}
                 yield Practice(
                     scale,
-                    {name: round(r.rps / base_rps, 3) for name, r in results.items()},
-                    load_ops.operations(container, seeded, base, ADMIN, PASSWORD) if ops else {},
+                    ratios,
+                    load_ops.operations(container, seeded, base, ADMIN, PASSWORD, only)
+                    if ops
+                    else {},
                 )
         finally:
             container.close()
@@ -261,13 +278,35 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--only",
+        type=lambda v: tuple(n.strip() for n in v.split(",") if n.strip()),
+        default=(),
+        help=f"time just these operations, no endpoint load (of {', '.join(load_ops.NAMES)})",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=load_ops.REPEATS,
+        help="timed runs of each operation on each practice (the median counts)",
+    )
     args = parser.parse_args()
-    if args.scale < 1 or args.duration <= 0:
-        parser.error("--scale must be at least 1 and --duration positive")
-    wrk = None if args.client == "python" else load_http.find_wrk(install=True)
+    if args.scale < 1 or args.duration <= 0 or args.repeats < 1:
+        parser.error("--scale and --repeats must be at least 1 and --duration positive")
+    unknown = [n for n in args.only if n not in load_ops.NAMES]
+    if unknown:
+        known = ", ".join(load_ops.NAMES)
+        parser.error(f"--only: no operation {', '.join(unknown)}; known: {known}")
+    if args.only and args.scale == 1:
+        parser.error("--only times operations against the 9-office figure: give --scale K > 1")
+    # --only loads no endpoints: no client to find or install.
+    wrk = None if args.client == "python" or args.only else load_http.find_wrk(install=True)
     if args.client == "wrk" and wrk is None:
         parser.error("wrk is not installed and could not be installed")
-    print(f"client: {'wrk' if wrk else 'python'}; {args.duration:g}s per endpoint", flush=True)
+    if args.only:
+        print(f"only: {', '.join(args.only)} (no endpoint load)", flush=True)
+    else:
+        print(f"client: {'wrk' if wrk else 'python'}; {args.duration:g}s per endpoint", flush=True)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ipt_load_") as tmp:
         folder = Path(tmp)
@@ -281,7 +320,7 @@ def main() -> None:
             ):
                 ratios = large.ratios
                 print("operations, the two practices taking turns (median ms):", flush=True)
-                x1, xk = load_ops.time_interleaved([small.ops, large.ops])
+                x1, xk = load_ops.time_interleaved([small.ops, large.ops], args.repeats)
             scale_ratios = {k: round(xk[k] / x1[k], 2) for k in x1}
             for k, r in scale_ratios.items():
                 print(f"  {k:15} x1 {x1[k]:7.1f} ms  x{args.scale} {xk[k]:7.1f} ms  {r:.2f}x")
@@ -292,7 +331,7 @@ def main() -> None:
             }
     result = {
         "ratios": ratios,
-        "min_single_row_ratio": min(ratios[k] for k in SINGLE_ROW),
+        "min_single_row_ratio": min(ratios[k] for k in SINGLE_ROW) if ratios else None,
         **out,
     }
     print(json.dumps(result))

@@ -46,10 +46,29 @@ def _next_weekday(day: date) -> date:
     return day
 
 
+NAMES = ("booking", "day_page", "claim", "feed_refresh")
+
+
 def operations(
-    container: Container, seeded: Seeded, base: str, email: str, password: str
+    container: Container,
+    seeded: Seeded,
+    base: str | None,
+    email: str,
+    password: str,
+    only: tuple[str, ...] = NAMES,
 ) -> dict[str, Callable[[], object]]:
-    """The four operations on one practice, ready to run again and again."""
+    """The operations named in `only` (all four by default) on one practice, ready to run
+    again and again. Only the day page needs the served practice (`base`)."""
+    build: dict[str, Callable[[], Callable[[], object]]] = {
+        "booking": lambda: _booking(container, seeded),
+        "day_page": lambda: _day_page(container, seeded, base, email, password),
+        "claim": lambda: _claim(container),
+        "feed_refresh": lambda: _refresh(container, seeded),
+    }
+    return {name: build[name]() for name in NAMES if name in only}
+
+
+def _booking(container: Container, seeded: Seeded) -> Callable[[], object]:
     office = seeded.offices[0]
     ctx = container.ctx
     now = ctx.clock()
@@ -85,7 +104,12 @@ def operations(
             db.flush()
             db.rollback()
 
-    due_at = datetime.combine(_next_weekday(now.date()), clock_time(17), UTC)
+    return book
+
+
+def _claim(container: Container) -> Callable[[], object]:
+    ctx = container.ctx
+    due_at = datetime.combine(_next_weekday(ctx.clock().date()), clock_time(17), UTC)
     claim_ctx = replace(ctx, clock=lambda: due_at)
     with container.sessions.begin() as db:
         # A worker that kept up: what fell due before the last quarter hour has gone out.
@@ -95,17 +119,23 @@ def operations(
             .where(OutboundMessage.status == "pending", kept_up)
             .values(status="delivered")
         )
-    claimed: list[int] = []
 
-    def claim_once() -> None:
+    def claim_something() -> None:
         with container.sessions() as db:
             result = claim.claim_batch(
                 db, claim_ctx, worker="bench", limit=20, horizon=3.0, known_senders=set()
             )
-            claimed.append(len(result.claimed))
             db.rollback()
+        if not result.claimed:
+            raise RuntimeError(f"the claim at {due_at:%Y-%m-%d %H:%M} UTC found nothing due")
 
-    therapist_feed = str(seeded.therapist_ids_by_office[office][0])
+    return claim_something
+
+
+def _refresh(container: Container, seeded: Seeded) -> Callable[[], object]:
+    ctx = container.ctx
+    now = ctx.clock()
+    therapist_feed = str(seeded.therapist_ids_by_office[seeded.offices[0]][0])
 
     def refresh() -> None:
         with container.sessions() as db:
@@ -117,9 +147,17 @@ def operations(
             feeds.refresh(db, ctx, stored, now=now, force=True)
             db.rollback()
 
+    return refresh
+
+
+def _day_page(
+    container: Container, seeded: Seeded, base: str | None, email: str, password: str
+) -> Callable[[], object]:
+    if base is None:
+        raise ValueError("the day page needs the practice served (no base URL given)")
     opener = _signed_in(base, email, password)
-    day = _next_weekday(now.date() - timedelta(days=1))  # today if a weekday
-    page = f"{base}/offices/{office}/day?date={day.isoformat()}"
+    day = _next_weekday(container.ctx.clock().date() - timedelta(days=1))  # today if a weekday
+    page = f"{base}/offices/{seeded.offices[0]}/day?date={day.isoformat()}"
 
     def day_page() -> None:
         with opener.open(page, timeout=30) as r:
@@ -127,17 +165,7 @@ def operations(
                 raise RuntimeError(f"day page answered {r.status}")
             r.read()
 
-    def claim_something() -> None:
-        claim_once()
-        if not claimed[-1]:
-            raise RuntimeError(f"the claim at {due_at:%Y-%m-%d %H:%M} UTC found nothing due")
-
-    return {
-        "booking": book,
-        "day_page": day_page,
-        "claim": claim_something,
-        "feed_refresh": refresh,
-    }
+    return day_page
 
 
 def time_interleaved(

@@ -97,9 +97,8 @@ def claim_batch(
     """Claim up to `limit` due texts whose send slot falls within `horizon` seconds."""
     now = ctx.clock()
     real_now = utcnow()  # slots pace real sends, whatever clock the planner is given
-    quotas = due.quotas(ctx, limit, horizon)
-    ids = due.candidates(db, quotas, now, limit)
-    rows, contended = due.lock(db, ids, now, dict(quotas), limit)
+    ids, quotas = due.candidates(db, ctx, now, limit, horizon)
+    rows, contended = due.lock(db, ids, now, quotas, limit)
     result = ClaimResult(seen=len(rows), contended=contended)
     if not rows:
         return result
@@ -311,7 +310,7 @@ def _reserve_slots(
     # Locked in a fixed order, so two dispatchers never wait on each other in a cycle.
     clocks: dict[str, datetime] = {
         sender: next_slot
-        for sender, next_slot in db.execute(
+        for sender, next_slot in db.connection().execute(
             select(SmsSender.sender, SmsSender.next_slot_at)
             .where(SmsSender.sender.in_(senders))
             .order_by(SmsSender.sender)

@@ -1,6 +1,10 @@
 """Finding due texts: fairly across offices, by index, and locked without waiting.
 
-Used by `claim.claim_batch` inside its transaction.
+Used by `claim.claim_batch` inside its transaction. A claim's statements do not depend on
+how many offices are configured: it first asks which offices have anything due (one query:
+an aggregate over the due texts on SQLite, a hop through the due index on PostgreSQL), then
+reads candidates only for those, a few at most per office and only as many offices as one
+claim can use (on PostgreSQL both steps are one statement, a LATERAL join per office).
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, union_all
+from sqlalchemy import Row, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
+from ..locations import Location, LocationBook
 from ..services.context import ServiceContext
 
 _M = OutboundMessage
@@ -32,29 +37,160 @@ def _due(now: Any) -> tuple[Any, ...]:
     )
 
 
-def quotas(ctx: ServiceContext, limit: int, horizon: float) -> tuple[tuple[str, int], ...]:
-    """Per office, how many texts one claim may take: what its sender can send in `horizon`."""
-    quotas = []
-    for loc in ctx.locations.locations:
-        rate = loc.sms_max_per_second or ctx.settings.sms_max_per_second
-        quotas.append((loc.id, min(limit, math.ceil(rate * horizon) + 1)))
-    return tuple(quotas)
+def quota(ctx: ServiceContext, office_id: str, limit: int, horizon: float) -> int:
+    """How many of an office's texts one claim may take: what its sender can send in `horizon`.
+
+    An office no longer configured gets the whole batch: its texts are only closed, not sent.
+    """
+    loc = _by_id(ctx.locations).get(office_id)
+    if loc is None:
+        return limit
+    rate = loc.sms_max_per_second or ctx.settings.sms_max_per_second
+    return min(limit, math.ceil(rate * horizon) + 1)
+
+
+_index: list[tuple[LocationBook, dict[str, Location]]] = []
+
+
+def _by_id(book: LocationBook) -> dict[str, Location]:
+    """Offices by id, built once per book (the book itself finds an office by a scan)."""
+    entry = _index[0] if _index else None  # read once: other threads may replace it
+    if entry is None or entry[0] is not book:
+        entry = (book, {loc.id: loc for loc in book.locations})
+        _index[:] = [entry]
+    return entry[1]
 
 
 def candidates(
-    db: Session, quotas: tuple[tuple[str, int], ...], now: datetime, limit: int
-) -> list[int]:
-    """Due ids in a fair order: each office's oldest first, the offices taking turns.
+    db: Session, ctx: ServiceContext, now: datetime, limit: int, horizon: float
+) -> tuple[list[int], dict[str, int]]:
+    """Due ids in a fair order (each office's oldest first, the offices taking turns) and
+    the quota of each office among them.
 
     One office's backlog (say a 1-a-second sender with a thousand texts due) must not starve
-    the others, so each office is read separately, by index, in one UNION ALL statement, a
-    few claims' worth each (concurrent dispatchers skip each other's locked rows). A plain
-    query, not a locking one: the planner keeps it an index scan per office whatever its
-    statistics say; `lock` then locks by id, a batch at a time.
+    the others, so each office with anything due is read separately, by index, a few claims'
+    worth each (concurrent dispatchers skip each other's locked rows). Within a turn the
+    office whose oldest text has waited longest goes first, so an office left out of one
+    claim leads the next. Plain queries, not locking ones: `lock` then locks by id.
     """
-    rows = db.execute(candidate_query(quotas, limit), {"b_now": now}).all()
+    # `lock` looks at no more than this many ids; with that many offices due, each
+    # office's first text alone fills them.
+    wanted = limit * CANDIDATE_FACTOR
+    if db.get_bind().dialect.name == "postgresql":
+        params = {"b_now": now, "b_wanted": wanted}
+        rows = [(r.rank, r.office_id, r.id) for r in db.execute(_postgres_query(), params)]
+    else:
+        rows = _sqlite_rows(db, now, wanted)
+    quotas: dict[str, int] = {}
+    turns: dict[str, int] = defaultdict(int)
+    keyed = []
+    for rank, office_id, message_id in rows:  # each office's rows oldest first
+        if office_id not in quotas:
+            quotas[office_id] = quota(ctx, office_id, limit, horizon)
+        turns[office_id] += 1
+        if turns[office_id] <= quotas[office_id] * CANDIDATE_FACTOR:
+            keyed.append((turns[office_id], rank, message_id))
     # (turn, office, id): every office's first text, then every office's second, ...
-    return [message_id for _, _, message_id in sorted((r.turn, r.office_id, r.id) for r in rows)]
+    return [message_id for _, _, message_id in sorted(keyed)], quotas
+
+
+def _sqlite_rows(db: Session, now: datetime, wanted: int) -> list[tuple[int, str, int]]:
+    """(office's rank, office, id) of the texts `_postgres_query` would read, in two steps."""
+    waiting = db.execute(offices_query(), {"b_now": now}).all()
+    if not waiting:
+        return []
+    order = sorted((r.oldest, r.office_id) for r in waiting)[:wanted]
+    rank = {office: n for n, (_, office) in enumerate(order, start=1)}
+    # Before an office's k-th text come the first texts of all the others.
+    room = wanted - len(order) + 1
+    rows = db.execute(_numbered_query(), {"b_offices": list(rank), "b_now": now}).all()
+    return [(rank[r.office_id], r.office_id, r.id) for r in rows if r.turn <= room]
+
+
+@cache
+def offices_query() -> Any:
+    """Each office with anything due and when its oldest due text fell due (SQLite).
+
+    A range scan of the pending texts by send_at: its cost is what is due, however many
+    offices are configured.
+    """
+    return (
+        select(_M.office_id, func.min(_M.send_at).label("oldest"))
+        .where(*_due(bindparam("b_now")))
+        .group_by(_M.office_id)
+    )
+
+
+@cache
+def _postgres_query() -> Any:
+    """The candidates on PostgreSQL in one statement, whatever the number of offices.
+
+    `pending` hops from office to office through the due index, one short index probe per
+    office with pending texts: the next office and its oldest pending text. (An aggregate
+    over the send_at index plans as a bitmap scan here, which visits every index entry left
+    by texts sent since the last vacuum, as a bitmap scan never marks them dead: tens of
+    milliseconds at 180 offices.) The offices whose oldest is due are ranked, longest
+    waiting first; the first `b_wanted` of them each give their oldest due texts, as many as
+    could come before `lock` has seen `b_wanted` ids (all of them when few offices have
+    texts due; one each when `b_wanted` offices have). An office whose oldest is held back
+    for a retry (next_attempt_at) and has nothing else due simply gives no rows.
+    """
+    return text(
+        """
+        WITH RECURSIVE pending(office_id, oldest) AS (
+            (SELECT office_id, send_at FROM outbound_messages
+             WHERE status = 'pending' ORDER BY office_id, send_at LIMIT 1)
+            UNION ALL
+            SELECT next.office_id, next.send_at
+            FROM pending AS p
+            CROSS JOIN LATERAL (
+                SELECT m.office_id, m.send_at FROM outbound_messages AS m
+                WHERE m.status = 'pending' AND m.office_id > p.office_id
+                ORDER BY m.office_id, m.send_at
+                LIMIT 1
+            ) AS next
+        ),
+        waiting AS (
+            SELECT office_id,
+                   row_number() OVER (ORDER BY oldest, office_id) AS rank,
+                   count(*) OVER () AS offices
+            FROM pending
+            WHERE oldest <= :b_now
+        )
+        SELECT w.rank, w.office_id, c.id
+        FROM waiting AS w
+        CROSS JOIN LATERAL (
+            SELECT m.id, m.send_at
+            FROM outbound_messages AS m
+            WHERE m.office_id = w.office_id
+              AND m.status = 'pending'
+              AND m.send_at <= :b_now
+              AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= :b_now)
+            ORDER BY m.send_at, m.id
+            LIMIT :b_wanted - least(w.offices, :b_wanted) + 1
+        ) AS c
+        WHERE w.rank <= :b_wanted
+        ORDER BY w.rank, c.send_at, c.id
+        """
+    )
+
+
+@cache
+def _numbered_query() -> Any:
+    numbered = (
+        select(
+            _M.id,
+            _M.office_id,
+            func.row_number()
+            .over(partition_by=_M.office_id, order_by=(_M.send_at, _M.id))
+            .label("turn"),
+        )
+        .where(_M.office_id.in_(bindparam("b_offices", expanding=True)), *_due(bindparam("b_now")))
+        .subquery()
+    )
+    return select(numbered.c.id, numbered.c.office_id, numbered.c.turn).order_by(
+        numbered.c.office_id, numbered.c.turn
+    )
 
 
 def lock(
@@ -70,7 +206,8 @@ def lock(
     for tried, start in enumerate(range(0, len(ids), limit), start=1):
         chunk = ids[start : start + limit]
         position = {message_id: n for n, message_id in enumerate(chunk)}
-        rows = db.execute(claim_query(), {"b_ids": chunk, "b_now": now}).all()
+        # The Core connection: plain rows, without the ORM's result machinery.
+        rows = db.connection().execute(claim_query(), {"b_ids": chunk, "b_now": now}).all()
         locked_any += len(rows)
         for row in sorted(rows, key=lambda r: position[r.id]):
             if len(chosen) < limit and taken[row.office_id] < quotas.get(row.office_id, limit):
@@ -79,32 +216,6 @@ def lock(
         if len(chosen) >= limit or tried >= CANDIDATE_FACTOR:
             break
     return chosen, bool(ids) and not locked_any
-
-
-@cache
-def candidate_query(quotas: tuple[tuple[str, int], ...], limit: int) -> Any:
-    now: Any = bindparam("b_now")
-    branches = [
-        _oldest(_M.office_id == office_id, now, quota * CANDIDATE_FACTOR)
-        for office_id, quota in quotas
-    ]
-    # Texts of an office no longer configured are claimed too, to be closed with a reason.
-    branches.append(_oldest(_M.office_id.not_in([o for o, _ in quotas]), now, limit))
-    return union_all(*(select(b.c.id, b.c.office_id, b.c.turn) for b in branches))
-
-
-def _oldest(which: Any, now: Any, count: int) -> Any:
-    """The `count` oldest due texts matching `which`, numbered by age (an index scan)."""
-    oldest = (
-        select(_M.id, _M.office_id, _M.send_at)
-        .where(which, *_due(now))
-        .order_by(_M.send_at, _M.id)
-        .limit(count)
-        .subquery()
-    )
-    # Numbered over the few rows kept, not the table: the plan stays a short index scan.
-    turn = func.row_number().over(order_by=(oldest.c.send_at, oldest.c.id)).label("turn")
-    return select(oldest.c.id, oldest.c.office_id, turn).subquery()
 
 
 @cache
