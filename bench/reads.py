@@ -181,6 +181,8 @@ def run_wrk(url: str, ids: dict[str, Any], seconds: int) -> dict[str, Any]:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                "python:scheduler.gunicorn_conf",  # multiprocess metrics, as in production
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -262,6 +264,10 @@ def run_timing(url: str, ids: dict[str, Any], requests: int) -> None:
         client = create_app().test_client()
         headers = {"Authorization": f"Bearer {ids['token']}"}
         paths = [("healthz", "/healthz"), *endpoints(ids).items()]
+        for _name, path in paths:  # time answers, not errors (a database behind on migrations)
+            status = client.get(path, headers=headers).status_code
+            if status != 200:
+                raise SystemExit(f"{path}: {status} (is the kept database migrated?)")
         best: dict[str, float] = {}
         cpu: dict[str, float] = {}
         for _ in range(3):

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, union
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Series, Therapist, TherapySession, User, therapist_offices
@@ -236,12 +236,28 @@ def get_visible(
 
     `field` names the body field that carried the id (a 422 naming it instead of a 404);
     `options`: loader options for what the caller reads of the row next."""
-    query = select(model).where(model.id == row_id, visible(user, model))
-    eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
-    row = db.execute(query.options(*eager, *options)).unique().scalar_one_or_none()
+    query = _by_id(user, model)
+    query = query.options(*options) if options else query
+    # .unique(): some rows come with a joined collection (a therapist's offices)
+    row = db.execute(query, {"row_id": row_id}).unique().scalar_one_or_none()
     if row is None:
         raise NotFound(ROW_NAMES[model], row_id, field=field)
     return row
+
+
+# One statement per model and reach, built once: a read skips building it and its cache key.
+_BY_ID: dict[tuple[type[Any], Reach], Any] = {}
+
+
+def _by_id(user: User, model: type[Row]) -> Any:
+    key = (model, reach(user))  # every filter depends on the user's reach alone
+    if (found := _BY_ID.get(key)) is None:
+        eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
+        found = select(model).where(model.id == bindparam("row_id"), visible(user, model))
+        if len(_BY_ID) > 2000:  # therapists' reaches differ: keep the dict bounded
+            _BY_ID.clear()
+        _BY_ID[key] = found = found.options(*eager)
+    return found
 
 
 def can_read(db: Session, user: User, row: Row | str) -> bool:

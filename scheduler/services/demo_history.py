@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ..db.models import Client, OutboundMessage, Series, Therapist, TherapySession
 from . import booking, demo_course, directory, inbound, inbox, session_changes
 from .context import ServiceContext
+from .errors import Conflict
 
 OFFICE = "tucson"
 WEEKS_AGO = 5
@@ -100,15 +101,17 @@ def _attendance(db: Session, ctx: ServiceContext, series: Series, now: datetime)
 
 
 def _goal_and_rating(db: Session, ctx: ServiceContext, series: Series, now: datetime) -> None:
-    """The last attended session's goal, prompted by text two days later and rated 4."""
-    done = [s for s in series.sessions if s.status == "attended"]
+    """The goal of the last attended session whose prompt (two days later) has gone out,
+    rated 4 by text. (A session attended earlier today has no prompt yet.)"""
+    prompt_after = timedelta(days=2)
+    done = [
+        s for s in series.sessions if s.status == "attended" and s.starts_at + prompt_after < now
+    ]
     if not done:
         return
     last = done[-1]
     session_changes.set_weekly_goal(db, last.id, GOAL, actor="ana.reyes@demo.invalid")
-    sent_at = last.starts_at + timedelta(days=2)
-    if sent_at >= now:
-        return
+    sent_at = last.starts_at + prompt_after
     loc = ctx.locations[OFFICE]
     client = series.client
     db.add(
@@ -135,27 +138,40 @@ def _goal_and_rating(db: Session, ctx: ServiceContext, series: Series, now: date
 
 
 def _session_today(db: Session, ctx: ServiceContext, ana: Therapist, now: datetime) -> None:
-    """A session that began an hour ago today, waiting for its attendance (if Tucson was open)."""
+    """A session that began earlier today, waiting for its attendance (if Tucson was open).
+
+    An hour ago where Dr. Reyes is free then; her other demo series meet on today's weekday
+    too (Elena's at 4 PM), so two and three hours ago are the fallbacks.
+    """
     loc = ctx.locations[OFFICE]
     local = now.astimezone(loc.tz)
-    start = (local - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-    end = start + timedelta(minutes=50)
-    if start.date() != local.date() or not loc.is_open(start.date(), start.time(), end.time()):
+    client = None
+    for hours_ago in (1, 2, 3):
+        start = (local - timedelta(hours=hours_ago)).replace(minute=0, second=0, microsecond=0)
+        end = start + timedelta(minutes=50)
+        if start.date() != local.date() or not loc.is_open(start.date(), start.time(), end.time()):
+            continue
+        client = client or _client(db, ctx, "Grace", "Holm", "+15205550158")
+        request = booking.SeriesRequest(
+            client_id=client.id,
+            therapist_id=ana.id,
+            location_id=OFFICE,
+            first_session_date=start.date() - timedelta(weeks=1),
+            start_time=start.time(),
+            session_count=12,
+            problem_area="grief",
+            room="Room 1",
+        )
+        try:
+            with db.begin_nested():
+                series = booking.book_series(
+                    db, _at(ctx, start - timedelta(weeks=2)), request, actor="demo"
+                )
+        except Conflict:
+            continue  # Dr. Reyes is with another demo client then
+        first: TherapySession = series.series.sessions[0]
+        session_changes.mark(db, _at(ctx, first.ends_at), first.id, "attended", actor="demo")
         return
-    client = _client(db, ctx, "Grace", "Holm", "+15205550158")
-    request = booking.SeriesRequest(
-        client_id=client.id,
-        therapist_id=ana.id,
-        location_id=OFFICE,
-        first_session_date=start.date() - timedelta(weeks=1),
-        start_time=start.time(),
-        session_count=12,
-        problem_area="grief",
-        room="Room 1",
-    )
-    series = booking.book_series(db, _at(ctx, start - timedelta(weeks=2)), request, actor="demo")
-    first: TherapySession = series.series.sessions[0]
-    session_changes.mark(db, _at(ctx, first.ends_at), first.id, "attended", actor="demo")
 
 
 def _inbox(db: Session, ctx: ServiceContext, clients: list[Client], now: datetime) -> None:

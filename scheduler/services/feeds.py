@@ -131,6 +131,19 @@ def rotate_token(
 issue_token = rotate_token  # issuing the first token is rotating from none
 
 
+# Read with every client and therapist shown to those who may rotate the feed: built once.
+_LIVE_TOKEN = (
+    select(FeedToken.nonce, FeedToken.token_hash)
+    .where(
+        FeedToken.owner_kind == bindparam("kind"),
+        FeedToken.owner_id == bindparam("owner"),
+        FeedToken.revoked_at.is_(None),
+    )
+    .order_by(FeedToken.id.desc())
+    .limit(1)
+)
+
+
 def current_feed_url(
     db: Session, ctx: ServiceContext, kind: FeedKind, owner_id: object
 ) -> str | None:
@@ -139,16 +152,7 @@ def current_feed_url(
     Re-deriving needs the secret key the token was made with; after SECRET_KEY changes the old
     URL keeps working (only its hash is checked) but can no longer be shown: rotate it.
     """
-    row = db.execute(
-        select(FeedToken.nonce, FeedToken.token_hash)
-        .where(
-            FeedToken.owner_kind == kind,
-            FeedToken.owner_id == str(owner_id),
-            FeedToken.revoked_at.is_(None),
-        )
-        .order_by(FeedToken.id.desc())
-        .limit(1)
-    ).first()
+    row = db.execute(_LIVE_TOKEN, {"kind": kind, "owner": str(owner_id)}).first()
     if row is None:
         return None
     token = _derive(ctx.settings, row.nonce)

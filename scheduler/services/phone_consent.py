@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -152,10 +152,13 @@ def opt_in(
 
 def history(db: Session, phone: str, limit: int = HISTORY_LIMIT) -> Sequence[PhoneConsentEvent]:
     """The number's opt-outs and opt-ins, newest first."""
-    query = (
-        select(PhoneConsentEvent)
-        .where(PhoneConsentEvent.phone == phone)
-        .order_by(PhoneConsentEvent.at.desc(), PhoneConsentEvent.id.desc())
-        .limit(limit)
-    )
-    return db.scalars(query).all()
+    return db.scalars(_HISTORY, {"phone": phone, "limit": limit}).all()
+
+
+# Read with every client shown: built once, so a read skips building it and its cache key.
+_HISTORY = (
+    select(PhoneConsentEvent)
+    .where(PhoneConsentEvent.phone == bindparam("phone"))
+    .order_by(PhoneConsentEvent.at.desc(), PhoneConsentEvent.id.desc())
+    .limit(bindparam("limit"))
+)

@@ -2,7 +2,7 @@
 
 `access.get_visible` reads one client, therapist, series, session or inbox item for a page or
 an API answer; each of those goes on to show the rows named here (a series' client, office and
-therapist; a session's series, client and office; a therapist's offices; an inbox item's
+therapist; a session's series; a therapist's offices; an inbox item's
 client and text). Joined into the one statement, they cost no round trip of their own.
 """
 
@@ -16,13 +16,17 @@ from ..db.models import Series, Therapist, TherapySession
 from ..db.models.inbound import InboxItem
 
 _SERIES = joinedload(TherapySession.series)
+# The session page's extra: what it shows of the series, and its sessions (the weekly review
+# finds the previous one among them).
+SESSION_PAGE = (
+    _SERIES.joinedload(Series.client),
+    _SERIES.joinedload(Series.office),
+    _SERIES.joinedload(Series.sessions),
+    joinedload(TherapySession.therapist),
+)
 
 WITH_ROW: dict[type[Any], tuple[Any, ...]] = {
-    TherapySession: (
-        _SERIES.joinedload(Series.client),
-        _SERIES.joinedload(Series.office),
-        joinedload(TherapySession.therapist),
-    ),
+    TherapySession: (_SERIES,),  # the API's session read keeps to this; its page asks for more
     Series: (joinedload(Series.client), joinedload(Series.therapist), joinedload(Series.office)),
     Therapist: (joinedload(Therapist.offices),),
     InboxItem: (joinedload(InboxItem.client), joinedload(InboxItem.inbound_message)),

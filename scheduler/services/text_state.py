@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, bindparam, select
 from sqlalchemy.orm import Session
@@ -70,8 +70,8 @@ class SessionTexts:
         return {"state": self.state, "label": self.label, "detail": self.detail}
 
 
-@dataclass(frozen=True)
-class _Text:
+# Tuples, not frozen dataclasses: a week's list makes hundreds of these per request.
+class _Text(NamedTuple):
     kind: str
     status: str
     at: datetime | None
@@ -79,33 +79,29 @@ class _Text:
     error: str | None
 
 
-@dataclass(frozen=True)
-class _Consent:
+class _Consent(NamedTuple):
     sms_consent: bool
     opted_out_at: datetime | None
     undeliverable_at: datetime | None
 
 
-def one_of(db: Session, column: Any, values: Sequence[int]) -> ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter, so the statement's
-    text does not change with the number of values (psycopg prepares it once)."""
-    if db.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(Integer)))
-    return column.in_(list(values))
+def one_of(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """`column IN :name`; on PostgreSQL as `= ANY(:name)`, one array parameter, so the
+    statement's text does not change with the number of values (psycopg prepares it once)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
 
 
-def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, SessionTexts]:
-    """Each session's text state, in one query whatever the number of sessions."""
-    if not sessions:
-        return {}
-    ids = [s.id for s in sessions]
-    series_ids = sorted({s.series_id for s in sessions})
-    texts: dict[int, list[_Text]] = defaultdict(list)
-    consents: dict[int, _Consent] = {}
+def _rows_statement(dialect: str) -> Any:
+    """Each session with its client's consent, and its texts (none: one row of NULLs), so a
+    single read costs one round trip here, not one for texts and one for consents.
+
+    Built once per dialect: a read skips building the statement and its cache key."""
+    if (found := _ROWS.get(dialect)) is not None:
+        return found
     m = OutboundMessage
-    # Each session with its client's consent, and its texts (none: one row of NULLs), so a
-    # single read costs one round trip here, not one for texts and one for consents.
-    rows = db.execute(
+    found = (
         select(
             TherapySession.id.label("sid"),
             Client.sms_consent,
@@ -120,7 +116,8 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
             m.error,
         )
         .join(
-            Series, and_(Series.id == TherapySession.series_id, one_of(db, Series.id, series_ids))
+            Series,
+            and_(Series.id == TherapySession.series_id, one_of(dialect, Series.id, "series_ids")),
         )
         .join(Client, Client.id == Series.client_id)
         # The id list again on the texts' side: each table is then read by its index.
@@ -128,22 +125,36 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
             m,
             and_(
                 m.session_id == TherapySession.id,
-                one_of(db, m.session_id, ids),
+                one_of(dialect, m.session_id, "ids"),
                 m.status != "cancelled",
             ),
         )
-        .where(one_of(db, TherapySession.id, ids))
+        .where(one_of(dialect, TherapySession.id, "ids"))
         .order_by(TherapySession.id, m.id)
     )
-    for r in rows:
-        if r.sid not in consents:
-            consents[r.sid] = _Consent(
-                bool(r.sms_consent), r.opted_out_at, r.phone_undeliverable_at
-            )
-        if r.message_id is not None:
-            texts[r.sid].append(
-                _Text(r.kind, r.status, r.sent_at or r.send_at, r.error_code, r.error)
-            )
+    _ROWS[dialect] = found
+    return found
+
+
+_ROWS: dict[str, Any] = {}
+
+
+def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, SessionTexts]:
+    """Each session's text state, in one query whatever the number of sessions."""
+    if not sessions:
+        return {}
+    ids = [s.id for s in sessions]
+    series_ids = sorted({s.series_id for s in sessions})
+    texts: dict[int, list[_Text]] = defaultdict(list)
+    consents: dict[int, _Consent] = {}
+    statement = _rows_statement(db.get_bind().dialect.name)
+    rows = db.execute(statement, {"ids": ids, "series_ids": series_ids})
+    # Unpacked in the select's column order: cheaper than reading each row's fields by name.
+    for sid, consent, opted_out, undeliverable, message, kind, status, sent, due, code, err in rows:
+        if sid not in consents:
+            consents[sid] = _Consent(bool(consent), opted_out, undeliverable)
+        if message is not None:
+            texts[sid].append(_Text(kind, status, sent or due, code, err))
     return {s.id: state_of(s, texts.get(s.id, []), consents[s.id], s.timezone) for s in sessions}
 
 

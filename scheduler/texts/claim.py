@@ -310,7 +310,7 @@ def _reserve_slots(
     # Locked in a fixed order, so two dispatchers never wait on each other in a cycle.
     clocks: dict[str, datetime] = {
         sender: next_slot
-        for sender, next_slot in db.execute(
+        for sender, next_slot in db.connection().execute(
             select(SmsSender.sender, SmsSender.next_slot_at)
             .where(SmsSender.sender.in_(senders))
             .order_by(SmsSender.sender)

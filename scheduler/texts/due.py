@@ -206,7 +206,8 @@ def lock(
     for tried, start in enumerate(range(0, len(ids), limit), start=1):
         chunk = ids[start : start + limit]
         position = {message_id: n for n, message_id in enumerate(chunk)}
-        rows = db.execute(claim_query(), {"b_ids": chunk, "b_now": now}).all()
+        # The Core connection: plain rows, without the ORM's result machinery.
+        rows = db.connection().execute(claim_query(), {"b_ids": chunk, "b_now": now}).all()
         locked_any += len(rows)
         for row in sorted(rows, key=lambda r: position[r.id]):
             if len(chosen) < limit and taken[row.office_id] < quotas.get(row.office_id, limit):

@@ -8,8 +8,8 @@ English or Spanish. Dates and times are Babel's, in the language's locale (sched
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from functools import cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
@@ -56,7 +56,20 @@ def template(kind: str, language: str | None = DEFAULT_LANGUAGE) -> Template:
 
 def when(at: datetime, zone: str, language: str | None, *, weekday: bool = True) -> str:
     """A session's start as the client reads it: "Wed Mar 3, 5:00 PM PST", "mié 3 mar, ..."."""
+    return _when(_instant(at), zone, language, weekday)
+
+
+# A dispatch batch words many texts about the same few start times (a day's 24-hour
+# reminders): these are pure, so each distinct start is formatted once.
+@lru_cache(maxsize=4096)
+def _when(at: datetime, zone: str, language: str | None, weekday: bool) -> str:
     return format_text_when(at, zone, locale=locale_for(language), weekday=weekday)
+
+
+def _instant(at: datetime) -> datetime:
+    """The cache key: in UTC, where equal means the same instant (in a zone, a repeated
+    autumn hour's two instants compare equal); a naive value goes through and is refused."""
+    return at.astimezone(UTC) if at.tzinfo is not None else at
 
 
 def fewest_segments(variants: Iterable[str]) -> str:
@@ -77,6 +90,11 @@ def fewest_segments(variants: Iterable[str]) -> str:
 
 def weekday(at: datetime, zone: str, language: str | None) -> str:
     """'Monday', 'lunes'."""
+    return _weekday(_instant(at), zone, language)
+
+
+@lru_cache(maxsize=4096)
+def _weekday(at: datetime, zone: str, language: str | None) -> str:
     return format_weekday(at, zone, locale=locale_for(language))
 
 

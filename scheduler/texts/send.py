@@ -241,6 +241,8 @@ class Dispatcher:
     ) -> tuple[list[Claimed], list[Claimed], list[tuple[Claimed, str]]]:
         """Split the cluster into (send, give back, suppress), holding the locks that matter."""
         session_ids = sorted({c.session_id for c in cluster if c.session_id is not None})
+        # Plain column rows: the session's Core connection skips the ORM's result machinery.
+        conn = db.connection()
         current: dict[int, Any] = {}
         if session_ids:
             # Sessions first and without waiting: a session being changed right now is
@@ -248,7 +250,7 @@ class Dispatcher:
             # front desk, and the desk waits at most for these sends.
             current = {
                 r.id: r
-                for r in db.execute(
+                for r in conn.execute(
                     select(TherapySession.id, TherapySession.revision, TherapySession.starts_at)
                     .where(TherapySession.id.in_(session_ids))
                     .with_for_update(read=True, skip_locked=True)
@@ -256,7 +258,7 @@ class Dispatcher:
             }
         mine: dict[int, datetime | None] = {
             message_id: opted_out_at
-            for message_id, opted_out_at in db.execute(
+            for message_id, opted_out_at in conn.execute(
                 select(_M.id, Client.opted_out_at)
                 .join(Client, Client.id == _M.client_id)
                 .where(

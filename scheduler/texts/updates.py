@@ -64,19 +64,21 @@ class NamedUpdates:
         """
         if not rows:
             return
-        if len(rows) > 1 and db.get_bind().dialect.name == "postgresql":
+        # Table statements, nothing for the ORM to do: straight to the session's connection.
+        conn = db.connection()
+        if len(rows) > 1 and conn.dialect.name == "postgresql":
             keys = tuple(rows[0])
             params = {**shared, **_columns(rows, keys)}
             if along is None or not along.rows:
-                db.execute(self._batch(name, keys), params)
+                conn.execute(self._batch(name, keys), params)
                 return
             with_keys = tuple(along.rows[0])
             statement = self._batch_along(name, keys, along.batched(with_keys))
-            db.execute(statement, {**params, **_columns(along.rows, with_keys)})
+            conn.execute(statement, {**params, **_columns(along.rows, with_keys)})
             return
         if along is not None and along.rows:
-            db.execute(along.single, along.rows)
-        db.execute(self._one(name), [{**row, **shared} for row in rows])
+            conn.execute(along.single, along.rows)
+        conn.execute(self._one(name), [{**row, **shared} for row in rows])
 
     def _build_one(self, name: str) -> Update:
         return update_by_id(self._options[name])

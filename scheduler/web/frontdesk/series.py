@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 
 from ...db.models import Series, TherapySession
-from ...services import measure_forms, review, session_changes, session_moves
+from ...services import measure_forms, review, row_loads, session_changes, session_moves
 from ...services.audit import View
 from ...services.errors import Conflict, Invalid, NotFound
 from ...services.session_common import office_of
@@ -165,10 +165,7 @@ def _goal_form(s: TherapySession, form: WeeklyGoalForm | None) -> WeeklyGoalForm
 
 @bp.get("/sessions/<int:session_id>")
 def session_page(session_id: int) -> ResponseReturnValue:
-    # With its series' sessions: the weekly review finds the previous one among them.
-    s = load(
-        TherapySession, session_id, options=[joinedload(TherapySession.series, Series.sessions)]
-    )
+    s = load(TherapySession, session_id, options=row_loads.SESSION_PAGE)
     shown = _session_page(s)
     # With the weekly review on it, the page is a read of the review.
     viewed(View("review" if clinical(s) else "session", s.id, s.series.client_id))
