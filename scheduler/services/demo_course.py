@@ -11,17 +11,16 @@ no page carries the red banner until someone tries the safe path.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Series, Therapist
-from . import booking, directory, measures, session_changes, termination
+from . import booking, measures, session_changes, termination
 from .context import ServiceContext
+from .demo_common import OFFICE, as_of, open_weekday, tucson_client
 
-OFFICE = "tucson"
 DESK = "desk@demo.invalid"
 THERAPIST = "ana.reyes@demo.invalid"
 
@@ -41,10 +40,6 @@ GAD7_COURSE = {
 PHQ9_MAINTENANCE = [0, 1, 0, 1, 0, 0, 1, 0, 0]  # 3, minimal
 
 
-def _at(ctx: ServiceContext, when: datetime) -> ServiceContext:
-    return replace(ctx, clock=lambda: when)
-
-
 def seed_courses(db: Session, ctx: ServiceContext, ana: Therapist, elena: Series) -> None:
     """Questionnaires on Elena's course; Nora in termination; Walter in maintenance."""
     now = ctx.clock()
@@ -54,43 +49,23 @@ def seed_courses(db: Session, ctx: ServiceContext, ana: Therapist, elena: Series
     # Nora: a different weekday from today's (today's has the demo's session an hour ago),
     # ten weeks in, so visit 11 of 12 (visit 10 if a holiday was skipped) comes within days
     # and the offer task, opened when visit 9 ended, is waiting.
-    nora = _client(db, ctx, "Nora", "Patel", "+15205550186")
+    nora = tucson_client(db, ctx, "Nora", "Patel", "+15205550186")
     course = _past_course(db, ctx, ana, nora, today - timedelta(weeks=10, days=-1), time(13))
     _questionnaires(db, ctx, course, now)
     _attend(db, ctx, course, now, no_show=(6,))
     # Walter: a 12-week course finished two months ago, now seen every four weeks.
-    walter = _client(db, ctx, "Walter", "Nguyen", "+15205550193")
+    walter = tucson_client(db, ctx, "Walter", "Nguyen", "+15205550193")
     done = _past_course(db, ctx, ana, walter, today - timedelta(weeks=20, days=-2), time(9))
     _questionnaires(db, ctx, done, now)
     _attend(db, ctx, done, now)
     _maintenance(db, ctx, done, now)
 
 
-def _client(db: Session, ctx: ServiceContext, first: str, last: str, phone: str) -> Client:
-    new = directory.NewClient(
-        first_name=first,
-        last_name=last,
-        phone=phone,
-        home_location_id=OFFICE,
-        sms_consent=True,
-        goal_prompt_consent=True,
-    )
-    return directory.create_client(db, ctx, new, actor="demo", source="demo")
-
-
-def _open_weekday(ctx: ServiceContext, day: date) -> date:
-    """`day`, or the next weekday (Mon-Fri) Tucson has hours on."""
-    hours = dict(ctx.locations[OFFICE].hours)
-    while day.weekday() >= 5 or not hours.get(day.weekday()):
-        day += timedelta(days=1)
-    return day
-
-
 def _past_course(
     db: Session, ctx: ServiceContext, ana: Therapist, client: Client, first: date, at: time
 ) -> Series:
     loc = ctx.locations[OFFICE]
-    first = _open_weekday(ctx, first)
+    first = open_weekday(ctx, first)
     request = booking.SeriesRequest(
         client_id=client.id,
         therapist_id=ana.id,
@@ -103,7 +78,7 @@ def _past_course(
         measure_gad7=at.hour != 9,
     )
     booked_at = datetime.combine(first - timedelta(days=2), time(11), loc.tz)
-    return booking.book_series(db, _at(ctx, booked_at), request, actor=DESK).series
+    return booking.book_series(db, as_of(ctx, booked_at), request, actor=DESK).series
 
 
 def _attend(
@@ -114,7 +89,7 @@ def _attend(
         if s.ends_at > now or s.status != "scheduled":
             continue
         status: Literal["attended", "no_show"] = "no_show" if s.number in no_show else "attended"
-        session_changes.mark(db, _at(ctx, s.ends_at), s.id, status, actor=DESK)
+        session_changes.mark(db, as_of(ctx, s.ends_at), s.id, status, actor=DESK)
 
 
 def _questionnaires(db: Session, ctx: ServiceContext, series: Series, now: datetime) -> None:
@@ -122,7 +97,7 @@ def _questionnaires(db: Session, ctx: ServiceContext, series: Series, now: datet
     for s in list(series.sessions):
         if s.ends_at > now or s.status not in ("attended", "scheduled"):
             continue
-        answered_at = _at(ctx, s.starts_at - timedelta(minutes=10))
+        answered_at = as_of(ctx, s.starts_at - timedelta(minutes=10))
         for instrument in measures.planned_for(series, s.number):
             if series.kind == "maintenance":
                 answers = PHQ9_MAINTENANCE if instrument == "phq9" else None
@@ -139,6 +114,6 @@ def _maintenance(db: Session, ctx: ServiceContext, course: Series, now: datetime
     held = [s for s in course.sessions if s.status != "cancelled"]
     booked_at = max(s.ends_at for s in held) + timedelta(hours=1)
     request = termination.maintenance_request(course)
-    follow_up = booking.book_series(db, _at(ctx, booked_at), request, actor=DESK).series
+    follow_up = booking.book_series(db, as_of(ctx, booked_at), request, actor=DESK).series
     _questionnaires(db, ctx, follow_up, now)
     _attend(db, ctx, follow_up, now)

@@ -7,24 +7,23 @@ still to be recorded (when Tucson has been open long enough today), and an inbox
 reschedule request, a free-text reply and an undeliverable phone.
 
 History is written through the same use cases staff and clients use, each run with the clock
-set to when it happened (`_at`), so rows, audit entries and texts look as they would.
+set to when it happened (`demo_common.as_of`), so rows, audit entries and texts look as they would.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, Therapist, TherapySession
-from . import booking, demo_course, directory, inbound, inbox, session_changes
+from . import booking, demo_course, inbound, inbox, session_changes
 from .context import ServiceContext
+from .demo_common import OFFICE, as_of, open_weekday, tucson_client
 from .errors import Conflict
 
-OFFICE = "tucson"
 WEEKS_AGO = 5
 GOAL = "Ask my sister to lunch and tell her about the new job"
 _sids = itertools.count(1)
@@ -34,17 +33,12 @@ def _sid() -> str:
     return f"SMdemo{next(_sids):026x}"
 
 
-def _at(ctx: ServiceContext, when: datetime) -> ServiceContext:
-    """The same context with its clock stopped at `when` (history written as it happened)."""
-    return replace(ctx, clock=lambda: when)
-
-
 def seed_history(db: Session, ctx: ServiceContext, ana: Therapist, clients: list[Client]) -> None:
     """Past sessions with attendance, a goal and its rating, and three inbox items."""
     loc = ctx.locations[OFFICE]
     now = ctx.clock()
     today = now.astimezone(loc.tz).date()
-    elena = _client(db, ctx, "Elena", "Ruiz", "+15205550164")
+    elena = tucson_client(db, ctx, "Elena", "Ruiz", "+15205550164")
     series = _past_series(db, ctx, ana, elena, today - timedelta(weeks=WEEKS_AGO), time(16))
     _attendance(db, ctx, series, now)
     _goal_and_rating(db, ctx, series, now)
@@ -53,30 +47,11 @@ def seed_history(db: Session, ctx: ServiceContext, ana: Therapist, clients: list
     _inbox(db, ctx, clients, now)
 
 
-def _client(db: Session, ctx: ServiceContext, first: str, last: str, phone: str) -> Client:
-    new = directory.NewClient(
-        first_name=first,
-        last_name=last,
-        phone=phone,
-        home_location_id=OFFICE,
-        sms_consent=True,
-        goal_prompt_consent=True,
-    )
-    return directory.create_client(db, ctx, new, actor="demo", source="demo")
-
-
-def _weekday_open(loc_hours: dict[int, tuple[tuple[time, time], ...]], day: date) -> date:
-    """`day`, or the next weekday (Mon–Fri) the office has hours on."""
-    while day.weekday() >= 5 or not loc_hours.get(day.weekday()):
-        day += timedelta(days=1)
-    return day
-
-
 def _past_series(
     db: Session, ctx: ServiceContext, ana: Therapist, client: Client, first: date, at: time
 ) -> Series:
     loc = ctx.locations[OFFICE]
-    first = _weekday_open(dict(loc.hours), first)
+    first = open_weekday(ctx, first)
     booked_at = datetime.combine(first - timedelta(days=3), time(10), loc.tz)
     request = booking.SeriesRequest(
         client_id=client.id,
@@ -88,7 +63,7 @@ def _past_series(
         problem_area="role_transition",
         room="Room 2",
     )
-    return booking.book_series(db, _at(ctx, booked_at), request, actor="demo").series
+    return booking.book_series(db, as_of(ctx, booked_at), request, actor="demo").series
 
 
 def _attendance(db: Session, ctx: ServiceContext, series: Series, now: datetime) -> None:
@@ -97,7 +72,7 @@ def _attendance(db: Session, ctx: ServiceContext, series: Series, now: datetime)
         if s.ends_at > now:
             break
         status: Literal["attended", "no_show"] = "no_show" if s.number == 3 else "attended"
-        session_changes.mark(db, _at(ctx, s.ends_at), s.id, status, actor="desk@demo.invalid")
+        session_changes.mark(db, as_of(ctx, s.ends_at), s.id, status, actor="desk@demo.invalid")
 
 
 def _goal_and_rating(db: Session, ctx: ServiceContext, series: Series, now: datetime) -> None:
@@ -134,7 +109,7 @@ def _goal_and_rating(db: Session, ctx: ServiceContext, series: Series, now: date
     db.flush()
     for minutes, body in ((40, "4"), (42, "Lunch is on Saturday, a bit nervous")):
         sms = inbound.InboundSms(_sid(), client.phone, loc.sms_number, body)
-        inbound.receive(db, _at(ctx, sent_at + timedelta(minutes=minutes)), sms)
+        inbound.receive(db, as_of(ctx, sent_at + timedelta(minutes=minutes)), sms)
 
 
 def _session_today(db: Session, ctx: ServiceContext, ana: Therapist, now: datetime) -> None:
@@ -151,7 +126,7 @@ def _session_today(db: Session, ctx: ServiceContext, ana: Therapist, now: dateti
         end = start + timedelta(minutes=50)
         if start.date() != local.date() or not loc.is_open(start.date(), start.time(), end.time()):
             continue
-        client = client or _client(db, ctx, "Grace", "Holm", "+15205550158")
+        client = client or tucson_client(db, ctx, "Grace", "Holm", "+15205550158")
         request = booking.SeriesRequest(
             client_id=client.id,
             therapist_id=ana.id,
@@ -165,12 +140,12 @@ def _session_today(db: Session, ctx: ServiceContext, ana: Therapist, now: dateti
         try:
             with db.begin_nested():
                 series = booking.book_series(
-                    db, _at(ctx, start - timedelta(weeks=2)), request, actor="demo"
+                    db, as_of(ctx, start - timedelta(weeks=2)), request, actor="demo"
                 )
         except Conflict:
             continue  # Dr. Reyes is with another demo client then
         first: TherapySession = series.series.sessions[0]
-        session_changes.mark(db, _at(ctx, first.ends_at), first.id, "attended", actor="demo")
+        session_changes.mark(db, as_of(ctx, first.ends_at), first.id, "attended", actor="demo")
         return
 
 
@@ -185,8 +160,8 @@ def _inbox(db: Session, ctx: ServiceContext, clients: list[Client], now: datetim
     ]
     for client, loc, body, minutes_ago in texts:
         sms = inbound.InboundSms(_sid(), client.phone, loc.sms_number, body)
-        inbound.receive(db, _at(ctx, now - timedelta(minutes=minutes_ago)), sms)
-    dana = _client(db, ctx, "Dana", "Whitfield", "+15205550199")
+        inbound.receive(db, as_of(ctx, now - timedelta(minutes=minutes_ago)), sms)
+    dana = tucson_client(db, ctx, "Dana", "Whitfield", "+15205550199")
     reason = "the carrier reports the number is not a mobile phone (Twilio 21614)"
     dana.phone_undeliverable_at = now - timedelta(hours=3)
     dana.phone_undeliverable_reason = reason
