@@ -31,15 +31,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -58,6 +53,7 @@ from scheduler.config import Settings
 from scheduler.db.migrate import upgrade
 from scheduler.services import accounts, directory, feeds
 from scheduler.wiring import Container, build
+from tests.support.procfile import free_port, serve_web
 
 ROOT = Path(__file__).resolve().parents[1]
 SINGLE_ROW = ("session", "client")
@@ -86,63 +82,6 @@ def scaled_locations(scale: int, folder: Path) -> Path:
     path = folder / f"locations-x{scale}.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def procfile_web() -> str:
-    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise RuntimeError("the Procfile has no web: line")
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """The Procfile's web process on `port` with 2 workers; stopped (SIGTERM) on exit."""
-    full = {
-        **os.environ,
-        **env,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        # `uv run` puts the venv first on PATH already; this keeps a plain python working too.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["bash", "-c", f"exec {procfile_web()}"],
-            cwd=ROOT,
-            env=full,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not come up:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 def prepare(container: Container, scale: int, now: datetime) -> tuple[Seeded, str, str]:
@@ -254,7 +193,7 @@ def practice(
                 yield Practice(scale, {}, ops_only)
                 return
             only = args.only or load_ops.NAMES
-            with gunicorn(env, free_port(), folder / f"gunicorn-x{scale}.log") as base:
+            with serve_web(env, free_port(), folder / f"gunicorn-x{scale}.log") as base:
                 ratios = {}
                 if not args.only:
                     results = drive(base, endpoints(seeded, feed_token, now), token, args, wrk)

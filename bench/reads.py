@@ -22,14 +22,11 @@ import os
 import pstats
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time as clock
-import urllib.request
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -45,6 +42,7 @@ from scheduler.db.migrate import upgrade
 from scheduler.db.models import Series, TherapySession
 from scheduler.services import accounts, booking, directory
 from scheduler.wiring import build
+from tests.support import procfile
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-0123456789abcdef"
@@ -150,12 +148,6 @@ def env_for(url: str) -> dict[str, str]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wrk(base: str, path: str, token: str | None, seconds: int) -> float:
     cmd = ["wrk", "-t2", "-c8", f"-d{seconds}s", base + path]
     if token:
@@ -171,41 +163,10 @@ def wrk(base: str, path: str, token: str | None, seconds: int) -> float:
 def run_wrk(url: str, ids: dict[str, Any], seconds: int) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not on PATH (Debian: apt-get install wrk)")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as instance:
-        env = {**env_for(url), "INSTANCE_DIR": instance, "WEB_CONCURRENCY": "2"}
-        # The Procfile's web line, with the port made explicit.
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:scheduler.gunicorn_conf",  # multiprocess metrics, as in production
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "scheduler.web:create_app()",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            deadline = clock.monotonic() + 120  # a busy machine starts workers slowly
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=2) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    if clock.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("gunicorn did not answer /healthz") from None
-                    clock.sleep(0.2)
+        env = {**env_for(url), "INSTANCE_DIR": instance}
+        # The Procfile's web line (2 workers, multiprocess metrics), as in production.
+        with procfile.serve_web(env, procfile.free_port(), Path(instance) / "gunicorn.log") as base:
             wrk(base, "/healthz", None, 3)  # warm both workers' pools
             rates: dict[str, float] = {}
             # /healthz between every endpoint: the ratio is to the median of those, so a
@@ -216,9 +177,6 @@ def run_wrk(url: str, ids: dict[str, Any], seconds: int) -> dict[str, Any]:
                 rates[name] = wrk(base, path, ids["token"], seconds)
                 print(f"  {name:10s} {rates[name]:8.0f} req/s  {path}", flush=True)
                 health.append(wrk(base, "/healthz", None, seconds))
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
     healthz = statistics.median(health)
     print(f"  {'healthz':10s} {healthz:8.0f} req/s  (median of {[round(h) for h in health]})")
     ratios = {name: round(rate / healthz, 3) for name, rate in rates.items()}

@@ -8,11 +8,6 @@ On the suite's database: SQLite, or PostgreSQL with TEST_DATABASE_URL.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,29 +17,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.procfile import ROOT, free_port, serve_web
+
 pytestmark = pytest.mark.slow
-
-
-def _web_line() -> str:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return next(line.removeprefix("web:").strip() for line in lines if line.startswith("web:"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def served(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
     log = tmp_path / "gunicorn.log"
     env = {
-        **os.environ,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
         "DATABASE_URL": database_url,
         "LOCATIONS_FILE": str(ROOT / "locations.yaml"),
         "SECRET_KEY": "gunicorn-test-secret-0123456789",
@@ -52,30 +33,8 @@ def served(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[tuple[
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "LOG_FORMAT": "json",
     }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["bash", "-c", f"exec {_web_line()}"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+    with serve_web(env, free_port(), log, timeout=60) as base:
         yield base, log
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
