@@ -309,22 +309,46 @@ def _token_usable(now: datetime) -> Any:
 
 
 # Every API request runs this; built once, so each request skips building the statement and
-# its cache key (SQLAlchemy then finds the compiled form in its cache straight away).
-_TOKEN_BY_DIGEST = select(ApiToken).where(ApiToken.token_hash == bindparam("digest"))
+# its cache key (SQLAlchemy then finds the compiled form in its cache straight away). One
+# entity (the user) and the few token columns the check needs: loading the token as an
+# entity too cost about as much as the rest of a small read.
+_TOKEN_BY_DIGEST = (
+    select(User, ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+)
 
 
 def user_for_token(db: Session, token: str, *, now: datetime | None = None) -> User | None:
     """The active user of a token that is neither revoked nor expired, else None."""
+    return check_token(db, token, now=now)[0]
+
+
+def check_token(
+    db: Session, token: str, *, now: datetime | None = None
+) -> tuple[User | None, bool]:
+    """`user_for_token`, and whether it marked the token used: its `last_used_at` is written
+    (one UPDATE, at most once a minute) in the session's transaction, for the caller to commit."""
     now = now or utcnow()
     digest = token_digest(token)
-    row = db.scalar(_TOKEN_BY_DIGEST, {"digest": digest})
+    found = db.execute(_TOKEN_BY_DIGEST, {"digest": digest}).first()
     # The lookup is by digest; compare again in constant time so timing reveals nothing.
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
-        return None
-    if row.expires_at is not None and row.expires_at <= now:
-        return None
-    if not row.user.active:
-        return None
-    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
-        row.last_used_at = now
-    return row.user
+    if found is None or not hmac.compare_digest(found.token_hash, digest):
+        return None, False
+    user, token_id, _, expires_at, last_used_at = found
+    if expires_at is not None and expires_at <= now:
+        return None, False
+    if not user.active:
+        return None, False
+    if last_used_at is not None and now - last_used_at < TOKEN_TOUCH_EVERY:
+        return user, False
+    db.execute(_TOUCH, {"token_id": token_id, "now": now})
+    return user, True
+
+
+_TOUCH = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)

@@ -89,8 +89,8 @@ def record_views(db: Session, actor: str, views: Sequence[View]) -> None:
         }
         for v in views
     ]
-    if len(rows) == 1:  # most reads: one row through a statement built once
-        db.execute(_ONE_VIEW, rows[0])
+    if len(rows) == 1:  # most reads: one row through a statement built once, on the Core
+        db.connection().execute(_ONE_VIEW, rows[0])  # connection (no ORM result set-up)
     else:
         db.execute(insert(AuditEntry).values(rows))
 

@@ -147,8 +147,9 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
     series_ids = sorted({s.series_id for s in sessions})
     texts: dict[int, list[_Text]] = defaultdict(list)
     consents: dict[int, _Consent] = {}
-    statement = _rows_statement(db.get_bind().dialect.name)
-    rows = db.execute(statement, {"ids": ids, "series_ids": series_ids})
+    conn = db.connection()
+    # On the Core connection: plain rows, without the ORM's result set-up (no entities here).
+    rows = conn.execute(_rows_statement(conn.dialect.name), {"ids": ids, "series_ids": series_ids})
     # Unpacked in the select's column order: cheaper than reading each row's fields by name.
     for sid, consent, opted_out, undeliverable, message, kind, status, sent, due, code, err in rows:
         if sid not in consents:

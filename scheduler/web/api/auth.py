@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, g, request
 
 from ...db.models import User
-from ...services.accounts import user_for_token
+from ...services.accounts import check_token
 from ..context import ctx, db
 
 
@@ -16,10 +16,10 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description="missing bearer token")
     session = db()
-    user = user_for_token(session, token.strip(), now=ctx().clock())
+    user, touched = check_token(session, token.strip(), now=ctx().clock())
     if user is None:
         abort(401, description="invalid, expired or revoked token")
-    if session.dirty:  # last_used_at, written at most once a minute
+    if touched:  # last_used_at, written at most once a minute
         session.commit()
     g.user = user
 
