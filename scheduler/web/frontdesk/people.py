@@ -17,7 +17,7 @@ from ...services import audit, consent, feeds, phone_consent, review
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
-from ...services.text_state import text_states
+from ...services.text_state import states_from_texts
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed, viewer
@@ -160,6 +160,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     may_rotate = allowed("rotate_feed", t)
     now = ctx().clock()
     active = reads.series_of_therapist(db(), t.id, where=policy.series_filter(u))
+    texts = messages_for_sessions(db(), ids)
     page = render_template(
         "pages/therapist.html",
         t=t,
@@ -167,8 +168,9 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         course=statuses(active, now),
         monday=monday,
         sessions=sessions,
-        texts=messages_for_sessions(db(), ids),
-        states=text_states(db(), sessions),
+        texts=texts,
+        # From the texts just read and the clients read with the sessions: no query of its own.
+        states=states_from_texts(sessions, texts),
         reviews=review.weekly_reviews(db(), reviewed),
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
