@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,12 +66,19 @@ def answered(db: Session, session_ids: Iterable[int]) -> dict[int, set[str]]:
     return found
 
 
+def _measures_loaded(session: TherapySession) -> bool:
+    return "measures" not in inspect(session).unloaded
+
+
 def due_instruments(
     db: Session, sessions: Sequence[TherapySession]
 ) -> dict[int, tuple[domain.Instrument, ...]]:
-    """Per session: the planned instruments not answered yet (one query for all of them)."""
+    """Per session: the planned instruments not answered yet (one query for all of them; none
+    when the sessions came with their measures, `queries.sessions_between(measures=True)`)."""
     planned = {s.id: _planned_session(s) for s in sessions}
-    done = answered(db, [sid for sid, wanted in planned.items() if wanted])
+    asking = [s for s in sessions if planned[s.id]]
+    done = {s.id: {m.instrument for m in s.measures} for s in asking if _measures_loaded(s)}
+    done |= answered(db, [s.id for s in asking if s.id not in done])
     return {
         sid: tuple(i for i in wanted if i not in done.get(sid, set()))
         for sid, wanted in planned.items()

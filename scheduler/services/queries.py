@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select, union
 from sqlalchemy.orm import Session, joinedload
 
-from ..db.models import Client, Series, TherapySession, therapist_offices
+from ..db.models import Client, MeasureResponse, Series, TherapySession, therapist_offices
 
 
 def local_day_bounds(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
@@ -28,11 +28,14 @@ def sessions_between(
     therapist_id: int | None = None,
     where: ColumnElement[bool] | None = None,
     people: bool = False,
+    measures: bool = False,
 ) -> list[TherapySession]:
     """Sessions starting in [start, end); `where` narrows further (e.g. to a user's reach).
 
     `people`: load each session's client and therapist in the same query (a page that names
-    them), so the page's statements do not grow with its rows.
+    them), so the page's statements do not grow with its rows. `measures`: which questionnaires
+    each one has (their instruments only) in it too, for a list that marks "measure due"
+    (`measures.due_instruments` then reads none).
     """
     query = select(TherapySession).where(
         TherapySession.starts_at >= start, TherapySession.starts_at < end
@@ -50,6 +53,10 @@ def sessions_between(
         query = query.options(
             joinedload(TherapySession.series).joinedload(Series.client),
             joinedload(TherapySession.therapist),
+        )
+    if measures:
+        query = query.options(
+            joinedload(TherapySession.measures).load_only(MeasureResponse.instrument)
         )
     return list(db.scalars(query).unique())
 

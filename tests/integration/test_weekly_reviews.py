@@ -7,6 +7,8 @@ own `weekly_review` finds, and the number of statements must not grow with the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, time, timedelta
 
 from sqlalchemy import Engine, event
@@ -16,6 +18,7 @@ from scheduler.db.models import TherapySession
 from scheduler.db.models.inbound import ProgressRating
 from scheduler.services import review
 from scheduler.services.context import ServiceContext
+from scheduler.texts.history import messages_for_sessions
 from tests import factories
 from tests.web.access_world import _text
 from tests.web.inbound_support import sent_goal_prompt
@@ -82,3 +85,42 @@ def test_reviews_of_many_sessions_match_each_one(
     assert {k: _ids(v) for k, v in together.items()} == one_by_one
     # Previous sessions, prompts, replies and ratings (+ lazy loads of the two series).
     assert len([s for s in statements if "FROM series" not in s]) == 4
+
+
+def test_reviews_read_with_the_texts_match_the_separate_reads(
+    db: Session, ctx: ServiceContext, engine: Engine
+) -> None:
+    """The therapist's week reads its reviews' goal prompts in the same SELECT as its texts."""
+    sessions = _week_rows(db, ctx)
+    reviewed, shown = sessions[1:5] + sessions[9:12], [s.id for s in sessions[::2]]
+    apart = {k: _ids(v) for k, v in review.weekly_reviews(db, reviewed).items()}
+    texts = {k: [m.id for m in v] for k, v in messages_for_sessions(db, shown).items()}
+    assert sum(len(v[2]) for v in apart.values()) >= 4 and len(texts) == len(shown)
+    db.expire_all()
+    again = [s for s in (db.get(TherapySession, s.id) for s in sessions) if s is not None]
+    for s in again:  # as on the page: the series' sessions came with the active series
+        assert len(s.series.sessions) == 8
+    ids = {s.id for s in reviewed}
+    with _statements(engine) as statements:
+        reviews, together = review.weekly_reviews_and_texts(
+            db, [s for s in again if s.id in ids], shown
+        )
+    assert {k: _ids(v) for k, v in reviews.items()} == apart
+    assert {k: [m.id for m in v] for k, v in together.items()} == texts
+    # Prompts and texts, replies, ratings: nothing else.
+    assert len(statements) == 3, statements
+    assert review.weekly_reviews_and_texts(db, [], []) == ({}, {})
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +22,9 @@ from ...domain.phases import course_phase
 from ..types import UTCDateTime, utcnow
 from .base import Base
 from .practice import Client, Office, Therapist
+
+if TYPE_CHECKING:
+    from .course import MeasureResponse  # course.py imports this module
 
 SESSION_STATUSES = ("scheduled", "attended", "no_show", "cancelled")
 
@@ -114,6 +118,9 @@ class TherapySession(Base):
     series: Mapped[Series] = relationship(back_populates="sessions")
     # Usually the series' therapist; another one when this session is covered.
     therapist: Mapped[Therapist] = relationship()
+    # The questionnaires answered for it, read only with a list that marks "measure due"
+    # (`queries.sessions_between(measures=True)`); never loaded one session at a time.
+    measures: Mapped[list[MeasureResponse]] = relationship(viewonly=True, lazy="raise")
 
     @property
     def phase(self) -> str:

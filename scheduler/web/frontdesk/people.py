@@ -17,8 +17,7 @@ from ...services import audit, consent, feeds, phone_consent, review
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
-from ...services.text_state import text_states
-from ...texts.history import messages_for_sessions
+from ...services.text_state import states_from_texts
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed, viewer
 from . import reads
@@ -160,6 +159,9 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     may_rotate = allowed("rotate_feed", t)
     now = ctx().clock()
     active = reads.series_of_therapist(db(), t.id, where=policy.series_filter(u))
+    # The weeks' goal prompts come in the same read as the sessions' texts; after `active`,
+    # whose sessions are where the reviews find each previous session (no query for those).
+    reviews, texts = review.weekly_reviews_and_texts(db(), reviewed, ids)
     page = render_template(
         "pages/therapist.html",
         t=t,
@@ -167,9 +169,10 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         course=statuses(active, now),
         monday=monday,
         sessions=sessions,
-        texts=messages_for_sessions(db(), ids),
-        states=text_states(db(), sessions),
-        reviews=review.weekly_reviews(db(), reviewed),
+        texts=texts,
+        # From the texts just read and the clients read with the sessions: no query of its own.
+        states=states_from_texts(sessions, texts),
+        reviews=reviews,
         may_rotate=may_rotate,
         feed_url=feeds.current_feed_url(db(), ctx(), "therapist", t.id) if may_rotate else None,
         rotate_form=EmptyForm(),

@@ -38,9 +38,17 @@ def therapist_days(
     *,
     where: ColumnElement[bool],
 ) -> list[TherapySession]:
+    """The therapist's sessions over `days` whole local days from `first`, with their clients
+    and which questionnaires they have (the week marks "measure due")."""
     start, end = local_day_bounds(zone, first, first + timedelta(days=days - 1))
     return sessions_between(
-        db, start=start, end=end, therapist_id=therapist_id, where=where, people=True
+        db,
+        start=start,
+        end=end,
+        therapist_id=therapist_id,
+        where=where,
+        people=True,
+        measures=True,
     )
 
 
