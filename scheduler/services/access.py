@@ -58,6 +58,7 @@ from ..locations import Location
 from .errors import Forbidden, NotFound
 from .queries import client_office_ids, therapist_office_ids
 from .row_loads import WITH_ROW
+from .session_view import AnySession, SessionView
 
 Action = Literal[
     "use_front_desk",  # the desk's tools: client search, therapist list, booking form
@@ -235,9 +236,9 @@ def get_visible(
     """Row `row_id` of `model`, or NotFound alike when it is missing and when it is hidden.
 
     `field` names the body field that carried the id (a 422 naming it instead of a 404);
-    `options`: loader options for what the caller reads of the row next."""
-    query = _by_id(user, model)
-    query = query.options(*options) if options else query
+    `options`: loader options for what the caller reads of the row next (constants, such as
+    `row_loads.SESSION_PAGE`: the statement is kept per model, reach and options)."""
+    query = _by_id(user, model, tuple(options))
     # .unique(): some rows come with a joined collection (a therapist's offices)
     row = db.execute(query, {"row_id": row_id}).unique().scalar_one_or_none()
     if row is None:
@@ -246,14 +247,15 @@ def get_visible(
 
 
 # One statement per model and reach, built once: a read skips building it and its cache key.
-_BY_ID: dict[tuple[type[Any], Reach], Any] = {}
+_BY_ID: dict[tuple[type[Any], Reach, tuple[Any, ...]], Any] = {}
 
 
-def _by_id(user: User, model: type[Row]) -> Any:
-    key = (model, reach(user))  # every filter depends on the user's reach alone
+def _by_id(user: User, model: type[Row], options: tuple[Any, ...]) -> Any:
+    key = (model, reach(user), options)  # every filter depends on the user's reach alone
     if (found := _BY_ID.get(key)) is None:
         eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
         found = select(model).where(model.id == bindparam("row_id"), visible(user, model))
+        found = found.options(*options) if options else found
         if len(_BY_ID) > 2000:  # therapists' reaches differ: keep the dict bounded
             _BY_ID.clear()
         _BY_ID[key] = found = found.options(*eager)
@@ -289,7 +291,7 @@ def reaches(db: Session, user: User, model: type[Row], row_id: int) -> bool:
     return bool(found)
 
 
-def clinical_visible(user: User, row: Series | TherapySession | InboxItem) -> bool:
+def clinical_visible(user: User, row: Series | AnySession | InboxItem) -> bool:
     """Goals, replies, ratings, reviews: admins and the treating therapist only."""
     r = reach(user)
     if r.admin:
@@ -298,7 +300,7 @@ def clinical_visible(user: User, row: Series | TherapySession | InboxItem) -> bo
         return False
     if isinstance(row, Series):
         return row.therapist_id == r.therapist_id
-    if isinstance(row, TherapySession):
+    if isinstance(row, TherapySession | SessionView):
         return r.therapist_id in (row.therapist_id, row.series.therapist_id)
     return False  # therapists reach no inbox item; the review shows them the replies
 

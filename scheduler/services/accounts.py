@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db.models import ROLES, ApiToken, Office, Therapist, User
@@ -316,6 +316,8 @@ _TOKEN_BY_DIGEST = (
     select(User, ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.last_used_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+    # An API request has no use for the password hash: not loaded, and an error if read.
+    .options(defer(User.password_hash, raiseload=True))
 )
 
 

@@ -25,6 +25,7 @@ from . import audit
 from .context import ChangeKind, ServiceContext
 from .errors import Invalid
 from .session_common import emit, get_session, office_of, touch
+from .session_view import AnySession
 
 Mark = Literal["attended", "no_show", "late_cancelled"]
 MARKS: tuple[Mark, ...] = ("attended", "no_show", "late_cancelled")
@@ -35,7 +36,7 @@ def is_late(location: Location, starts_at: datetime, now: datetime) -> bool:
     return now >= starts_at - timedelta(hours=location.late_cancel_hours)
 
 
-def mark_of(session: TherapySession) -> Mark | None:
+def mark_of(session: AnySession) -> Mark | None:
     """The attendance recorded for a session, if any."""
     if session.status in ("attended", "no_show"):
         return session.status  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from . import alerts, audit
 from .context import ServiceContext
 from .errors import Conflict, Invalid
 from .session_changes import get_session
+from .session_view import AnySeries, AnySession, SessionView
 
 # A questionnaire is about the weeks before a visit: it may be answered from this long before
 # the session starts (the texted link goes out 24 hours before).
@@ -34,7 +35,7 @@ class Recorded:
     alert: Alert | None
 
 
-def planned_for(series: Series, number: int) -> tuple[domain.Instrument, ...]:
+def planned_for(series: AnySeries, number: int) -> tuple[domain.Instrument, ...]:
     """The instruments the series' plan asks for at session `number`."""
     return domain.planned_instruments(
         series.measure_schedule,  # type: ignore[arg-type]  # validated when stored
@@ -44,7 +45,7 @@ def planned_for(series: Series, number: int) -> tuple[domain.Instrument, ...]:
     )
 
 
-def _planned_session(s: TherapySession) -> tuple[domain.Instrument, ...]:
+def _planned_session(s: AnySession) -> tuple[domain.Instrument, ...]:
     if not s.counts or s.status == "cancelled":
         return ()
     return planned_for(s.series, s.number)
@@ -66,18 +67,22 @@ def answered(db: Session, session_ids: Iterable[int]) -> dict[int, set[str]]:
     return found
 
 
-def _measures_loaded(session: TherapySession) -> bool:
-    return "measures" not in inspect(session).unloaded
+def _loaded_measures(session: AnySession) -> set[str] | None:
+    """The instruments answered, when the session came with its measures; else None (a view
+    never does: one query asks for all of them)."""
+    if isinstance(session, SessionView) or "measures" in inspect(session).unloaded:
+        return None
+    return {m.instrument for m in session.measures}
 
 
 def due_instruments(
-    db: Session, sessions: Sequence[TherapySession]
+    db: Session, sessions: Sequence[AnySession]
 ) -> dict[int, tuple[domain.Instrument, ...]]:
     """Per session: the planned instruments not answered yet (one query for all of them; none
     when the sessions came with their measures, `queries.sessions_between(measures=True)`)."""
     planned = {s.id: _planned_session(s) for s in sessions}
     asking = [s for s in sessions if planned[s.id]]
-    done = {s.id: {m.instrument for m in s.measures} for s in asking if _measures_loaded(s)}
+    done = {s.id: found for s in asking if (found := _loaded_measures(s)) is not None}
     done |= answered(db, [s.id for s in asking if s.id not in done])
     return {
         sid: tuple(i for i in wanted if i not in done.get(sid, set()))
@@ -85,7 +90,7 @@ def due_instruments(
     }
 
 
-def measure_due(db: Session, sessions: Sequence[TherapySession]) -> dict[int, bool]:
+def measure_due(db: Session, sessions: Sequence[AnySession]) -> dict[int, bool]:
     """What the front desk may know: is a questionnaire due at each session?"""
     return {sid: bool(left) for sid, left in due_instruments(db, sessions).items()}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import joinedload
 
-from ..db.models import Series, Therapist, TherapySession
+from ..db.models import Client, Series, Therapist, TherapySession
 from ..db.models.inbound import InboxItem
 
 _SERIES = joinedload(TherapySession.series)
@@ -24,6 +24,11 @@ SESSION_PAGE = (
     _SERIES.joinedload(Series.sessions),
     joinedload(TherapySession.therapist),
 )
+
+# A client's own record (its page and the API's read) shows its consent history.
+CLIENT_RECORD = (joinedload(Client.consent_events),)
+# The series page lists every session of the series.
+SERIES_PAGE = (joinedload(Series.sessions),)
 
 WITH_ROW: dict[type[Any], tuple[Any, ...]] = {
     TherapySession: (_SERIES,),  # the API's session read keeps to this; its page asks for more

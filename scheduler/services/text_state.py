@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
 from ..formats import format_when
+from .session_view import ClientConsent, SessionView
 
 TextState = Literal[
     "confirmed",
@@ -78,12 +79,6 @@ class _Text(NamedTuple):
     at: datetime | None
     error_code: int | None
     error: str | None
-
-
-class _Consent(NamedTuple):
-    sms_consent: bool
-    opted_out_at: datetime | None
-    undeliverable_at: datetime | None
 
 
 def one_of(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
@@ -147,17 +142,47 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
     ids = [s.id for s in sessions]
     series_ids = sorted({s.series_id for s in sessions})
     texts: dict[int, list[_Text]] = defaultdict(list)
-    consents: dict[int, _Consent] = {}
+    consents: dict[int, ClientConsent] = {}
     conn = db.connection()
     # On the Core connection: plain rows, without the ORM's result set-up (no entities here).
     rows = conn.execute(_rows_statement(conn.dialect.name), {"ids": ids, "series_ids": series_ids})
     # Unpacked in the select's column order: cheaper than reading each row's fields by name.
     for sid, consent, opted_out, undeliverable, message, kind, status, sent, due, code, err in rows:
         if sid not in consents:
-            consents[sid] = _Consent(bool(consent), opted_out, undeliverable)
+            consents[sid] = ClientConsent(bool(consent), opted_out, undeliverable)
         if message is not None:
             texts[sid].append(_Text(kind, status, sent or due, code, err))
     return {s.id: state_of(s, texts.get(s.id, []), consents[s.id], s.timezone) for s in sessions}
+
+
+def states_of_views(db: Session, views: Sequence[SessionView]) -> dict[int, SessionTexts]:
+    """`text_states` of sessions read with their client's consent (`services.session_reads`):
+    one query, for their texts alone."""
+    if not views:
+        return {}
+    conn = db.connection()
+    texts: dict[int, list[_Text]] = defaultdict(list)
+    rows = conn.execute(_texts_statement(conn.dialect.name), {"ids": [v.id for v in views]})
+    for sid, kind, status, sent, due, code, err in rows:
+        texts[sid].append(_Text(kind, status, sent or due, code, err))
+    return {v.id: state_of(v, texts.get(v.id, []), v.consent, v.timezone) for v in views}
+
+
+def _texts_statement(dialect: str) -> Any:
+    """The texts of some sessions, cancelled ones left out, in the order they were made (as
+    `_rows_statement` reads them). Built once per dialect."""
+    if (found := _TEXTS.get(dialect)) is None:
+        m = OutboundMessage
+        found = (
+            select(m.session_id, m.kind, m.status, m.sent_at, m.send_at, m.error_code, m.error)
+            .where(one_of(dialect, m.session_id, "ids"), m.status != "cancelled")
+            .order_by(m.session_id, m.id)
+        )
+        _TEXTS[dialect] = found
+    return found
+
+
+_TEXTS: dict[str, Any] = {}
 
 
 def states_from_texts(
@@ -169,7 +194,7 @@ def states_from_texts(
     found = {}
     for s in sessions:
         client = s.series.client
-        consent = _Consent(
+        consent = ClientConsent(
             bool(client.sms_consent), client.opted_out_at, client.phone_undeliverable_at
         )
         # As `text_states` reads them: cancelled texts left out, in the order they were made.
@@ -186,7 +211,7 @@ def _by_id(message: OutboundMessage) -> int:
 
 
 def state_of(
-    session: TherapySession, texts: list[_Text], consent: _Consent, zone: str
+    session: TherapySession | SessionView, texts: list[_Text], consent: ClientConsent, zone: str
 ) -> SessionTexts:
     """The one state of the module docstring's list that comes first."""
     if session.confirmed_at is not None:

@@ -16,6 +16,7 @@ from ..db.models import Alert, Client, InboxItem, Series, Therapist, TherapySess
 from ..services import access, audit
 from ..services.access import Action, Row
 from ..services.errors import NotFound
+from ..services.session_view import AnySession
 from .context import db
 
 _M = TypeVar("_M", Client, Therapist, Series, TherapySession, InboxItem)
@@ -55,7 +56,7 @@ def allowed(action: Action, row: Row | str | Sequence[str] | None = None) -> boo
     return access.can(db(), viewer(), action, row)
 
 
-def clinical(row: Series | TherapySession | InboxItem) -> bool:
+def clinical(row: Series | AnySession | InboxItem) -> bool:
     """May the user see this row's clinical content (goals, replies, ratings, reviews)?"""
     return access.clinical_visible(viewer(), row)
 

@@ -6,7 +6,7 @@ from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
-from ...services import access, audit, client_records, directory, phone_consent
+from ...services import access, audit, client_records, directory, phone_consent, row_loads
 from ...services.audit import View
 from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
@@ -105,7 +105,7 @@ def merge_clients(client_id: int) -> ResponseReturnValue:
 
 @blueprint.get("/clients/<int:client_id>")
 def get_client(client_id: int) -> ResponseReturnValue:
-    client = load(Client, client_id)
+    client = load(Client, client_id, options=row_loads.CLIENT_RECORD)
     out = {
         **serialize.client(client),
         # Opt-outs and opt-ins of the client's number (they apply to every record with it).

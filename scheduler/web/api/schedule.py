@@ -12,12 +12,21 @@ from sqlalchemy.orm import Session
 from ...db.models import Client, Series, Therapist, TherapySession
 from ...domain.series import Skip
 from ...inputs import date_problem
-from ...services import access, attendance, booking, measures, session_changes, session_moves
+from ...services import (
+    access,
+    attendance,
+    booking,
+    measures,
+    session_changes,
+    session_moves,
+    session_reads,
+)
 from ...services.audit import View
 from ...services.errors import Invalid
-from ...services.queries import local_day_bounds, sessions_between
+from ...services.queries import local_day_bounds
 from ...services.session_changes import CancelledBy
-from ...services.text_state import text_states
+from ...services.session_view import SessionView
+from ...services.text_state import states_of_views, text_states
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, clinical, load, viewed
 from . import serialize
@@ -160,25 +169,27 @@ def list_sessions() -> ResponseReturnValue:
     if (days["to"] - days["from"]).days > MAX_LIST_DAYS:
         raise Invalid({"to": f"at most {MAX_LIST_DAYS} days after from"})
     start, end = local_day_bounds(loc.timezone, days["from"], days["to"])
-    found = sessions_between(
-        db(), start=start, end=end, office_id=location_id, where=access.session_filter(user)
-    )
-    due = measures.measure_due(db(), found)
-    texts = text_states(db(), found)
-    return jsonify(
-        [
-            serialize.session(s, texts[s.id], clinical=clinical(s), measure_due=due[s.id])
-            for s in found
-        ]
-    )
+    found = session_reads.between(db(), user, start=start, end=end, office_id=location_id)
+    return jsonify(_views_json(found))
 
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
-    s = load(TherapySession, session_id)
-    out = session_json(db(), s)
+    s = session_reads.one(db(), current_user(), session_id)
+    out = _views_json([s])[0]
     viewed(View("session", s.id, s.series.client_id))
     return jsonify(out)
+
+
+def _views_json(views: list[SessionView]) -> list[dict[str, Any]]:
+    """Sessions read as views (services.session_reads), as `session_json` shows one: the
+    text states in one query, whether a questionnaire is due in at most one more."""
+    due = measures.measure_due(db(), views)
+    texts = states_of_views(db(), views)
+    return [
+        serialize.session(v, texts[v.id], clinical=clinical(v), measure_due=due[v.id])
+        for v in views
+    ]
 
 
 def session_json(session: Session, s: TherapySession) -> dict[str, Any]:

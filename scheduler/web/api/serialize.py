@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ...db.models import Client, PhoneConsentEvent, Series, Therapist, TherapySession
+from ...db.models import Client, PhoneConsentEvent, Series, Therapist
 from ...domain.series import Skip
 from ...locations import Location, LocationBook
 from ...services.attendance import mark_of
+from ...services.session_view import AnySession
 from ...services.termination import course_status
 from ...services.text_state import SessionTexts
 
@@ -88,7 +89,7 @@ def number_consent_event(e: PhoneConsentEvent) -> dict[str, Any]:
 
 
 def session(
-    s: TherapySession,
+    s: AnySession,
     texts: SessionTexts | None = None,
     *,
     clinical: bool,

@@ -8,12 +8,11 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import joinedload
 
 from ...db.models import Client, Therapist
 from ...inputs import day_arg
 from ...services import access as policy
-from ...services import audit, consent, feeds, phone_consent, review
+from ...services import audit, consent, feeds, phone_consent, review, row_loads
 from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.feeds import FeedKind
@@ -90,7 +89,7 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
 @bp.get("/clients/<int:client_id>")
 def client(client_id: int) -> ResponseReturnValue:
     # Its consents are on the page: in the same SELECT as the client.
-    return _client_page(load(Client, client_id, options=[joinedload(Client.consent_events)]))
+    return _client_page(load(Client, client_id, options=row_loads.CLIENT_RECORD))
 
 
 @bp.post("/clients/<int:client_id>")

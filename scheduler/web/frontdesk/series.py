@@ -7,7 +7,6 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import joinedload
 
 from ...db.models import Series, TherapySession
 from ...services import measure_forms, review, row_loads, session_changes, session_moves
@@ -77,7 +76,7 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
 
 @bp.get("/series/<int:series_id>")
 def page(series_id: int) -> ResponseReturnValue:
-    series = load(Series, series_id, options=[joinedload(Series.sessions)])
+    series = load(Series, series_id, options=row_loads.SERIES_PAGE)
     shown = _series_page(series)
     viewed(View("series", series.id, series.client_id))
     return shown

@@ -1,0 +1,128 @@
+"""The API's session reads as plain rows: one session, or an office's days (`SessionView`).
+
+Each is one SELECT of the session, the series columns its JSON and measure plan need and the
+client's consent columns, within the user's reach (`access.session_filter`: a hidden session
+reads exactly like a missing one). Text states then cost one query for the texts alone
+(`text_state.states_of_views`). Writes keep working on mapped objects; these are reads only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, Series, TherapySession, User
+from . import access
+from .errors import NotFound
+from .session_view import ClientConsent, SeriesView, SessionView
+
+_S = TherapySession
+# In SessionView's field order.
+_SESSION = (
+    _S.id,
+    _S.series_id,
+    _S.therapist_id,
+    _S.office_id,
+    _S.number,
+    _S.counts,
+    _S.is_make_up,
+    _S.local_date,
+    _S.local_time,
+    _S.timezone,
+    _S.starts_at,
+    _S.ends_at,
+    _S.room,
+    _S.status,
+    _S.cancelled_by,
+    _S.cancel_reason,
+    _S.late_cancel,
+    _S.marked_at,
+    _S.confirmed_at,
+    _S.weekly_goal,
+    _S.revision,
+)
+_SERIES = (
+    Series.id,
+    Series.client_id,
+    Series.therapist_id,
+    Series.session_count,
+    Series.kind,
+    Series.measure_schedule,
+    Series.measure_gad7,
+)
+_CONSENT = (Client.sms_consent, Client.opted_out_at, Client.phone_undeliverable_at)
+_N_SESSION, _N_SERIES = len(_SESSION), len(_SERIES)
+
+
+def _select() -> Any:
+    return (
+        select(*_SESSION, *_SERIES, *_CONSENT)
+        .join(Series, Series.id == _S.series_id)
+        .join(Client, Client.id == Series.client_id)
+    )
+
+
+def _view(row: Row[Any]) -> SessionView:
+    n, m = _N_SESSION, _N_SESSION + _N_SERIES
+    consent, opted_out, undeliverable = row[m:]
+    # Positional, in the fields' order (checked below, at import): a week builds some fifty.
+    return SessionView(  # type: ignore[call-arg]  # mypy cannot count a row's slice
+        *row[:n], SeriesView(*row[n:m]), ClientConsent(bool(consent), opted_out, undeliverable)
+    )
+
+
+# The columns are read into the views by position: their names must line up with the fields.
+assert [f.name for f in fields(SessionView)] == [c.key for c in _SESSION] + ["series", "consent"]
+assert [f.name for f in fields(SeriesView)] == [c.key for c in _SERIES]
+
+
+# Statements built once per reach (every reach filter depends on the reach alone): a read
+# skips building the statement and its cache key. Bounded like access._BY_ID.
+_ONE: dict[access.Reach, Any] = {}
+_BETWEEN: dict[access.Reach, Any] = {}
+
+
+def _cached(cache: dict[access.Reach, Any], user: User, build: Any) -> Any:
+    key = access.reach(user)
+    if (found := cache.get(key)) is None:
+        if len(cache) > 2000:
+            cache.clear()
+        cache[key] = found = build(access.session_filter(user))
+    return found
+
+
+def one(db: Session, user: User, session_id: int) -> SessionView:
+    """Session `session_id` if the user reaches it; NotFound alike when missing or hidden."""
+    statement = _cached(
+        _ONE, user, lambda reach: _select().where(_S.id == bindparam("session_id"), reach)
+    )
+    row = db.connection().execute(statement, {"session_id": session_id}).first()
+    if row is None:
+        raise NotFound("session", session_id)
+    return _view(row)
+
+
+def between(
+    db: Session, user: User, *, start: datetime, end: datetime, office_id: str
+) -> list[SessionView]:
+    """The sessions at `office_id` starting in [start, end) that the user reaches, in order."""
+    statement = _cached(
+        _BETWEEN,
+        user,
+        lambda reach: (
+            _select()
+            .where(
+                _S.starts_at >= bindparam("start"),
+                _S.starts_at < bindparam("end"),
+                _S.office_id == bindparam("office_id"),
+                reach,
+            )
+            .order_by(_S.starts_at, _S.id)
+        ),
+    )
+    params = {"start": start, "end": end, "office_id": office_id}
+    return [_view(row) for row in db.connection().execute(statement, params)]
