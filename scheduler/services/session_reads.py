@@ -125,4 +125,5 @@ def between(
         ),
     )
     params = {"start": start, "end": end, "office_id": office_id}
-    return [_view(row) for row in db.connection().execute(statement, params)]
+    # .all(): one fetch for every row (iterating the result fetches them one at a time).
+    return [_view(row) for row in db.connection().execute(statement, params).all()]

@@ -145,7 +145,9 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
     consents: dict[int, ClientConsent] = {}
     conn = db.connection()
     # On the Core connection: plain rows, without the ORM's result set-up (no entities here).
-    rows = conn.execute(_rows_statement(conn.dialect.name), {"ids": ids, "series_ids": series_ids})
+    rows = conn.execute(
+        _rows_statement(conn.dialect.name), {"ids": ids, "series_ids": series_ids}
+    ).all()
     # Unpacked in the select's column order: cheaper than reading each row's fields by name.
     for sid, consent, opted_out, undeliverable, message, kind, status, sent, due, code, err in rows:
         if sid not in consents:
@@ -162,7 +164,8 @@ def states_of_views(db: Session, views: Sequence[SessionView]) -> dict[int, Sess
         return {}
     conn = db.connection()
     texts: dict[int, list[_Text]] = defaultdict(list)
-    rows = conn.execute(_texts_statement(conn.dialect.name), {"ids": [v.id for v in views]})
+    # .all(): one fetch for every row (iterating the result fetches them one at a time).
+    rows = conn.execute(_texts_statement(conn.dialect.name), {"ids": [v.id for v in views]}).all()
     for sid, kind, status, sent, due, code, err in rows:
         texts[sid].append(_Text(kind, status, sent or due, code, err))
     return {v.id: state_of(v, texts.get(v.id, []), v.consent, v.timezone) for v in views}
