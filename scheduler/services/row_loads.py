@@ -12,10 +12,13 @@ from typing import Any
 
 from sqlalchemy.orm import joinedload
 
-from ..db.models import Series, Therapist, TherapySession
+from ..db.models import MeasureResponse, Series, Therapist, TherapySession
 from ..db.models.inbound import InboxItem
 
 _SERIES = joinedload(TherapySession.series)
+# Which questionnaires a session has (their instruments only), for a page that marks "measure
+# due": `measures.due_instruments` then reads none of its own.
+MEASURES = joinedload(TherapySession.measures).load_only(MeasureResponse.instrument)
 # The session page's extra: what it shows of the series, and its sessions (the weekly review
 # finds the previous one among them).
 SESSION_PAGE = (
