@@ -20,13 +20,16 @@ _SERIES = joinedload(TherapySession.series)
 # due": `measures.due_instruments` then reads none of its own.
 MEASURES = joinedload(TherapySession.measures).load_only(MeasureResponse.instrument)
 # The session page's extra: what it shows of the series, and its sessions (the weekly review
-# finds the previous one among them).
+# finds the previous one among them); its own questionnaires.
 SESSION_PAGE = (
     _SERIES.joinedload(Series.client),
     _SERIES.joinedload(Series.office),
     _SERIES.joinedload(Series.sessions),
     joinedload(TherapySession.therapist),
+    MEASURES,
 )
+# The series page's: its sessions with their questionnaires (it marks "measure due").
+SERIES_PAGE = (joinedload(Series.sessions).options(MEASURES),)
 
 WITH_ROW: dict[type[Any], tuple[Any, ...]] = {
     TherapySession: (_SERIES,),  # the API's session read keeps to this; its page asks for more
