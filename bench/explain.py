@@ -92,7 +92,7 @@ def main() -> None:
     loc = container.locations.get(office)
     with container.sessions() as db:
         label[0] = "office day (page query)"
-        reads.office_days(db, loc, day, 1)
+        reads.office_days(db, loc, day, 1, measures=True)  # as the day sheet reads it
         label[0] = "client search"
         reads.search_clients(db, "client1", where=Client.id.is_not(None))
         reads.search_clients(db, "555", where=Client.id.is_not(None))

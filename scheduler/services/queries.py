@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select, union
 from sqlalchemy.orm import Session, joinedload
 
-from ..db.models import Client, MeasureResponse, Series, TherapySession, therapist_offices
+from ..db.models import Client, Series, TherapySession, therapist_offices
+from .row_loads import MEASURES
 
 
 def local_day_bounds(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
@@ -55,9 +56,7 @@ def sessions_between(
             joinedload(TherapySession.therapist),
         )
     if measures:
-        query = query.options(
-            joinedload(TherapySession.measures).load_only(MeasureResponse.instrument)
-        )
+        query = query.options(MEASURES)
     return list(db.scalars(query).unique())
 
 

@@ -12,23 +12,27 @@ from typing import Any
 
 from sqlalchemy.orm import joinedload
 
-from ..db.models import Client, Series, Therapist, TherapySession
+from ..db.models import Client, MeasureResponse, Series, Therapist, TherapySession
 from ..db.models.inbound import InboxItem
 
 _SERIES = joinedload(TherapySession.series)
+# Which questionnaires a session has (their instruments only), for a page that marks "measure
+# due": `measures.due_instruments` then reads none of its own.
+MEASURES = joinedload(TherapySession.measures).load_only(MeasureResponse.instrument)
 # The session page's extra: what it shows of the series, and its sessions (the weekly review
-# finds the previous one among them).
+# finds the previous one among them); its own questionnaires.
 SESSION_PAGE = (
     _SERIES.joinedload(Series.client),
     _SERIES.joinedload(Series.office),
     _SERIES.joinedload(Series.sessions),
     joinedload(TherapySession.therapist),
+    MEASURES,
 )
+# The series page's: its sessions with their questionnaires (it marks "measure due").
+SERIES_PAGE = (joinedload(Series.sessions).options(MEASURES),)
 
 # A client's own record (its page and the API's read) shows its consent history.
 CLIENT_RECORD = (joinedload(Client.consent_events),)
-# The series page lists every session of the series.
-SERIES_PAGE = (joinedload(Series.sessions),)
 
 WITH_ROW: dict[type[Any], tuple[Any, ...]] = {
     TherapySession: (_SERIES,),  # the API's session read keeps to this; its page asks for more

@@ -20,12 +20,25 @@ SEARCH_LIMIT = 25
 
 
 def office_days(
-    db: Session, loc: Location, first: date, days: int, *, therapist_id: int | None = None
+    db: Session,
+    loc: Location,
+    first: date,
+    days: int,
+    *,
+    therapist_id: int | None = None,
+    measures: bool = False,
 ) -> list[TherapySession]:
-    """Sessions at the office over `days` whole local days from `first`."""
+    """Sessions at the office over `days` whole local days from `first`, with their clients;
+    `measures`: and which questionnaires they have (the day sheet marks "measure due")."""
     start, end = local_day_bounds(loc.timezone, first, first + timedelta(days=days - 1))
     return sessions_between(
-        db, start=start, end=end, office_id=loc.id, therapist_id=therapist_id, people=True
+        db,
+        start=start,
+        end=end,
+        office_id=loc.id,
+        therapist_id=therapist_id,
+        people=True,
+        measures=measures,
     )
 
 

@@ -12,7 +12,7 @@ from ...inputs import day_arg
 from ...locations import Location
 from ...services import access as policy
 from ...services.availability import closed_days
-from ...services.text_state import text_states
+from ...services.text_state import states_from_texts
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db
 from ..reach import viewer
@@ -105,11 +105,12 @@ def day(office_id: str) -> ResponseReturnValue:
     _remember(loc)
     today = _today(loc)
     shown = _day_arg("date", today)
-    sessions = reads.office_days(db(), loc, shown, 1)
+    sessions = reads.office_days(db(), loc, shown, 1, measures=True)
     texts = messages_for_sessions(db(), [s.id for s in sessions])
     return render_template(
         "pages/day.html",
-        states=text_states(db(), sessions),
+        # From the texts just read and the clients read with the sessions: no query of its own.
+        states=states_from_texts(sessions, texts),
         marks=attendance.for_sheet(sessions, loc, ctx().clock()),
         due=measure_due(sessions, ctx().clock()),
         back=request.full_path.rstrip("?"),

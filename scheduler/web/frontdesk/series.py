@@ -13,7 +13,7 @@ from ...services import measure_forms, review, row_loads, session_changes, sessi
 from ...services.audit import View
 from ...services.errors import Conflict, Invalid, NotFound
 from ...services.session_common import office_of
-from ...services.text_state import text_states
+from ...services.text_state import states_from_texts
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, allowed, clinical, load, viewed
@@ -55,13 +55,15 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
     renegotiate = forms.get("renegotiate") or RenegotiateForm(
         formdata=None, session_count=series.session_count
     )
+    texts = messages_for_sessions(db(), [s.id for s in sessions])
     return (
         render_template(
             "pages/series.html",
             series=series,
             sessions=sessions,
-            texts=messages_for_sessions(db(), [s.id for s in sessions]),
-            states=text_states(db(), sessions),
+            texts=texts,
+            # From the texts just read and the series' client: no query of its own.
+            states=states_from_texts(sessions, texts),
             audit=reads.audit_trail(db(), series.id),
             renegotiate=renegotiate,
             cancel_rest=forms.get("cancel_rest") or CancelRestForm(formdata=None),
@@ -130,13 +132,14 @@ def _session_page(
     names = {int(c.value): c.label for c in reschedule.therapist_id.choices}  # type: ignore[union-attr]
     if move is None and "reschedule" not in forms and moving.dropped():
         move = moving.preview(db(), s, reschedule, names)  # a block dropped in the grid
+    texts = messages_for_sessions(db(), [s.id])
     return (
         render_template(
             "pages/session.html",
             s=s,
             series=s.series,
-            texts=messages_for_sessions(db(), [s.id]).get(s.id, []),
-            text_state_of=text_states(db(), [s]).get(s.id),
+            texts=texts.get(s.id, []),
+            text_state_of=states_from_texts([s], texts).get(s.id),
             reschedule=reschedule,
             move=move,
             cancel=forms.get("cancel") or CancelForm(formdata=None),
