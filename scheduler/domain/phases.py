@@ -5,6 +5,7 @@ Pure: no IO, no framework imports.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 Phase = Literal["initial", "middle", "termination"]
@@ -66,6 +67,9 @@ def phase_for(number: int, session_count: int) -> Phase:
     return "middle"
 
 
+# Pure and asked for every session a list shows (an office's week: some fifty), over a few
+# hundred possible arguments: kept. Errors are not cached (lru_cache re-raises every time).
+@lru_cache(maxsize=1024)
 def course_phase(kind: SeriesKind | str, number: int, session_count: int) -> CoursePhase:
     """Phase of session `number` in a series of `kind`: every maintenance session is maintenance."""
     if kind == "maintenance":

@@ -186,8 +186,11 @@ def _views_json(views: list[SessionView]) -> list[dict[str, Any]]:
     text states in one query, whether a questionnaire is due in at most one more."""
     due = measures.measure_due(db(), views)
     texts = states_of_views(db(), views)
+    user = current_user()
     return [
-        serialize.session(v, texts[v.id], clinical=clinical(v), measure_due=due[v.id])
+        serialize.session(
+            v, texts[v.id], clinical=access.clinical_visible(user, v), measure_due=due[v.id]
+        )
         for v in views
     ]
 
