@@ -127,6 +127,8 @@ def zone_name(zone: str, on: date | datetime | None = None, *, locale: str = LOC
     return f"{_generic_name(zone, at.date(), locale)} ({at.tzname()})"
 
 
+# Every text state of a list names a time ("reminder planned for ..."): kept per instant.
+@lru_cache(maxsize=8192)
 def format_when(at: datetime, zone: str, *, locale: str = LOCALE) -> str:
     """'Mon, Feb 1, 2027, 5:00 PM PST' in `zone`."""
     local = _aware(at, zone)
