@@ -12,13 +12,14 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Client, Series, TherapySession, User
+from ..db.models import Client, OutboundMessage, Series, TherapySession, User
 from . import access
 from .errors import NotFound
 from .session_view import ClientConsent, SeriesView, SessionView
+from .text_state import TEXT_COLUMNS, SessionTexts, state_of_view
 
 _S = TherapySession
 # In SessionView's field order.
@@ -68,7 +69,7 @@ def _select() -> Any:
 
 def _view(row: Row[Any]) -> SessionView:
     n, m = _N_SESSION, _N_SESSION + _N_SERIES
-    consent, opted_out, undeliverable = row[m:]
+    consent, opted_out, undeliverable = row[m : m + len(_CONSENT)]
     # Positional, in the fields' order (checked below, at import): a week builds some fifty.
     return SessionView(  # type: ignore[call-arg]  # mypy cannot count a row's slice
         *row[:n], SeriesView(*row[n:m]), ClientConsent(bool(consent), opted_out, undeliverable)
@@ -95,15 +96,27 @@ def _cached(cache: dict[access.Reach, Any], user: User, build: Any) -> Any:
     return found
 
 
-def one(db: Session, user: User, session_id: int) -> SessionView:
-    """Session `session_id` if the user reaches it; NotFound alike when missing or hidden."""
-    statement = _cached(
-        _ONE, user, lambda reach: _select().where(_S.id == bindparam("session_id"), reach)
-    )
-    row = db.connection().execute(statement, {"session_id": session_id}).first()
-    if row is None:
+def one(db: Session, user: User, session_id: int) -> tuple[SessionView, SessionTexts]:
+    """Session `session_id` if the user reaches it, with its text state; NotFound alike when
+    missing or hidden. One statement: the session's texts come joined to it (a row each)."""
+    statement = _cached(_ONE, user, _one_with_texts)
+    rows = db.connection().execute(statement, {"session_id": session_id}).all()
+    if not rows:
         raise NotFound("session", session_id)
-    return _view(row)
+    view = _view(rows[0])
+    texts = [row[-len(TEXT_COLUMNS) :] for row in rows if row[-len(TEXT_COLUMNS)] is not None]
+    return view, state_of_view(view, texts)
+
+
+def _one_with_texts(reach: Any) -> Any:
+    m = OutboundMessage
+    return (
+        _select()
+        .add_columns(*TEXT_COLUMNS)
+        .outerjoin(m, and_(m.session_id == _S.id, m.status != "cancelled"))
+        .where(_S.id == bindparam("session_id"), reach)
+        .order_by(m.id)
+    )
 
 
 def between(

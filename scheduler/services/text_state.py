@@ -171,13 +171,33 @@ def states_of_views(db: Session, views: Sequence[SessionView]) -> dict[int, Sess
     return {v.id: state_of(v, texts.get(v.id, []), v.consent, v.timezone) for v in views}
 
 
+# What a text state reads of each text, in this order (`state_of_view` takes such rows).
+TEXT_COLUMNS = (
+    OutboundMessage.kind,
+    OutboundMessage.status,
+    OutboundMessage.sent_at,
+    OutboundMessage.send_at,
+    OutboundMessage.error_code,
+    OutboundMessage.error,
+)
+
+
+def state_of_view(view: SessionView, rows: Sequence[Sequence[Any]]) -> SessionTexts:
+    """The text state of a session read as a view, from its texts' `TEXT_COLUMNS` (cancelled
+    ones left out, in the order they were made)."""
+    texts = [
+        _Text(kind, status, sent or due, code, err) for kind, status, sent, due, code, err in rows
+    ]
+    return state_of(view, texts, view.consent, view.timezone)
+
+
 def _texts_statement(dialect: str) -> Any:
     """The texts of some sessions, cancelled ones left out, in the order they were made (as
     `_rows_statement` reads them). Built once per dialect."""
     if (found := _TEXTS.get(dialect)) is None:
         m = OutboundMessage
         found = (
-            select(m.session_id, m.kind, m.status, m.sent_at, m.send_at, m.error_code, m.error)
+            select(m.session_id, *TEXT_COLUMNS)
             .where(one_of(dialect, m.session_id, "ids"), m.status != "cancelled")
             .order_by(m.session_id, m.id)
         )

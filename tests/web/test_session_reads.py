@@ -88,8 +88,10 @@ def test_one_session_reads_as_the_mapped_session(db: Session, varied: World, nam
             with pytest.raises(NotFound):  # hidden and missing alike, as before
                 session_reads.one(db, user, sid)
             continue
-        view = session_reads.one(db, user, sid)
+        view, state = session_reads.one(db, user, sid)
         assert _view_json(db, user, [view]) == _mapped_json(db, user, [mapped]), sid
+        # The single read joins its texts into its one statement: the same state.
+        assert state == states_of_views(db, [view])[view.id], sid
         shown += 1
     assert shown > 0  # every user of the world reaches some session
 

@@ -26,7 +26,7 @@ from ...services.errors import Invalid
 from ...services.queries import local_day_bounds
 from ...services.session_changes import CancelledBy
 from ...services.session_view import SessionView
-from ...services.text_state import states_of_views, text_states
+from ...services.text_state import SessionTexts, states_of_views, text_states
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, clinical, load, viewed
 from . import serialize
@@ -175,17 +175,21 @@ def list_sessions() -> ResponseReturnValue:
 
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
-    s = session_reads.one(db(), current_user(), session_id)
-    out = _views_json([s])[0]
+    user = current_user()
+    s, texts = session_reads.one(db(), user, session_id)
+    out = _views_json([s], {s.id: texts})[0]
     viewed(View("session", s.id, s.series.client_id))
     return jsonify(out)
 
 
-def _views_json(views: list[SessionView]) -> list[dict[str, Any]]:
+def _views_json(
+    views: list[SessionView], texts: dict[int, SessionTexts] | None = None
+) -> list[dict[str, Any]]:
     """Sessions read as views (services.session_reads), as `session_json` shows one: the
-    text states in one query, whether a questionnaire is due in at most one more."""
+    text states in one query (unless given), whether a questionnaire is due in at most one
+    more."""
     due = measures.measure_due(db(), views)
-    texts = states_of_views(db(), views)
+    texts = texts if texts is not None else states_of_views(db(), views)
     user = current_user()
     return [
         serialize.session(
