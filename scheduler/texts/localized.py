@@ -7,6 +7,7 @@ English or Spanish. Dates and times are Babel's, in the language's locale (sched
 
 from __future__ import annotations
 
+import gettext as _gettext
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -43,10 +44,31 @@ def environment(language: str | None = DEFAULT_LANGUAGE) -> Environment:
         keep_trailing_newline=False,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(  # type: ignore[attr-defined]  # added by the extension
-        translations(check_language(language or DEFAULT_LANGUAGE)), newstyle=True
-    )
+    catalog = translations(check_language(language or DEFAULT_LANGUAGE))
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(_direct_gettext(catalog))
     return env
+
+
+def _direct_gettext(catalog: _gettext.NullTranslations) -> dict[str, Any]:
+    """Newstyle gettext functions that do what Jinja's do for plain text, without its wrapper.
+
+    Jinja wraps each catalog function in one taking the template context, to call the
+    catalog through that context again and mark the result safe if autoescaping: two context
+    calls per {% trans %} block, a third of the time a text takes to render. These templates
+    are plain text (no autoescape) and the catalog needs no context, so these call it
+    directly, and format with the block's variables as newstyle gettext always does. (The
+    templates use no pgettext: Jinja's stay for that.)
+    """
+
+    def gettext(__string: str, **variables: Any) -> str:
+        return catalog.gettext(__string) % variables
+
+    def ngettext(__singular: str, __plural: str, __num: int, **variables: Any) -> str:
+        variables.setdefault("num", __num)
+        return catalog.ngettext(__singular, __plural, __num) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 @cache

@@ -207,6 +207,8 @@ def notice_words(facts: TextFacts, *, named: bool = True) -> dict[str, Any]:
         return {"when": when("new"), "old_when": when("old")}
     if facts.kind == "session_cancelled" and stored:
         return {"when": when("when")}
+    if facts.kind not in ("series_changed", "series_cancelled"):
+        return {}  # not a notice (reminders, prompts: most texts)
     # Without stored facts (a row planned before they were kept), the row's session stands in.
     at = ""
     if facts.starts_at:
@@ -214,9 +216,7 @@ def notice_words(facts: TextFacts, *, named: bool = True) -> dict[str, Any]:
     if facts.kind == "series_changed":
         count = stored.get("count", facts.session_count)
         return {"session_count": count, "last_when": when("last") or at}
-    if facts.kind == "series_cancelled":
-        return {"visits": int(stored.get("count") or 1), "when": when("first") or at}
-    return {}
+    return {"visits": int(stored.get("count") or 1), "when": when("first") or at}
 
 
 def _instant(value: object) -> datetime:
