@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
 from ..db.types import UTCDateTime
-from ..locations import Location, LocationBook
 from ..services.context import ServiceContext
 
 _M = OutboundMessage
@@ -43,23 +42,11 @@ def quota(ctx: ServiceContext, office_id: str, limit: int, horizon: float) -> in
 
     An office no longer configured gets the whole batch: its texts are only closed, not sent.
     """
-    loc = _by_id(ctx.locations).get(office_id)
+    loc = ctx.locations.get(office_id)
     if loc is None:
         return limit
     rate = loc.sms_max_per_second or ctx.settings.sms_max_per_second
     return min(limit, math.ceil(rate * horizon) + 1)
-
-
-_index: list[tuple[LocationBook, dict[str, Location]]] = []
-
-
-def _by_id(book: LocationBook) -> dict[str, Location]:
-    """Offices by id, built once per book (the book itself finds an office by a scan)."""
-    entry = _index[0] if _index else None  # read once: other threads may replace it
-    if entry is None or entry[0] is not book:
-        entry = (book, {loc.id: loc for loc in book.locations})
-        _index[:] = [entry]
-    return entry[1]
 
 
 def candidates(
