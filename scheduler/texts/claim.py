@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from ..domain.reminders import TextingPolicy, is_allowed, next_allowed_at_or_aft
 from ..locations import Location
 from ..services.context import ServiceContext
 from . import due, links
+from .due import ClaimRow
 from .plan import policy_for
 from .updates import Along, unnest_update, updates_by_name
 from .wording import TextFacts, choose_prompt, render
@@ -103,7 +104,7 @@ def claim_batch(
     if not rows:
         return result
     updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    ready: list[tuple[Row[Any], Location, str, TextingPolicy | None]] = []
+    ready: list[tuple[ClaimRow, Location, str, TextingPolicy | None]] = []
     used = _used_prompts(db, [r.series_id for r in rows if r.kind == "goal_prompt"])
     # Each text's hours, computed once per office and home office in the batch.
     policies: dict[tuple[str, str | None], TextingPolicy] = {}
@@ -192,7 +193,7 @@ def claim_batch(
     return result
 
 
-def _check(row: Row[Any], policy: TextingPolicy | None, now: datetime) -> str | datetime | None:
+def _check(row: ClaimRow, policy: TextingPolicy | None, now: datetime) -> str | datetime | None:
     """None to send now; a reason to suppress; a later instant to wait for; or "replan".
 
     `policy`: the text's hours (`_window`)."""
@@ -229,7 +230,7 @@ def _check(row: Row[Any], policy: TextingPolicy | None, now: datetime) -> str | 
 
 def _window(
     ctx: ServiceContext,
-    row: Row[Any],
+    row: ClaimRow,
     office: Location | None,
     known: dict[tuple[str, str | None], TextingPolicy],
 ) -> TextingPolicy | None:
@@ -248,7 +249,7 @@ def _window(
 
 def _render(
     ctx: ServiceContext,
-    row: Row[Any],
+    row: ClaimRow,
     office: Location,
     used: dict[int, list[str]],
     link: str | None,
