@@ -213,7 +213,7 @@ def lock(
         # The Core connection: plain rows, without the ORM's result machinery.
         result = db.connection().execute(claim_query(), {"b_ids": chunk, "b_now": now})
         make = _row_type(tuple(result.keys()))._make
-        rows = [make(row) for row in result]
+        rows = [make(row) for row in result.all()]  # one fetch, not one per row
         locked_any += len(rows)
         for row in sorted(rows, key=lambda r: position[r.id]):
             if len(chosen) < limit and taken[row.office_id] < quotas.get(row.office_id, limit):

@@ -37,7 +37,7 @@ def split(
             session_id: (revision, starts_at)
             for session_id, revision, starts_at in conn.execute(
                 _sessions_query(), {"b_ids": session_ids}
-            )
+            ).all()
         }
     params = {"b_ids": [c.id for c in cluster], "b_worker": worker}
     mine: dict[int, datetime | None] = dict(conn.execute(_mine_query(), params).tuples().all())
