@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, TherapySession
+from ..services.text_state import one_of
 from .claim import BEFORE_START_KINDS, Claimed
 
 _M = OutboundMessage
@@ -36,11 +37,11 @@ def split(
         current = {
             session_id: (revision, starts_at)
             for session_id, revision, starts_at in conn.execute(
-                _sessions_query(), {"b_ids": session_ids}
+                _sessions_query(conn.dialect.name), {"b_ids": session_ids}
             ).all()
         }
     params = {"b_ids": [c.id for c in cluster], "b_worker": worker}
-    mine: dict[int, datetime | None] = dict(conn.execute(_mine_query(), params).tuples().all())
+    mine = dict(conn.execute(_mine_query(conn.dialect.name), params).tuples().all())
     send: list[Claimed] = []
     give_back: list[Claimed] = []
     suppress: list[tuple[Claimed, str]] = []
@@ -68,27 +69,28 @@ def split(
     return send, give_back, suppress
 
 
-# Both statements are built once: every cluster runs them, with only the ids (and the worker)
-# bound anew.
+# Both statements are built once per dialect: every cluster runs them, with only the ids (and
+# the worker) bound anew; on PostgreSQL the ids as one array (`one_of`), so the statement's
+# text never changes and psycopg prepares it.
 
 
 @cache
-def _sessions_query() -> Select[Any]:
+def _sessions_query(dialect: str) -> Select[Any]:
     s = TherapySession
     return (
         select(s.id, s.revision, s.starts_at)
-        .where(s.id.in_(bindparam("b_ids", expanding=True)))
+        .where(one_of(dialect, s.id, "b_ids"))
         .with_for_update(read=True, skip_locked=True)
     )
 
 
 @cache
-def _mine_query() -> Select[Any]:
+def _mine_query(dialect: str) -> Select[Any]:
     return (
         select(_M.id, Client.opted_out_at)
         .join(Client, Client.id == _M.client_id)
         .where(
-            _M.id.in_(bindparam("b_ids", expanding=True)),
+            one_of(dialect, _M.id, "b_ids"),
             _M.status == "sending",
             _M.claimed_by == bindparam("b_worker"),
         )
