@@ -22,7 +22,7 @@ from ..formats import format_month_day, format_text_time, format_text_when, form
 from ..i18n import locale_for, translate
 from ..locations import Location, Practice
 from ..package_data import prompts_file
-from .localized import fewest_segments, greeting, template, weekday, when
+from .localized import fewest_segments, greeting, render_template, template, weekday, when
 
 # A therapist's goal is quoted verbatim but kept short: the prompt must stay a text, not a letter.
 MAX_GOAL_CHARS = 80
@@ -146,7 +146,7 @@ def _render(facts: TextFacts, *, named: bool) -> str:
         **NO_NOTICE,
     }
     context.update(notice_words(facts, named=named))
-    return template(facts.kind, language).render(**context).strip()
+    return render_template(facts.kind, language, context).strip()
 
 
 # What a template sees of a notice when the text is not one.
