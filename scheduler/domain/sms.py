@@ -84,6 +84,9 @@ def segment_count(text: str) -> int:
 def sms_first_name(name: str | None) -> str:
     """A first name fit for a one-segment text: GSM-7 where possible, at most 20 characters."""
     cleaned = " ".join((name or "").split())
+    if GSM7_BASIC.issuperset(cleaned):  # the usual name, checked in C: nothing to replace
+        short = cleaned[:MAX_FIRST_NAME_IN_SMS].rstrip(" -'.")
+        return short or FALLBACK_FIRST_NAME
     letters = []
     for ch in cleaned:
         if ch in GSM7_BASIC:

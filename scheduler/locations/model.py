@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -84,7 +85,13 @@ class LocationBook:
         return tuple(loc.id for loc in self.locations)
 
     def get(self, id: str) -> Location | None:
-        return next((loc for loc in self.locations if loc.id == id), None)
+        return self._by_id.get(id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Location]:
+        """Offices by id, built on first use: the dispatcher looks up each text's office and
+        its client's home office (a frozen dataclass still takes a cached_property)."""
+        return {loc.id: loc for loc in reversed(self.locations)}  # the first of an id wins
 
     def __getitem__(self, id: str) -> Location:
         loc = self.get(id)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from ..domain.reminders import TextingPolicy, is_allowed, next_allowed_at_or_aft
 from ..locations import Location
 from ..services.context import ServiceContext
 from . import due, links
+from .due import ClaimRow
 from .plan import policy_for
 from .updates import Along, unnest_update, updates_by_name
 from .wording import TextFacts, choose_prompt, render
@@ -103,21 +104,26 @@ def claim_batch(
     if not rows:
         return result
     updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    ready: list[tuple[Row[Any], Location, str]] = []
+    ready: list[tuple[ClaimRow, Location, str, TextingPolicy | None]] = []
     used = _used_prompts(db, [r.series_id for r in rows if r.kind == "goal_prompt"])
-    checked = [(row, ctx.locations.get(row.office_id)) for row in rows]
-    verdicts = [_check(ctx, row, office, now) for row, office in checked]
+    # Each text's hours, computed once per office and home office in the batch.
+    policies: dict[tuple[str, str | None], TextingPolicy] = {}
+    checked = []
+    for row in rows:
+        office = ctx.locations.get(row.office_id)
+        checked.append((row, office, _window(ctx, row, office, policies)))
+    verdicts = [_check(row, window, now) for row, _, window in checked]
     # A questionnaire link gets its one-time form now, and only if one is still due.
     link_for = links.issue(
         db,
         ctx,
         [
             row.session_id
-            for (row, office), verdict in zip(checked, verdicts, strict=True)
+            for (row, office, _), verdict in zip(checked, verdicts, strict=True)
             if row.kind == "measure_link" and verdict is None and office is not None
         ],
     )
-    for (row, office), verdict in zip(checked, verdicts, strict=True):
+    for (row, office, window), verdict in zip(checked, verdicts, strict=True):
         if verdict is None and row.kind == "measure_link" and link_for.get(row.session_id) is None:
             verdict = "no questionnaire is due any more"
         if verdict == "replan":
@@ -138,14 +144,14 @@ def claim_batch(
         except Exception as exc:  # a text we cannot word must not block the queue
             updates["fail"].append({"b_id": row.id, "b_error": f"could not render: {exc}"[:500]})
             continue
-        ready.append((row, office, body))
+        ready.append((row, office, body, window))
         updates["_bodies"].append({"b_id": row.id, "body": body, "prompt_id": prompt_id})
 
     slots, clocks = _reserve_slots(
-        db, ctx, [(r.id, o) for r, o, _ in ready], real_now, horizon, known_senders
+        db, ctx, [(r.id, o) for r, o, _, _ in ready], real_now, horizon, known_senders
     )
     bodies = {u["b_id"]: u for u in updates.pop("_bodies", [])}
-    for row, office, body in ready:
+    for row, office, body, window in ready:
         slot = slots.get(row.id)
         if slot is None:
             continue  # beyond this claim's horizon: stays pending for the next one
@@ -179,7 +185,7 @@ def claim_batch(
                 expires_at=row.expires_at,
                 attempts=row.attempts + 1,
                 timezone=row.timezone,
-                window=_window(ctx, row, office),
+                window=window,
                 office_id=office.id,
             )
         )
@@ -187,10 +193,10 @@ def claim_batch(
     return result
 
 
-def _check(
-    ctx: ServiceContext, row: Row[Any], office: Location | None, now: datetime
-) -> str | datetime | None:
-    """None to send now; a reason to suppress; a later instant to wait for; or "replan"."""
+def _check(row: ClaimRow, policy: TextingPolicy | None, now: datetime) -> str | datetime | None:
+    """None to send now; a reason to suppress; a later instant to wait for; or "replan".
+
+    `policy`: the text's hours (`_window`)."""
     if row.expires_at is not None and now >= row.expires_at:
         return "expired before it could be sent"
     if row.opted_out_at is not None:
@@ -214,7 +220,6 @@ def _check(
             return f"session is {row.session_status}"
         if row.kind in FOLLOW_UP_KINDS and row.session_status not in ("scheduled", "attended"):
             return f"session is {row.session_status}"
-    policy = _window(ctx, row, office)
     if policy is None or is_allowed(now, row.timezone, policy):
         return None
     later = next_allowed_at_or_after(now, row.timezone, policy)
@@ -223,16 +228,28 @@ def _check(
     return later
 
 
-def _window(ctx: ServiceContext, row: Row[Any], office: Location | None) -> TextingPolicy | None:
-    """The hours in which this text may go out, client local time; None: at any hour (HELP)."""
+def _window(
+    ctx: ServiceContext,
+    row: ClaimRow,
+    office: Location | None,
+    known: dict[tuple[str, str | None], TextingPolicy],
+) -> TextingPolicy | None:
+    """The hours in which this text may go out, client local time; None: at any hour (HELP).
+
+    `known`: the policies worked out so far, by office and home office."""
     if office is None or row.kind == "help":
         return None
-    return policy_for(ctx.settings, office, ctx.locations.get(row.home_office_id))
+    key = (office.id, row.home_office_id)
+    policy = known.get(key)
+    if policy is None:
+        policy = policy_for(ctx.settings, office, ctx.locations.get(row.home_office_id))
+        known[key] = policy
+    return policy
 
 
 def _render(
     ctx: ServiceContext,
-    row: Row[Any],
+    row: ClaimRow,
     office: Location,
     used: dict[int, list[str]],
     link: str | None,
@@ -308,15 +325,9 @@ def _reserve_slots(
         _ensure_senders(db, senders, real_now)
         known_senders.update(senders)
     # Locked in a fixed order, so two dispatchers never wait on each other in a cycle.
-    clocks: dict[str, datetime] = {
-        sender: next_slot
-        for sender, next_slot in db.connection().execute(
-            select(SmsSender.sender, SmsSender.next_slot_at)
-            .where(SmsSender.sender.in_(senders))
-            .order_by(SmsSender.sender)
-            .with_for_update()
-        )
-    }
+    clocks: dict[str, datetime] = dict(
+        db.connection().execute(_clocks_query(), {"b_senders": senders}).tuples().all()
+    )
     limit = real_now + timedelta(seconds=horizon)
     slots: dict[int, datetime] = {}
     for message_id, office in wanted:
@@ -330,6 +341,19 @@ def _reserve_slots(
 
 
 _SENDERS = cast(Table, SmsSender.__table__)
+
+
+@cache
+def _clocks_query() -> Any:
+    """The senders' clocks, locked (built once: every claim runs it)."""
+    return (
+        select(_SENDERS.c.sender, _SENDERS.c.next_slot_at)
+        .where(_SENDERS.c.sender.in_(bindparam("b_senders", expanding=True)))
+        .order_by(_SENDERS.c.sender)
+        .with_for_update()
+    )
+
+
 _ADVANCE: dict[str, Any] = {"next_slot_at": bindparam("b_next")}
 
 

@@ -7,7 +7,8 @@ English or Spanish. Dates and times are Babel's, in the language's locale (sched
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gettext as _gettext
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -43,15 +44,56 @@ def environment(language: str | None = DEFAULT_LANGUAGE) -> Environment:
         keep_trailing_newline=False,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(  # type: ignore[attr-defined]  # added by the extension
-        translations(check_language(language or DEFAULT_LANGUAGE)), newstyle=True
-    )
+    catalog = translations(check_language(language or DEFAULT_LANGUAGE))
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(_direct_gettext(catalog))
     return env
+
+
+def _direct_gettext(catalog: _gettext.NullTranslations) -> dict[str, Any]:
+    """Newstyle gettext functions that do what Jinja's do for plain text, without its wrapper.
+
+    Jinja wraps each catalog function in one taking the template context, to call the
+    catalog through that context again and mark the result safe if autoescaping: two context
+    calls per {% trans %} block, a third of the time a text takes to render. These templates
+    are plain text (no autoescape) and the catalog needs no context, so these call it
+    directly, and format with the block's variables as newstyle gettext always does. (The
+    templates use no pgettext: Jinja's stay for that.)
+    """
+
+    def gettext(__string: str, **variables: Any) -> str:
+        return catalog.gettext(__string) % variables
+
+    def ngettext(__singular: str, __plural: str, __num: int, **variables: Any) -> str:
+        variables.setdefault("num", __num)
+        return catalog.ngettext(__singular, __plural, __num) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 @cache
 def template(kind: str, language: str | None = DEFAULT_LANGUAGE) -> Template:
-    return environment(language).get_template(f"{kind}.txt")
+    found = environment(language).get_template(f"{kind}.txt")
+    # Each render merges the template's globals into its context, walking them (a ChainMap
+    # over the environment's, in Python) twice. They are fixed once the environment is built,
+    # so a flat copy serves the same names at a fraction of that cost.
+    found.globals = dict(found.globals)
+    return found
+
+
+def render_template(kind: str, language: str | None, values: Mapping[str, Any]) -> str:
+    """`template(kind, language).render(**values)`, through Jinja's low-level API.
+
+    `Template.render` copies its keyword arguments into a dict and that dict, with the
+    globals, into another; here one merge serves as the context as it is (`shared`), a third
+    less time per text. Errors are reported as `render` reports them.
+    """
+    found = template(kind, language)
+    context = found.new_context({**found.globals, **values}, shared=True)
+    try:
+        return found.environment.concat(found.root_render_func(context))
+    except Exception:
+        found.environment.handle_exception()
 
 
 def when(at: datetime, zone: str, language: str | None, *, weekday: bool = True) -> str:

@@ -4,8 +4,8 @@ One batch goes through three steps:
 
 1. claim (`claim.claim_batch`, one short transaction): rows become "sending", with the
    rendered body, the number and the session revision they were rendered from.
-2. send, per cluster of close slots, in one transaction that first locks the texts' sessions
-   FOR SHARE (SKIP LOCKED) and the rows FOR UPDATE (SKIP LOCKED), compares each session's
+2. send, per cluster of close slots, in one transaction that first (`verify.split`) locks
+   the texts' sessions FOR SHARE (SKIP LOCKED) and the rows FOR UPDATE, compares each session's
    revision with the one rendered, sends what still matches (bounded concurrency, each at
    its slot), and records the outcome. A session change (which updates the session row)
    therefore waits until these sends are recorded, or, if it came first, makes the check
@@ -32,18 +32,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from .. import metrics
-from ..db.models import Client, OutboundMessage, TherapySession
+from ..db.models import OutboundMessage
 from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
 from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
-from . import claim, links, outcomes, record
-from .claim import BEFORE_START_KINDS, Claimed
+from . import claim, links, outcomes, record, verify
+from .claim import Claimed
 from .observer import replan_series
 from .plan import NOTICE_KINDS
 
@@ -191,7 +191,7 @@ class Dispatcher:
         release: list[Claimed] = []
         try:
             with self.sessions.begin() as db:
-                sendable, release, suppress = self._verify(db, cluster, now)
+                sendable, release, suppress = verify.split(db, cluster, now, self.worker)
                 results = self._deliver_all(sendable, now)
                 rec = record.plan(results, suppress, now=now, unknown_until=unknown_until)
                 record.write_all(db, rec, stamp)
@@ -235,68 +235,6 @@ class Dispatcher:
                 log.warning(
                     "cannot record %s for client %s (%s)", e.effect, e.client_id, type(exc).__name__
                 )
-
-    def _verify(
-        self, db: Session, cluster: list[Claimed], now: datetime
-    ) -> tuple[list[Claimed], list[Claimed], list[tuple[Claimed, str]]]:
-        """Split the cluster into (send, give back, suppress), holding the locks that matter."""
-        session_ids = sorted({c.session_id for c in cluster if c.session_id is not None})
-        # Plain column rows: the session's Core connection skips the ORM's result machinery.
-        conn = db.connection()
-        current: dict[int, Any] = {}
-        if session_ids:
-            # Sessions first and without waiting: a session being changed right now is
-            # skipped (its texts go back to the queue), so a dispatcher never waits on the
-            # front desk, and the desk waits at most for these sends.
-            current = {
-                r.id: r
-                for r in conn.execute(
-                    select(TherapySession.id, TherapySession.revision, TherapySession.starts_at)
-                    .where(TherapySession.id.in_(session_ids))
-                    .with_for_update(read=True, skip_locked=True)
-                )
-            }
-        mine: dict[int, datetime | None] = {
-            message_id: opted_out_at
-            for message_id, opted_out_at in conn.execute(
-                select(_M.id, Client.opted_out_at)
-                .join(Client, Client.id == _M.client_id)
-                .where(
-                    _M.id.in_([c.id for c in cluster]),
-                    _M.status == "sending",
-                    _M.claimed_by == self.worker,
-                )
-                # Waiting here is brief and cannot deadlock: besides us, only another
-                # dispatcher's claim query can hold these rows (PostgreSQL keeps a lock on
-                # rows it re-checked and passed over), and it waits on nothing of ours.
-                .with_for_update(of=_M)
-            )
-        }
-        send: list[Claimed] = []
-        give_back: list[Claimed] = []
-        suppress: list[tuple[Claimed, str]] = []
-        for c in cluster:
-            if c.id not in mine:
-                continue  # no longer ours (taken over after a long stall): leave it alone
-            if mine[c.id] is not None:
-                suppress.append((c, "client opted out"))
-                continue
-            if c.expires_at is not None and now >= c.expires_at:
-                suppress.append((c, "expired before it could be sent"))
-                continue
-            if c.in_quiet_hours(now):
-                give_back.append(c)  # quiet hours began since the claim: the claim defers it
-                continue
-            if c.session_id is not None:
-                session = current.get(c.session_id)
-                if session is None or session.revision != c.revision:
-                    give_back.append(c)  # the session is changing or changed: re-render
-                    continue
-                if c.kind in BEFORE_START_KINDS and now >= session.starts_at:
-                    suppress.append((c, "the session has started"))
-                    continue
-            send.append(c)
-        return send, give_back, suppress
 
     def _deliver_all(self, sendable: list[Claimed], now: datetime) -> list[tuple[Claimed, Any]]:
         """Send in `concurrency` lanes; each lane takes every n-th text, in slot order."""

@@ -22,7 +22,7 @@ from ..formats import format_month_day, format_text_time, format_text_when, form
 from ..i18n import locale_for, translate
 from ..locations import Location, Practice
 from ..package_data import prompts_file
-from .localized import fewest_segments, greeting, template, weekday, when
+from .localized import fewest_segments, greeting, render_template, template, weekday, when
 
 # A therapist's goal is quoted verbatim but kept short: the prompt must stay a text, not a letter.
 MAX_GOAL_CHARS = 80
@@ -146,7 +146,7 @@ def _render(facts: TextFacts, *, named: bool) -> str:
         **NO_NOTICE,
     }
     context.update(notice_words(facts, named=named))
-    return template(facts.kind, language).render(**context).strip()
+    return render_template(facts.kind, language, context).strip()
 
 
 # What a template sees of a notice when the text is not one.
@@ -207,6 +207,8 @@ def notice_words(facts: TextFacts, *, named: bool = True) -> dict[str, Any]:
         return {"when": when("new"), "old_when": when("old")}
     if facts.kind == "session_cancelled" and stored:
         return {"when": when("when")}
+    if facts.kind not in ("series_changed", "series_cancelled"):
+        return {}  # not a notice (reminders, prompts: most texts)
     # Without stored facts (a row planned before they were kept), the row's session stands in.
     at = ""
     if facts.starts_at:
@@ -214,9 +216,7 @@ def notice_words(facts: TextFacts, *, named: bool = True) -> dict[str, Any]:
     if facts.kind == "series_changed":
         count = stored.get("count", facts.session_count)
         return {"session_count": count, "last_when": when("last") or at}
-    if facts.kind == "series_cancelled":
-        return {"visits": int(stored.get("count") or 1), "when": when("first") or at}
-    return {}
+    return {"visits": int(stored.get("count") or 1), "when": when("first") or at}
 
 
 def _instant(value: object) -> datetime:

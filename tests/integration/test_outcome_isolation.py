@@ -7,6 +7,7 @@ back, leaving texts that went out recorded as "sending" with no SID.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from dataclasses import replace
@@ -97,10 +98,13 @@ def is_sent_update(statement: str) -> bool:
 
 
 def message_ids(parameters) -> list[int]:
-    """The ids a statement writes: one per executemany row, or the array of a batched UPDATE
-    (PostgreSQL: UPDATE ... FROM unnest(:b_id, ...))."""
+    """The ids a statement writes: one per executemany row, or those of a batched UPDATE
+    (PostgreSQL: UPDATE ... FROM unnest(:b_id, ...); SQLite: FROM json_each(:b_batch))."""
     found: list[int] = []
     for p in parameters:
+        if "b_batch" in p:
+            found.extend(row["b_id"] for row in json.loads(p["b_batch"]))
+            continue
         value = p.get("b_id")
         found.extend(value if isinstance(value, list) else [value])
     return found

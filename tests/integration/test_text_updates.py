@@ -1,11 +1,11 @@
 """The dispatcher's batched UPDATEs (scheduler.texts.updates): each row gets its own values,
-and on PostgreSQL a batch is one statement whatever its size."""
+and a batch is one statement whatever its size (unnest on PostgreSQL, json_each on SQLite)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from scheduler.db.models import SmsSender
 from scheduler.texts import claim
@@ -16,7 +16,7 @@ from tests.integration.dispatch_support import book, rows
 
 def test_a_batch_writes_each_row_its_own_values_in_one_statement(db, tctx, container):
     book(db, tctx)
-    first, second, third = (r.id for r in rows(db)[:3])
+    first, second, third, fourth = (r.id for r in rows(db)[:4])
     now = datetime(2027, 2, 15, 18, 0, tzinfo=UTC)
     later = now + timedelta(minutes=3)
     statements: list[str] = []
@@ -54,6 +54,9 @@ def test_a_batch_writes_each_row_its_own_values_in_one_statement(db, tctx, conta
             record_update.execute(
                 other, "halted", [{"b_id": second}, {"b_id": third}], {"b_now": later}
             )
+            # One row: the plain statement, to compare what the batch stored with.
+            one = {"b_id": fourth, "b_status": "pending", "b_next": later, "b_code": None}
+            record_update.execute(other, "refused", [{**one, "b_error": None}], {"b_now": now})
     finally:
         event.remove(engine, "before_cursor_execute", count)
     by_id = {r.id: r for r in rows(db)}
@@ -68,8 +71,12 @@ def test_a_batch_writes_each_row_its_own_values_in_one_statement(db, tctx, conta
     assert (b.status, b.next_attempt_at, b.error_code) == ("pending", None, 21610)
     assert (b.attempts, c.attempts) == (-1, -1) and c.status == "pending"
     assert b.updated_at == c.updated_at == later
-    if engine.dialect.name == "postgresql":
-        assert len(statements) == 2 and all("unnest" in s for s in statements)
+    batched = "unnest" if engine.dialect.name == "postgresql" else "json_each"
+    assert len(statements) == 3 and all(batched in s for s in statements[:2])
+    # A datetime passed in the batch is stored as a bound one is (SQLite keeps text, which the
+    # due queries compare as text).
+    stored = text("SELECT next_attempt_at, updated_at FROM outbound_messages WHERE id = :id")
+    assert db.execute(stored, {"id": first}).one() == db.execute(stored, {"id": fourth}).one()
 
 
 def test_a_claim_moves_its_senders_clock_past_the_slots_it_gave(db, tctx, container):
