@@ -104,9 +104,8 @@ def main() -> None:
     with container.sessions() as db:
         label[0] = "claim due texts"
         now = datetime.now(UTC)
-        quotas = due.quotas(ctx, 50, 5.0)
-        ids = due.candidates(db, quotas, now, 50)
-        due.lock(db, ids, now, dict(quotas), 50)
+        ids, quotas = due.candidates(db, ctx, now, 50, 5.0)  # as a claim of 50 asks
+        due.lock(db, ids, now, quotas, 50)
         db.rollback()
         label[0] = "conflicts at booking"
         other = db.scalars(select(Therapist.id).where(Therapist.id != therapist).limit(1)).one()
