@@ -53,12 +53,3 @@ def on_starting(server: Any) -> None:
 def child_exit(server: Any, worker: Any) -> None:
     """A dead worker's live gauges stop counting (its counters keep adding up)."""
     multiprocess.mark_process_dead(worker.pid)
-
-
-# Threads per worker (gunicorn's gthread worker when above 1): a request waiting on
-# PostgreSQL no longer holds the whole worker, and clients' keep-alive connections are kept
-# instead of being closed after every answer. Measured with bench/reads.py's endpoints on
-# 2 workers: about twice the requests per second of the sync worker on every endpoint.
-# Each thread takes at most one pooled connection, so threads x workers x web hosts must stay
-# under the pool limits README "Running in production" gives (or PgBouncer's).
-threads = int(os.environ.get("WEB_THREADS", "4"))
