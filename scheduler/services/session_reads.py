@@ -2,7 +2,8 @@
 
 Each is one SELECT of the session, the series columns its JSON and measure plan need and the
 client's consent columns, within the user's reach (`access.session_filter`: a hidden session
-reads exactly like a missing one). Text states then cost one query for the texts alone
+reads exactly like a missing one). One session comes with its texts joined (its text state
+costs nothing more); a list's text states cost one query for the texts alone
 (`text_state.states_of_views`). Writes keep working on mapped objects; these are reads only.
 """
 
