@@ -16,7 +16,9 @@ Details on demand: each state carries a one-line `detail`; every text of a sessi
 listed by `messaging.messages_for_sessions` (GET /api/v1/sessions/{id}/messages).
 
 Cost: one query for any number of sessions (their texts and their clients' consents); none
-when the page has read both already (`states_from_texts`).
+when the page has read both already (`states_from_texts`); for sessions read as views with
+their consent (`services.session_reads`), one query for their texts alone, or none when the
+texts came joined to the one session read (`state_of_view`).
 """
 
 from __future__ import annotations
@@ -163,12 +165,12 @@ def states_of_views(db: Session, views: Sequence[SessionView]) -> dict[int, Sess
     if not views:
         return {}
     conn = db.connection()
-    texts: dict[int, list[_Text]] = defaultdict(list)
+    texts: dict[int, list[Sequence[Any]]] = defaultdict(list)
     # .all(): one fetch for every row (iterating the result fetches them one at a time).
     rows = conn.execute(_texts_statement(conn.dialect.name), {"ids": [v.id for v in views]}).all()
-    for sid, kind, status, sent, due, code, err in rows:
-        texts[sid].append(_Text(kind, status, sent or due, code, err))
-    return {v.id: state_of(v, texts.get(v.id, []), v.consent, v.timezone) for v in views}
+    for row in rows:
+        texts[row[0]].append(row[1:])
+    return {v.id: state_of_view(v, texts.get(v.id, [])) for v in views}
 
 
 # What a text state reads of each text, in this order (`state_of_view` takes such rows).
