@@ -112,11 +112,12 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
         actor="demo",
     )
     clients: list[Client] = []
-    for first, last, phone, home, zone in [
-        ("Maria", "Lopez", "+15205550143", "tucson", None),
-        ("James", "Carter", "+15205550177", "tucson", "America/Los_Angeles"),
-        ("Priya", "Shah", "+12065550131", "seattle", None),
-        ("Tom", "Baker", "+13055550122", "miami", None),
+    # Maria reads her texts in Spanish: the demo shows both languages going out.
+    for first, last, phone, home, zone, language in [
+        ("Maria", "Lopez", "+15205550143", "tucson", None, "es"),
+        ("James", "Carter", "+15205550177", "tucson", "America/Los_Angeles", "en"),
+        ("Priya", "Shah", "+12065550131", "seattle", None, "en"),
+        ("Tom", "Baker", "+13055550122", "miami", None, "en"),
     ]:
         clients.append(
             directory.create_client(
@@ -128,6 +129,7 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
                     phone=phone,
                     home_location_id=home,
                     timezone=zone,
+                    language=language,
                     sms_consent=True,
                     goal_prompt_consent=True,
                 ),
