@@ -11,24 +11,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from ..db.models import OutboundMessage, SmsSender
+from ..db.models import OutboundMessage
 from ..db.types import utcnow
 from ..domain.reminders import TextingPolicy, is_allowed, next_allowed_at_or_after
 from ..locations import Location
 from ..services.context import ServiceContext
-from . import due, links
+from . import due, links, senders
 from .due import ClaimRow
 from .plan import policy_for
-from .updates import Along, unnest_update, updates_by_name
+from .updates import updates_by_name
 from .wording import TextFacts, choose_prompt, render
 
 _M = OutboundMessage
@@ -147,7 +144,7 @@ def claim_batch(
         ready.append((row, office, body, window))
         updates["_bodies"].append({"b_id": row.id, "body": body, "prompt_id": prompt_id})
 
-    slots, clocks = _reserve_slots(
+    slots, clocks = senders.reserve_slots(
         db, ctx, [(r.id, o) for r, o, _, _ in ready], real_now, horizon, known_senders
     )
     bodies = {u["b_id"]: u for u in updates.pop("_bodies", [])}
@@ -302,100 +299,12 @@ def _used_prompts(db: Session, series_ids: list[int | None]) -> dict[int, list[s
     return found
 
 
-def _reserve_slots(
-    db: Session,
-    ctx: ServiceContext,
-    wanted: list[tuple[int, Location]],
-    real_now: datetime,
-    horizon: float,
-    known_senders: set[str],
-) -> tuple[dict[int, datetime], dict[str, datetime]]:
-    """Give each text a send time on its sender's clock, at most `horizon` seconds ahead.
-
-    Returns the slots and the senders' clocks moved past them, which `_write` stores with
-    the claims (the senders' rows stay locked until then).
-    """
-    if not wanted:
-        return {}, {}
-    rates = {
-        o.sms_number: o.sms_max_per_second or ctx.settings.sms_max_per_second for _, o in wanted
-    }
-    senders = sorted(rates)
-    if not known_senders.issuperset(senders):
-        _ensure_senders(db, senders, real_now)
-        known_senders.update(senders)
-    # Locked in a fixed order, so two dispatchers never wait on each other in a cycle.
-    clocks: dict[str, datetime] = dict(
-        db.connection().execute(_clocks_query(), {"b_senders": senders}).tuples().all()
-    )
-    limit = real_now + timedelta(seconds=horizon)
-    slots: dict[int, datetime] = {}
-    for message_id, office in wanted:
-        key = office.sms_number
-        slot = max(real_now, clocks[key])
-        if slot > limit:
-            continue
-        slots[message_id] = slot
-        clocks[key] = slot + timedelta(seconds=1 / rates[key])
-    return slots, clocks
-
-
-_SENDERS = cast(Table, SmsSender.__table__)
-
-
-@cache
-def _clocks_query() -> Any:
-    """The senders' clocks, locked (built once: every claim runs it)."""
-    return (
-        select(_SENDERS.c.sender, _SENDERS.c.next_slot_at)
-        .where(_SENDERS.c.sender.in_(bindparam("b_senders", expanding=True)))
-        .order_by(_SENDERS.c.sender)
-        .with_for_update()
-    )
-
-
-_ADVANCE: dict[str, Any] = {"next_slot_at": bindparam("b_next")}
-
-
-@cache
-def _advance_clock() -> Any:
-    return update(_SENDERS).where(_SENDERS.c.sender == bindparam("b_sender")).values(**_ADVANCE)
-
-
-@cache
-def _advance_clocks(keys: tuple[str, ...]) -> Any:
-    return unnest_update(_SENDERS, "sender", {}, _ADVANCE, keys)
-
-
-def slow_senders(db: Session, until: dict[str, datetime]) -> None:
-    """Move each sender's clock to at least `until` (the provider said 429: Retry-After).
-
-    Every dispatcher reserves its slots from this clock, so all of them hold off, not just
-    the one that was told.
-    """
-    for sender in sorted(until):  # the claim's lock order
-        db.execute(
-            update(_SENDERS)
-            .where(_SENDERS.c.sender == sender, _SENDERS.c.next_slot_at < until[sender])
-            .values(next_slot_at=until[sender])
-        )
-
-
-def _ensure_senders(db: Session, senders: list[str], real_now: datetime) -> None:
-    values = [{"sender": s, "next_slot_at": real_now} for s in senders]
-    dialect = db.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.execute(insert(SmsSender).values(values).on_conflict_do_nothing(index_elements=["sender"]))
-
-
 def _write(
     db: Session, updates: dict[str, list[Any]], worker: str, now: datetime, clocks: dict[str, Any]
 ) -> None:
     shared = {"b_now": now, "b_worker": worker}
     # The senders' clocks only move when texts were given slots: with the claims.
-    advance = [{"b_sender": k, "b_next": v} for k, v in clocks.items()]
-    along = Along(_advance_clock(), _advance_clocks, advance)
-    _update.execute(db, "claim", updates.get("claim", ()), shared, along=along)
+    _update.execute(db, "claim", updates.get("claim", ()), shared, along=senders.advance(clocks))
     for name in ("suppress", "defer", "fail"):
         _update.execute(db, name, updates.get(name, ()), shared)
 

@@ -42,7 +42,7 @@ from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
 from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
-from . import claim, links, outcomes, record, verify
+from . import claim, links, outcomes, record, senders, verify
 from .claim import Claimed
 from .observer import replan_series
 from .plan import NOTICE_KINDS
@@ -222,7 +222,7 @@ class Dispatcher:
             until = {s: utcnow() + timedelta(seconds=t) for s, t in rec.slow_down.items()}
             try:
                 with self.sessions.begin() as db:
-                    claim.slow_senders(db, until)
+                    senders.slow_senders(db, until)
             except SQLAlchemyError as exc:
                 # This process holds off anyway (`_deliver`); the next 429 tries this again.
                 log.warning("cannot slow senders down (%s)", type(exc).__name__)
