@@ -77,10 +77,6 @@ class SessionView:
         total = self.series.session_count
         return course_phase(self.series.kind, min(self.number, total), total)
 
-    @property
-    def active(self) -> bool:
-        return self.status != "cancelled"
-
 
 # What the session reads take: a mapped session (pages, writes) or a view (the API's reads).
 AnySession = TherapySession | SessionView

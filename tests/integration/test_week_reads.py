@@ -7,11 +7,9 @@ Its text states come from the texts it reads anyway (`text_state.states_from_tex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import MeasureResponse, OutboundMessage, TherapySession
@@ -21,23 +19,10 @@ from scheduler.services.queries import sessions_between
 from scheduler.services.text_state import TEXT_STATES, states_from_texts, text_states
 from scheduler.texts.history import messages_for_sessions
 from tests import factories
+from tests.support.statements import statements
 
 FIRST = date(2027, 3, 3)
 SPAN = (datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC))
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _week(db: Session, *, measures_too: bool = False) -> list[TherapySession]:

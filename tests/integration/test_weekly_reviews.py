@@ -7,8 +7,6 @@ own `weekly_review` finds, and the number of statements must not grow with the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, time, timedelta
 
 from sqlalchemy import Engine, event
@@ -20,6 +18,7 @@ from scheduler.services import review
 from scheduler.services.context import ServiceContext
 from scheduler.texts.history import messages_for_sessions
 from tests import factories
+from tests.support.statements import statements
 from tests.web.access_world import _text
 from tests.web.inbound_support import sent_goal_prompt
 
@@ -101,26 +100,12 @@ def test_reviews_read_with_the_texts_match_the_separate_reads(
     for s in again:  # as on the page: the series' sessions came with the active series
         assert len(s.series.sessions) == 8
     ids = {s.id for s in reviewed}
-    with _statements(engine) as statements:
+    with statements(engine) as seen_statements:
         reviews, together = review.weekly_reviews_and_texts(
             db, [s for s in again if s.id in ids], shown
         )
     assert {k: _ids(v) for k, v in reviews.items()} == apart
     assert {k: [m.id for m in v] for k, v in together.items()} == texts
     # Prompts and texts, replies, ratings: nothing else.
-    assert len(statements) == 3, statements
+    assert len(seen_statements) == 3, seen_statements
     assert review.weekly_reviews_and_texts(db, [], []) == ({}, {})
-
-
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)

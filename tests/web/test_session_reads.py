@@ -5,6 +5,7 @@ questionnaire flags, for sessions in every state the access world and a few chan
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -23,9 +24,10 @@ def _user(db: Session, world: World, name: str) -> User:
     return db.scalars(select(User).where(User.email == world.emails[name])).one()
 
 
-def _mapped_json(db: Session, user: User, sessions: list[TherapySession]) -> list[dict]:
+def _json(db: Session, user: User, sessions: list, states: Any) -> list[dict]:
+    """Sessions as the API shows them, their text states from `states` (one of the paths)."""
     due = measures.measure_due(db, sessions)
-    texts = text_states(db, sessions)
+    texts = states(db, sessions)
     return [
         serialize.session(
             s, texts[s.id], clinical=access.clinical_visible(user, s), measure_due=due[s.id]
@@ -34,15 +36,12 @@ def _mapped_json(db: Session, user: User, sessions: list[TherapySession]) -> lis
     ]
 
 
+def _mapped_json(db: Session, user: User, sessions: list[TherapySession]) -> list[dict]:
+    return _json(db, user, sessions, text_states)
+
+
 def _view_json(db: Session, user: User, views: list) -> list[dict]:
-    due = measures.measure_due(db, views)
-    texts = states_of_views(db, views)
-    return [
-        serialize.session(
-            v, texts[v.id], clinical=access.clinical_visible(user, v), measure_due=due[v.id]
-        )
-        for v in views
-    ]
+    return _json(db, user, views, states_of_views)
 
 
 @pytest.fixture
