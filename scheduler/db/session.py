@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +25,60 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _make_sqlite_serialise_writers(engine)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+    track_writes(engine)
+    return engine
+
+
+# Ending a transaction that only read: why COMMIT rather than ROLLBACK.
+#
+# psycopg forgets every statement it has prepared on a connection at each ROLLBACK (and has
+# the server DEALLOCATE them): a rolled-back transaction may have dropped what they name.
+# Sessions that only read used to end with ROLLBACK (Session.close), so no statement ever
+# stayed prepared and PostgreSQL planned every query of every request again; planning the
+# one-session read costs several times executing it. A transaction that sent nothing but
+# reads ends the same way with COMMIT, and keeps them. `track_writes` notes, per connection,
+# whether the open transaction sent anything else; `close_reading` commits only then.
+_WROTE = "ipt_transaction_wrote"
+_READ = re.compile(r"\s*(?:SELECT|BEGIN)\b", re.IGNORECASE)
+
+
+def track_writes(engine: Engine) -> None:
+    """Note on each connection whether its open transaction has sent anything but SELECTs."""
+    if not event.contains(engine, "before_cursor_execute", _note_statement):
+        event.listen(engine, "begin", _fresh_transaction)
+        event.listen(engine, "before_cursor_execute", _note_statement)
+
+
+def _fresh_transaction(conn: Any) -> None:
+    conn.info[_WROTE] = False
+
+
+def _note_statement(
+    conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    # Anything not a plain SELECT counts as a write, a data-modifying WITH included.
+    if not _READ.match(statement):
+        conn.info[_WROTE] = True
+
+
+def close_reading(session: Session) -> None:
+    """Close the session, ending a transaction that only read with COMMIT (see above).
+
+    Anything else is rolled back as `Session.close` always did: ORM changes not yet flushed,
+    a write sent and not committed, or an engine without `track_writes`."""
+    if (
+        session.in_transaction()
+        and not (session.new or session.dirty or session.deleted)
+        and session.connection().info.get(_WROTE) is False
+    ):
+        try:
+            session.commit()
+        except Exception:  # the connection went away: nothing was written to lose
+            session.rollback()
+    session.close()
 
 
 def _make_sqlite_serialise_writers(engine: Engine) -> None:

@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import logs
 from ..config import Settings
+from ..db.session import close_reading
 from ..package_data import templates_dir
 from ..wiring import Container, build
 from . import errors, frontdesk, headers, health, input_guard, measure_form, metrics, observe
@@ -44,9 +45,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         )
 
     @app.teardown_appcontext
-    def _close_db(_exc: BaseException | None) -> None:
+    def _close_db(exc: BaseException | None) -> None:
         db = g.pop("db", None)
-        if db is not None:
+        if db is None:
+            return
+        if exc is None:  # a read ends with COMMIT, keeping prepared statements (db.session)
+            close_reading(db)
+        else:
             db.close()
 
     logs.configure(settings.log_format)
