@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import JSON, Select, String, Table, bindparam, insert, literal, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from ..db.models import AuditEntry
-from ..db.types import utcnow
+from ..db.types import UTCDateTime, utcnow
 
 # What a read audit row says was viewed; the action is "<what>.viewed".
 Viewed = Literal[
@@ -98,6 +99,70 @@ def record_views(db: Session, actor: str, views: Sequence[View]) -> None:
 # A Core insert into the table (not the ORM's bulk insert of the entity), built once: the
 # single-row read skips the ORM's bulk machinery and the statement's cache key.
 _ONE_VIEW = insert(cast(Table, AuditEntry.__table__))
+
+
+def recording_read(
+    read: Select[Any],
+    what: Viewed,
+    *,
+    entity_id: str,
+    client_id: str,
+    order_by: Sequence[str] = (),
+) -> Select[Any]:
+    """`read`, writing the audit row of what it finds in the same statement (PostgreSQL).
+
+    WITH shown AS (read), logged AS (INSERT INTO audit_log ... SELECT ... FROM shown LIMIT 1)
+    SELECT shown's columns: one round trip for the read and its audit row, in the request's
+    own transaction, instead of a read and then an INSERT. A read that finds nothing (a
+    missing or hidden row) writes nothing. `entity_id` and `client_id` name `read`'s columns
+    holding the record's id and whose health data it is; the rows come in `order_by`'s
+    columns' order (a WITH's own order is not kept). Built once by the caller; the actor and
+    the time are the parameters `view_params` gives. SQLite has no data-modifying WITH:
+    there a read is followed by `record_views` (no round trip to save in-process).
+    """
+    shown = read.cte("shown")
+    source = select(
+        bindparam("view_at", type_=UTCDateTime()),
+        bindparam("view_actor", type_=String()),
+        literal(f"{what}.viewed"),
+        literal(_ENTITY[what]),
+        sql_cast(shown.c[entity_id], String),
+        shown.c[client_id],
+        bindparam("view_details", {}, type_=JSON()),
+    ).limit(1)  # one record shown, one row, however many rows the read joins
+    logged = _insert_view(source)
+    return select(*shown.c).add_cte(logged).order_by(*(shown.c[name] for name in order_by))
+
+
+def recording_row(row_by_id: Select[Any], what: Viewed, entity_id: Any, client_id: Any) -> Any:
+    """`row_by_id` (a SELECT of one record under the user's reach) writing the audit row of the
+    user's view of it in the same statement (PostgreSQL, as `recording_read`).
+
+    The INSERT selects from the record's table under the read's own WHERE, so it writes
+    exactly when the read finds the row: a missing or hidden one writes nothing. `entity_id`
+    and `client_id` are that table's columns naming the record and whose health data it is."""
+    where = row_by_id.whereclause
+    assert where is not None, "a row by id has a WHERE"
+    source = select(
+        bindparam("view_at", type_=UTCDateTime()),
+        bindparam("view_actor", type_=String()),
+        literal(f"{what}.viewed"),
+        literal(_ENTITY[what]),
+        sql_cast(entity_id, String),
+        client_id,
+        bindparam("view_details", {}, type_=JSON()),
+    ).where(where)
+    return row_by_id.add_cte(_insert_view(source))
+
+
+def _insert_view(source: Select[Any]) -> Any:
+    columns = ["at", "actor", "action", "entity", "entity_id", "client_id", "details"]
+    return insert(cast(Table, AuditEntry.__table__)).from_select(columns, source).cte("logged")
+
+
+def view_params(actor: str) -> dict[str, Any]:
+    """The parameters a `recording_read` statement's audit row takes."""
+    return {"view_at": utcnow(), "view_actor": actor}
 
 
 def client_views(db: Session, client_id: int, *, limit: int = 200) -> list[AuditEntry]:

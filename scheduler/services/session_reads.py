@@ -17,7 +17,7 @@ from sqlalchemy import Row, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession, User
-from . import access
+from . import access, audit
 from .errors import NotFound
 from .session_view import ClientConsent, SeriesView, SessionView
 from .text_state import TEXT_COLUMNS, SessionTexts, state_of_view
@@ -97,27 +97,53 @@ def _cached(cache: dict[access.Reach, Any], user: User, build: Any) -> Any:
     return found
 
 
-def one(db: Session, user: User, session_id: int) -> tuple[SessionView, SessionTexts]:
+def one(
+    db: Session, user: User, session_id: int, *, viewer: str
+) -> tuple[SessionView, SessionTexts]:
     """Session `session_id` if the user reaches it, with its text state; NotFound alike when
-    missing or hidden. One statement: the session's texts come joined to it (a row each)."""
-    statement = _cached(_ONE, user, _one_with_texts)
-    rows = db.connection().execute(statement, {"session_id": session_id}).all()
+    missing or hidden. The read records `viewer`'s view of it in the audit log, for the
+    caller to commit with the request.
+
+    One statement on PostgreSQL: the session's texts come joined to it (a row each) and the
+    audit row is written by the same statement (`audit.recording_read`). SQLite adds the
+    audit INSERT after it."""
+    conn = db.connection()
+    folded = conn.dialect.name == "postgresql"
+    statement = _cached(_ONE_RECORDING if folded else _ONE, user, _one_statement(folded))
+    params: dict[str, Any] = {"session_id": session_id}
+    if folded:
+        params |= audit.view_params(viewer)
+    rows = conn.execute(statement, params).all()
     if not rows:
         raise NotFound("session", session_id)
     view = _view(rows[0])
-    texts = [row[-len(TEXT_COLUMNS) :] for row in rows if row[-len(TEXT_COLUMNS)] is not None]
+    if not folded:
+        audit.record_views(db, viewer, [audit.View("session", view.id, view.series.client_id)])
+    # Each row holds one text after the session's columns (none: a row of NULLs).
+    texts = [row[_N_READ + 1 :] for row in rows if row[_N_READ] is not None]
     return view, state_of_view(view, texts)
 
 
-def _one_with_texts(reach: Any) -> Any:
-    m = OutboundMessage
-    return (
-        _select()
-        .add_columns(*TEXT_COLUMNS)
-        .outerjoin(m, and_(m.session_id == _S.id, m.status != "cancelled"))
-        .where(_S.id == bindparam("session_id"), reach)
-        .order_by(m.id)
-    )
+_ONE_RECORDING: dict[access.Reach, Any] = {}
+_N_READ = _N_SESSION + _N_SERIES + len(_CONSENT)
+
+
+def _one_statement(recording: bool) -> Any:
+    def build(reach: Any) -> Any:
+        m = OutboundMessage
+        read = (
+            _select()
+            .add_columns(m.id.label("text_id"), *TEXT_COLUMNS)
+            .outerjoin(m, and_(m.session_id == _S.id, m.status != "cancelled"))
+            .where(_S.id == bindparam("session_id"), reach)
+        )
+        if not recording:
+            return read.order_by(m.id)
+        return audit.recording_read(
+            read, "session", entity_id="id", client_id="client_id", order_by=("text_id",)
+        )
+
+    return build
 
 
 def between(

@@ -30,11 +30,20 @@ def viewer() -> User:
     return user
 
 
-def load(model: type[_M], row_id: int, *, options: Sequence[Any] = ()) -> _M:
+def load(
+    model: type[_M],
+    row_id: int,
+    *,
+    options: Sequence[Any] = (),
+    viewed: audit.Viewed | None = None,
+) -> _M:
     """The row if the user reaches it; 404 alike for hidden and missing rows.
 
-    `options`: loader options for what the view reads of the row next (in the same SELECT)."""
-    return access.get_visible(db(), viewer(), model, row_id, options=options)
+    `options`: loader options for what the view reads of the row next (in the same SELECT).
+    `viewed` (a client or a series): the read records this view in the audit log (on
+    PostgreSQL in its own statement); the view commits it with `served()` once the response
+    is built."""
+    return access.get_visible(db(), viewer(), model, row_id, options=options, viewed=viewed)
 
 
 def load_alert(alert_id: int) -> Alert:
@@ -68,4 +77,11 @@ def viewed(*views: audit.View) -> None:
     fails instead of being served unrecorded.
     """
     audit.record_views(db(), viewer().email, views)
+    served()
+
+
+def served() -> None:
+    """Commit the audit rows of what this response shows, written by its reads (`load(...,
+    viewed=...)`, `session_reads.one`): called once the response's content is built, so a
+    read whose audit row cannot be written fails instead of being served unrecorded."""
     db().commit()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.db.models import OutboundMessage, TherapySession, User
+from scheduler.db.models import AuditEntry, OutboundMessage, TherapySession, User
 from scheduler.services import access, measures, session_reads
 from scheduler.services.errors import NotFound
 from scheduler.services.queries import sessions_between
@@ -75,6 +75,19 @@ def varied(db: Session, world: World) -> World:
     return world
 
 
+def _views_of(db: Session, user: User, sid: int) -> list[int | None]:
+    """The client ids of the audit rows recording `user`'s views of session `sid`."""
+    rows = db.execute(
+        select(AuditEntry.client_id, AuditEntry.entity, AuditEntry.details).where(
+            AuditEntry.action == "session.viewed",
+            AuditEntry.actor == user.email,
+            AuditEntry.entity_id == str(sid),
+        )
+    ).all()
+    assert all(entity == "session" and details == {} for _, entity, details in rows)
+    return [client_id for client_id, _, _ in rows]
+
+
 @pytest.mark.parametrize("name", USERS)
 def test_one_session_reads_as_the_mapped_session(db: Session, varied: World, name: str) -> None:
     user = _user(db, varied, name)
@@ -85,12 +98,16 @@ def test_one_session_reads_as_the_mapped_session(db: Session, varied: World, nam
             mapped = access.get_visible(db, user, TherapySession, sid)
         except NotFound:
             with pytest.raises(NotFound):  # hidden and missing alike, as before
-                session_reads.one(db, user, sid)
+                session_reads.one(db, user, sid, viewer=user.email)
+            assert _views_of(db, user, sid) == []  # nothing shown, nothing recorded
             continue
-        view, state = session_reads.one(db, user, sid)
+        view, state = session_reads.one(db, user, sid, viewer=user.email)
         assert _view_json(db, user, [view]) == _mapped_json(db, user, [mapped]), sid
         # The single read joins its texts into its one statement: the same state.
         assert state == states_of_views(db, [view])[view.id], sid
+        # ...and records the view (in that same statement on PostgreSQL): one row, however
+        # many texts the read joined.
+        assert _views_of(db, user, sid) == [mapped.series.client_id], sid
         shown += 1
     assert shown > 0  # every user of the world reaches some session
 

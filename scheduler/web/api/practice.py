@@ -7,10 +7,9 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
 from ...services import access, audit, client_records, directory, phone_consent, row_loads
-from ...services.audit import View
 from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, load, viewed
+from ..reach import allow, load, served
 from . import serialize
 from .auth import current_user
 from .base import blueprint
@@ -105,7 +104,8 @@ def merge_clients(client_id: int) -> ResponseReturnValue:
 
 @blueprint.get("/clients/<int:client_id>")
 def get_client(client_id: int) -> ResponseReturnValue:
-    client = load(Client, client_id, options=row_loads.CLIENT_RECORD)
+    # The read records this view in the audit log itself (in the same statement on PostgreSQL).
+    client = load(Client, client_id, options=row_loads.CLIENT_RECORD, viewed="client")
     out = {
         **serialize.client(client),
         # Opt-outs and opt-ins of the client's number (they apply to every record with it).
@@ -114,7 +114,7 @@ def get_client(client_id: int) -> ResponseReturnValue:
         ],
         **feed_url_for("client", client),
     }
-    viewed(View("client", client.id, client.id))
+    served()
     return jsonify(out)
 
 

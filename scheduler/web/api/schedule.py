@@ -21,14 +21,13 @@ from ...services import (
     session_moves,
     session_reads,
 )
-from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.queries import local_day_bounds
 from ...services.session_changes import CancelledBy
 from ...services.session_view import SessionView
 from ...services.text_state import SessionTexts, states_of_views, text_states
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, clinical, load, viewed
+from ..reach import allow, clinical, load, served
 from . import serialize
 from .auth import current_user
 from .base import blueprint
@@ -82,9 +81,9 @@ def create_series() -> ResponseReturnValue:
 
 @blueprint.get("/series/<int:series_id>")
 def get_series(series_id: int) -> ResponseReturnValue:
-    series = load(Series, series_id)
+    series = load(Series, series_id, viewed="series")  # records this view (see `load`)
     out = _series_json(db(), series)
-    viewed(View("series", series.id, series.client_id))
+    served()
     return jsonify(out)
 
 
@@ -176,9 +175,10 @@ def list_sessions() -> ResponseReturnValue:
 @blueprint.get("/sessions/<int:session_id>")
 def get_session(session_id: int) -> ResponseReturnValue:
     user = current_user()
-    s, texts = session_reads.one(db(), user, session_id)
+    # The read records this view in the audit log itself (in the same statement on PostgreSQL).
+    s, texts = session_reads.one(db(), user, session_id, viewer=user.email)
     out = _views_json([s], {s.id: texts})[0]
-    viewed(View("session", s.id, s.series.client_id))
+    served()
     return jsonify(out)
 
 
