@@ -13,6 +13,7 @@ from ..wiring import Container, build
 from . import errors, frontdesk, headers, health, input_guard, measure_form, metrics, observe
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
+from .json_out import OrjsonProvider
 from .webhooks import bp as webhooks_bp
 
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         template_folder=str(templates_dir()),  # pages/ and sms/; see package_data
         static_folder="static",
     )
+    app.json = OrjsonProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
