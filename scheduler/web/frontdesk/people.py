@@ -18,7 +18,7 @@ from ...services.errors import Invalid
 from ...services.feeds import FeedKind
 from ...services.text_state import states_from_texts
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, allowed, clinical, load, viewed, viewer
+from ..reach import allow, allowed, clinical, load, served, viewed, viewer
 from . import reads
 from .base import page_blueprint
 from .course_status import measure_due, statuses
@@ -52,7 +52,11 @@ def clients() -> ResponseReturnValue:
     return render_template("pages/clients.html", q=q, found=found, recent=recent, upcoming=upcoming)
 
 
-def _client_page(found: Client, form: ClientForm | None = None, status: int = 200) -> Any:
+def _client_page(
+    found: Client, form: ClientForm | None = None, status: int = 200, *, recorded: bool = False
+) -> Any:
+    """The client's page; `recorded`: `found` was read with `load(..., viewed="client")`, which
+    wrote this view's audit row already."""
     u = viewer()
     series = reads.series_of_client(db(), found.id, where=policy.series_filter(u))
     sessions = reads.client_sessions(db(), found.id, where=policy.session_filter(u))
@@ -82,14 +86,18 @@ def _client_page(found: Client, form: ClientForm | None = None, status: int = 20
         views=audit.client_views(db(), found.id) if allowed("read_audit", found) else None,
         number_history=phone_consent.history(db(), found.phone),
     )
-    viewed(View("client", found.id, found.id))
+    if recorded:
+        served()
+    else:
+        viewed(View("client", found.id, found.id))
     return page, status
 
 
 @bp.get("/clients/<int:client_id>")
 def client(client_id: int) -> ResponseReturnValue:
-    # Its consents are on the page: in the same SELECT as the client.
-    return _client_page(load(Client, client_id, options=row_loads.CLIENT_RECORD))
+    # Its consents are on the page, in the same SELECT as the client, which records the view.
+    found = load(Client, client_id, options=row_loads.CLIENT_RECORD, viewed="client")
+    return _client_page(found, recorded=True)
 
 
 @bp.post("/clients/<int:client_id>")

@@ -16,7 +16,7 @@ from ...services.session_common import office_of
 from ...services.text_state import states_from_texts
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, allowed, clinical, load, viewed
+from ..reach import allow, allowed, clinical, load, served, viewed
 from . import attendance, moving, reads
 from .base import page_blueprint
 from .course import session_measures_due
@@ -78,9 +78,9 @@ def _series_page(series: Series, status: int = 200, **forms: Any) -> ResponseRet
 
 @bp.get("/series/<int:series_id>")
 def page(series_id: int) -> ResponseReturnValue:
-    series = load(Series, series_id, options=row_loads.SERIES_PAGE)
+    series = load(Series, series_id, options=row_loads.SERIES_PAGE, viewed="series")
     shown = _series_page(series)
-    viewed(View("series", series.id, series.client_id))
+    served()  # the view's audit row, written by the read above
     return shown
 
 
