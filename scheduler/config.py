@@ -111,6 +111,9 @@ class Settings:
     # A bearer token that opens /metrics from anywhere (loopback needs none); None: loopback only.
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"  # or "json": one object a line
+    # "durable": a read's audit rows are committed like any write (the commit waits for
+    # PostgreSQL to flush its log). "async": without that wait (see web.reach.served).
+    read_audit_commit: str = "durable"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +156,11 @@ class Settings:
         log_format = (env.get("LOG_FORMAT") or "text").strip().lower()
         if log_format not in ("text", "json"):
             raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+        read_audit_commit = (env.get("READ_AUDIT_COMMIT") or "durable").strip().lower()
+        if read_audit_commit not in ("durable", "async"):
+            raise ConfigError(
+                f"READ_AUDIT_COMMIT must be durable or async, got {read_audit_commit!r}"
+            )
         smin = _int(env, "SESSION_COUNT_MIN", 8)
         smax = _int(env, "SESSION_COUNT_MAX", 20)
         if smin > smax:
@@ -183,6 +191,7 @@ class Settings:
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0, minimum=0, maximum=5),
             metrics_token=metrics_token,
             log_format=log_format,
+            read_audit_commit=read_audit_commit,
         )
 
     @property

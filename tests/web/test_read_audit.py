@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,9 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from scheduler.config import ConfigError, Settings
 from scheduler.db.models import AuditEntry
+from scheduler.wiring import Container
 from tests.web.access_world import (
     World,
     apis_fixture,  # noqa: F401  (fixture `apis`)
@@ -182,3 +185,44 @@ def test_a_read_whose_audit_row_cannot_be_written_is_not_served(
         )
         == 0
     )
+
+
+@pytest.mark.parametrize("mode", ["durable", "async"])
+def test_read_audit_commit_waits_for_the_flush_unless_asked_not_to(
+    world: World,
+    apis: dict[str, Api],
+    db: Session,
+    engine: Engine,
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    """READ_AUDIT_COMMIT=async: on PostgreSQL an audited read's commit skips the wait for the
+    log flush, for that transaction alone (SET LOCAL); its rows are written all the same."""
+    monkeypatch.setattr(container, "settings", replace(container.settings, read_audit_commit=mode))
+    sent: list[str] = []
+
+    def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    before = len(_views(db))
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        for path in (f"/clients/{world.client_m}", f"/sessions/{world.next_m}", "/inbox"):
+            assert apis["desk_miami"].get(path).status_code == 200, path
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert len(_views(db)) > before + 2  # every read recorded, whatever the mode
+    no_wait = [s for s in sent if "synchronous_commit" in s]
+    on_postgresql = engine.dialect.name == "postgresql"
+    assert len(no_wait) == (3 if mode == "async" and on_postgresql else 0), no_wait
+    # SET LOCAL: for the read's own transaction, never the connection's later ones.
+    assert all(s.startswith("SET LOCAL") for s in no_wait)
+
+
+def test_read_audit_commit_is_read_from_the_environment() -> None:
+    base = {"SECRET_KEY": "x" * 20}
+    assert Settings.from_env(base).read_audit_commit == "durable"
+    assert Settings.from_env({**base, "READ_AUDIT_COMMIT": " Async "}).read_audit_commit == "async"
+    with pytest.raises(ConfigError, match="READ_AUDIT_COMMIT must be durable or async"):
+        Settings.from_env({**base, "READ_AUDIT_COMMIT": "fast"})
