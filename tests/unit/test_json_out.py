@@ -33,6 +33,7 @@ SAMPLES = [
     {"money": Decimal("12.50"), "id": UUID(int=7), "point": Point(1, date(2027, 1, 2))},
     [],
     "just a string",
+    {"echoed": "Ada\ud800", "big": 2**70},  # orjson refuses both: written Flask's way
 ]
 
 
