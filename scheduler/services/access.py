@@ -2,9 +2,10 @@
 
 Every surface asks the same two questions, in this order:
 
-1. **Reach** (`get_visible`, `can_read`, and the `*_filter` clauses for lists and searches): may
-   this user know that the row exists? Outside its reach a row answers 404 with the same body
-   as a row that does not exist, so no surface confirms what it hides.
+1. **Reach** (`can_read`, the `*_filter` clauses for lists and searches, and one row by id
+   through `visible_rows.get_visible`): may this user know that the row exists? Outside its
+   reach a row answers 404 with the same body as a row that does not exist, so no surface
+   confirms what it hides.
 2. **Action** (`can`, `authorize`): may this user do `action` to a row it reaches? If not, 403.
 
 What each role reaches:
@@ -49,16 +50,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select, true, union
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Series, Therapist, TherapySession, User, therapist_offices
 from ..db.models.inbound import InboxItem
 from ..locations import Location
-from . import audit
 from .errors import Forbidden, NotFound
 from .queries import client_office_ids, therapist_office_ids
-from .row_loads import WITH_ROW
 from .session_view import AnySession, SessionView
 
 Action = Literal[
@@ -223,62 +222,6 @@ def visible(user: User, model: type[Row]) -> ColumnElement[bool]:
 
 
 # --- reach of single rows ----------------------------------------------------------------------
-
-
-def get_visible(
-    db: Session,
-    user: User,
-    model: type[_Model],
-    row_id: int,
-    *,
-    field: str | None = None,
-    options: Sequence[Any] = (),
-    viewed: audit.Viewed | None = None,
-) -> _Model:
-    """Row `row_id` of `model`, or NotFound alike when it is missing and when it is hidden.
-
-    `field` names the body field that carried the id (a 422 naming it instead of a 404);
-    `options`: loader options for what the caller reads of the row next (constants, such as
-    `row_loads.SESSION_PAGE`: the statement is kept per model, reach and options).
-    `viewed` (a client or a series): the read records the user's view of the row in the audit
-    log, in its own statement on PostgreSQL (`audit.recording_row`), for the caller to commit
-    with the response."""
-    folded = viewed is not None and db.get_bind().dialect.name == "postgresql"
-    query = _by_id(user, model, tuple(options), viewed if folded else None)
-    params = {"row_id": row_id, **audit.view_params(user.email)} if folded else {"row_id": row_id}
-    # .unique(): some rows come with a joined collection (a therapist's offices)
-    row = db.execute(query, params).unique().scalar_one_or_none()
-    if row is None:
-        raise NotFound(ROW_NAMES[model], row_id, field=field)
-    if viewed is not None and not folded:  # SQLite: no data-modifying WITH
-        client_id = getattr(row, _VIEWED[model][1].key)
-        audit.record_views(db, user.email, [audit.View(viewed, row.id, client_id)])
-    return row
-
-
-# One statement per model and reach, built once: a read skips building it and its cache key.
-_BY_ID: dict[tuple[type[Any], Reach, tuple[Any, ...], str | None], Any] = {}
-# The record's id and its client's, for the audit row of a view (`get_visible(viewed=...)`).
-_VIEWED: dict[type[Any], tuple[Any, Any]] = {
-    Client: (Client.id, Client.id),
-    Series: (Series.id, Series.client_id),
-}
-
-
-def _by_id(
-    user: User, model: type[Row], options: tuple[Any, ...], recording: audit.Viewed | None
-) -> Any:
-    key = (model, reach(user), options, recording)  # every filter depends on the reach alone
-    if (found := _BY_ID.get(key)) is None:
-        eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
-        found = select(model).where(model.id == bindparam("row_id"), visible(user, model))
-        if recording is not None:
-            found = audit.recording_row(found, recording, *_VIEWED[model])
-        found = found.options(*options) if options else found
-        if len(_BY_ID) > 2000:  # therapists' reaches differ: keep the dict bounded
-            _BY_ID.clear()
-        _BY_ID[key] = found = found.options(*eager)
-    return found
 
 
 def can_read(db: Session, user: User, row: Row | str) -> bool:

@@ -4,10 +4,10 @@ An office's week is some fifty sessions of twenty-odd fields; Python's json modu
 half a millisecond of each such read to write them out (sorted keys), orjson a twentieth of
 that. The output keeps Flask's choices: keys sorted, compact, and dates, datetimes and
 dataclasses (which orjson would write its own way) handed to Flask's `default`, so a date
-stays an HTTP date as before; so do decimals, which orjson does not know. Only the bytes of non-ASCII text change: written as
-UTF-8 instead of \\u escapes, the same JSON to any reader. What orjson refuses (a lone
-surrogate, which a 422 may echo back; an integer past 64 bits) goes Flask's way. Reading
-bodies stays Flask's.
+stays an HTTP date as before; so do decimals, which orjson does not know. Only the bytes of
+non-ASCII text change: written as UTF-8 instead of \\u escapes, the same JSON to any reader.
+What orjson refuses (a lone surrogate, which a 422 may echo back; an integer past 64 bits)
+goes Flask's way. Reading bodies stays Flask's.
 """
 
 from __future__ import annotations

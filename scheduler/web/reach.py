@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..db.models import Alert, Client, InboxItem, Series, Therapist, TherapySession, User
-from ..services import access, audit
+from ..services import access, audit, visible_rows
 from ..services.access import Action, Row
 from ..services.errors import NotFound
 from ..services.session_view import AnySession
@@ -45,7 +45,7 @@ def load(
     `viewed` (a client or a series): the read records this view in the audit log (on
     PostgreSQL in its own statement); the view commits it with `served()` once the response
     is built."""
-    return access.get_visible(db(), viewer(), model, row_id, options=options, viewed=viewed)
+    return visible_rows.get_visible(db(), viewer(), model, row_id, options=options, viewed=viewed)
 
 
 def load_alert(alert_id: int) -> Alert:

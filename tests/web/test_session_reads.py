@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.db.models import AuditEntry, OutboundMessage, TherapySession, User
-from scheduler.services import access, measures, session_reads
+from scheduler.services import access, measures, session_reads, visible_rows
 from scheduler.services.errors import NotFound
 from scheduler.services.queries import sessions_between
 from scheduler.services.text_state import states_of_views, text_states
@@ -95,7 +95,7 @@ def test_one_session_reads_as_the_mapped_session(db: Session, varied: World, nam
     shown = 0
     for sid in [*ids, varied.missing]:
         try:
-            mapped = access.get_visible(db, user, TherapySession, sid)
+            mapped = visible_rows.get_visible(db, user, TherapySession, sid)
         except NotFound:
             with pytest.raises(NotFound):  # hidden and missing alike, as before
                 session_reads.one(db, user, sid, viewer=user.email)

@@ -6,7 +6,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist, TherapySession
-from ...services import access, booking, session_moves, suggestions
+from ...services import access, booking, session_moves, suggestions, visible_rows
 from ...services.conflicts import redact
 from ..context import ctx, db
 from ..reach import allow, load
@@ -26,8 +26,8 @@ def suggest_series() -> ResponseReturnValue:
     if ctx().locations.get(body.location_id):
         allow("book", body.location_id)
     # As for booking: a client or therapist the caller does not reach reads as missing.
-    access.get_visible(db(), user, Client, body.client_id, field="client_id")
-    access.get_visible(db(), user, Therapist, body.therapist_id, field="therapist_id")
+    visible_rows.get_visible(db(), user, Client, body.client_id, field="client_id")
+    visible_rows.get_visible(db(), user, Therapist, body.therapist_id, field="therapist_id")
     req = booking.SeriesRequest(**body.model_dump())
     found = suggestions.suggest(db(), ctx(), req)
     return jsonify({"suggestions": [s.as_json() for s in found]})
@@ -40,7 +40,7 @@ def preview_session_move(session_id: int) -> ResponseReturnValue:
     body = parse(SessionMoveIn)
     given = body.model_dump(exclude_unset=True)
     if given.get("therapist_id") is not None:
-        access.get_visible(db(), user, Therapist, given["therapist_id"], field="therapist_id")
+        visible_rows.get_visible(db(), user, Therapist, given["therapist_id"], field="therapist_id")
     preview = session_moves.preview_move(db(), ctx(), session_id, move_request(given))
     out = preview.as_json()
     out["conflicts"] = redact(out["conflicts"], access.reach(user).office)

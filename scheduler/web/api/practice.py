@@ -6,7 +6,14 @@ from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ...db.models import Client, Therapist
-from ...services import access, audit, client_records, directory, phone_consent, row_loads
+from ...services import (
+    audit,
+    client_records,
+    directory,
+    phone_consent,
+    row_loads,
+    visible_rows,
+)
 from ...services.errors import Invalid, NotFound
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, load, served
@@ -86,7 +93,7 @@ def merge_clients(client_id: int) -> ResponseReturnValue:
     """Admins: merge the record `from_client_id` into this one (audited)."""
     user = allow("merge_clients", load(Client, client_id))
     body = parse(ClientMergeIn)
-    access.get_visible(db(), user, Client, body.from_client_id, field="from_client_id")
+    visible_rows.get_visible(db(), user, Client, body.from_client_id, field="from_client_id")
     with unit_of_work() as session:
         result = client_records.merge(
             session, ctx(), client_id, body.from_client_id, actor=user.email

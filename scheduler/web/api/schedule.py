@@ -20,6 +20,7 @@ from ...services import (
     session_changes,
     session_moves,
     session_reads,
+    visible_rows,
 )
 from ...services.errors import Invalid
 from ...services.queries import local_day_bounds
@@ -66,10 +67,10 @@ def create_series() -> ResponseReturnValue:
     if ctx().locations.get(body.location_id):
         allow("book", body.location_id)
     # A client or therapist the caller does not reach reads exactly like one that is missing.
-    access.get_visible(db(), user, Client, body.client_id, field="client_id")
-    access.get_visible(db(), user, Therapist, body.therapist_id, field="therapist_id")
+    visible_rows.get_visible(db(), user, Client, body.client_id, field="client_id")
+    visible_rows.get_visible(db(), user, Therapist, body.therapist_id, field="therapist_id")
     if body.continues_series_id is not None:  # the course a maintenance series continues
-        access.get_visible(
+        visible_rows.get_visible(
             db(), user, Series, body.continues_series_id, field="continues_series_id"
         )
     req = booking.SeriesRequest(**body.model_dump())
@@ -246,7 +247,7 @@ def change_session(session_id: int) -> ResponseReturnValue:
         allow("change_schedule", row)
     if action == "move" and given.get("therapist_id") is not None:
         # A therapist the caller does not reach reads exactly like one that is missing.
-        access.get_visible(db(), user, Therapist, given["therapist_id"], field="therapist_id")
+        visible_rows.get_visible(db(), user, Therapist, given["therapist_id"], field="therapist_id")
     with unit_of_work() as session:
         if action == "move":
             s = session_moves.move_session(

@@ -17,7 +17,7 @@ from ...domain.phases import PROBLEM_AREAS, SERIES_KINDS
 from ...inputs import date_problem, day_arg, id_problem
 from ...locations import Location
 from ...services import access as policy
-from ...services import booking, client_records, directory, termination
+from ...services import booking, client_records, directory, termination, visible_rows
 from ...services.conflicts import redact, summarise
 from ...services.errors import Conflict, Invalid, NotFound
 from ..context import ctx, db, unit_of_work
@@ -225,7 +225,9 @@ def book() -> ResponseReturnValue:
             if not form.therapist_id.data:
                 raise Invalid({"therapist_id": "choose a therapist"})
             # One outside the user's reach reads exactly like one that does not exist.
-            policy.get_visible(db(), u, Therapist, form.therapist_id.data, field="therapist_id")
+            visible_rows.get_visible(
+                db(), u, Therapist, form.therapist_id.data, field="therapist_id"
+            )
             with unit_of_work() as tx:
                 if form.client_mode.data == "new":
                     client = directory.create_client(
