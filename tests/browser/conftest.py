@@ -63,7 +63,15 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     holder: dict[str, Any] = {}
 
     def wsgi(environ: Any, start_response: Any) -> Any:
-        return holder["app"](environ, start_response)
+        # Each answer is read whole (and its file closed) before the server writes it: Chromium
+        # drops connections mid-answer (the favicon, as a test moves on), which left a static
+        # file open until garbage collection warned about it in whichever test ran then.
+        answer = holder["app"](environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
 
     # Bind first (port 0: any free port) so the public URL, which webhook signatures cover,
     # can name the real port.
