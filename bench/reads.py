@@ -5,11 +5,12 @@ office, 540 weekly series of 12), issues an admin token, then either
 
   * (default) starts gunicorn as the Procfile does (2 workers) and drives each endpoint with
     `wrk -t2 -c8` for `--seconds`, /healthz first and last; prints requests/s and the ratio of
-    each endpoint to /healthz from this same run; last line JSON;
+    each endpoint to /healthz from this same run; last line JSON; with `--split`, also where
+    each request's time went (the web workers' CPU, PostgreSQL's, wrk's, cores left unused);
   * `--profile`: runs `--profile-requests` requests per endpoint through the Flask test client
     under cProfile and prints the top functions by cumulative time (where a read's time goes).
 
-Run:  uv run python bench/reads.py [--seconds 10] [--profile]
+Run:  uv run python bench/reads.py [--seconds 10] [--split] [--profile]
 Needs `wrk` on PATH for the default mode (Debian: apt-get install wrk).
 """
 
@@ -160,7 +161,40 @@ def wrk(base: str, path: str, token: str | None, seconds: int) -> float:
     return float(found.group(1))
 
 
-def run_wrk(url: str, ids: dict[str, Any], seconds: int) -> dict[str, Any]:
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of the gunicorn processes and of PostgreSQL's (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    mine = os.times()  # its children: wrk, once it has exited
+    found = {"web": 0.0, "postgres": 0.0, "wrk": mine.children_user + mine.children_system}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if b"gunicorn" in command:
+            found["web"] += used
+        elif command.startswith(b"postgres"):
+            found["postgres"] += used
+    return found
+
+
+def _split(name: str, rate: float, seconds: int, before: dict[str, float]) -> None:
+    """`--split`: where each request's time went, in ms of CPU: the web workers', PostgreSQL's,
+    wrk's, and what the machine's cores left unused (waiting: for a commit's log flush, say;
+    or taken by anything else running)."""
+    after, requests = _cpu_seconds(), rate * seconds
+    web, pg, load = ((after[k] - before[k]) / requests * 1000 for k in ("web", "postgres", "wrk"))
+    idle = (os.cpu_count() or 1) * 1000 / rate - web - pg - load
+    print(
+        f"  {name:10s} per request: web {web:.2f} ms, postgres {pg:.2f} ms, wrk {load:.2f} ms,"
+        f" cores unused {idle:.2f} ms"
+    )
+
+
+def run_wrk(url: str, ids: dict[str, Any], seconds: int, split: bool = False) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not on PATH (Debian: apt-get install wrk)")
     with tempfile.TemporaryDirectory() as instance:
@@ -171,10 +205,16 @@ def run_wrk(url: str, ids: dict[str, Any], seconds: int) -> dict[str, Any]:
             rates: dict[str, float] = {}
             # /healthz between every endpoint: the ratio is to the median of those, so a
             # neighbour's burst on a shared machine moves one figure, not the baseline.
+            before = _cpu_seconds()
             health = [wrk(base, "/healthz", None, seconds)]
+            if split:
+                _split("healthz", health[0], seconds, before)
             for name, path in endpoints(ids).items():
                 wrk(base, path, ids["token"], 1)
+                before = _cpu_seconds()
                 rates[name] = wrk(base, path, ids["token"], seconds)
+                if split:
+                    _split(name, rates[name], seconds, before)
                 print(f"  {name:10s} {rates[name]:8.0f} req/s  {path}", flush=True)
                 health.append(wrk(base, "/healthz", None, seconds))
     healthz = statistics.median(health)
@@ -281,6 +321,11 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true", help="print each endpoint's SQL")
     parser.add_argument("--profile-requests", type=int, default=300)
     parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also print each endpoint's web CPU, PostgreSQL CPU and idle ms per request",
+    )
+    parser.add_argument(
         "--keep",
         metavar="URL",
         help="seed this database once and reuse it on later runs (ids kept in a file beside)",
@@ -310,7 +355,7 @@ def measure(args: argparse.Namespace, url: str, ids: dict[str, Any]) -> None:
     elif args.profile:
         run_profile(url, ids, args.profile_requests)
     else:
-        print(json.dumps(run_wrk(url, ids, args.seconds)))
+        print(json.dumps(run_wrk(url, ids, args.seconds, args.split)))
 
 
 if __name__ == "__main__":
