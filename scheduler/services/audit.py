@@ -121,16 +121,8 @@ def recording_read(
     there a read is followed by `record_views` (no round trip to save in-process).
     """
     shown = read.cte("shown")
-    source = select(
-        bindparam("view_at", type_=UTCDateTime()),
-        bindparam("view_actor", type_=String()),
-        literal(f"{what}.viewed"),
-        literal(_ENTITY[what]),
-        sql_cast(shown.c[entity_id], String),
-        shown.c[client_id],
-        bindparam("view_details", {}, type_=JSON()),
-    ).limit(1)  # one record shown, one row, however many rows the read joins
-    logged = _insert_view(source)
+    # One record shown, one row, however many rows the read joins.
+    logged = _logged(_view_row(what, shown.c[entity_id], shown.c[client_id]).limit(1))
     return select(*shown.c).add_cte(logged).order_by(*(shown.c[name] for name in order_by))
 
 
@@ -143,7 +135,13 @@ def recording_row(row_by_id: Select[Any], what: Viewed, entity_id: Any, client_i
     and `client_id` are that table's columns naming the record and whose health data it is."""
     where = row_by_id.whereclause
     assert where is not None, "a row by id has a WHERE"
-    source = select(
+    return row_by_id.add_cte(_logged(_view_row(what, entity_id, client_id).where(where)))
+
+
+def _view_row(what: Viewed, entity_id: Any, client_id: Any) -> Select[Any]:
+    """A view's audit row as a SELECT of `_logged`'s columns, its FROM and WHERE the caller's;
+    the actor and the time are the parameters `view_params` gives."""
+    return select(
         bindparam("view_at", type_=UTCDateTime()),
         bindparam("view_actor", type_=String()),
         literal(f"{what}.viewed"),
@@ -151,13 +149,13 @@ def recording_row(row_by_id: Select[Any], what: Viewed, entity_id: Any, client_i
         sql_cast(entity_id, String),
         client_id,
         bindparam("view_details", {}, type_=JSON()),
-    ).where(where)
-    return row_by_id.add_cte(_insert_view(source))
+    )
 
 
-def _insert_view(source: Select[Any]) -> Any:
+def _logged(rows: Select[Any]) -> Any:
+    """INSERT INTO audit_log ... `rows`, as the data-modifying WITH named "logged"."""
     columns = ["at", "actor", "action", "entity", "entity_id", "client_id", "details"]
-    return insert(cast(Table, AuditEntry.__table__)).from_select(columns, source).cte("logged")
+    return insert(cast(Table, AuditEntry.__table__)).from_select(columns, rows).cte("logged")
 
 
 def view_params(actor: str) -> dict[str, Any]:
