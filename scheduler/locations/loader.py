@@ -24,9 +24,20 @@ _COUNTRY_TAIL = re.compile(r",?\s*(?:United States(?: of America)?|USA)\s*$", re
 
 
 def load_locations(path: str | os.PathLike[str]) -> LocationBook:
-    """Read and validate the file at ``path`` (OSError if it cannot be read)."""
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+    """Read and validate the file at ``path``; LocationsError names it when it cannot be read
+    (every edge reports that as one line, not a traceback)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise LocationsError(
+            [
+                f"cannot read the file: {why} (LOCATIONS_FILE names it; the default is "
+                "locations.yaml in the working directory)"
+            ],
+            os.fspath(path),
+        ) from exc
     return parse_locations(text, source=os.fspath(path))
 
 

@@ -33,6 +33,16 @@ def test_locations_check_fails_on_a_broken_file(env, tmp_path):
     assert "tucson" in err and "Mars/Base" in err
 
 
+def test_a_missing_locations_file_is_one_line_naming_it(env, monkeypatch, tmp_path):
+    missing = tmp_path / "nowhere.yaml"
+    monkeypatch.setenv("LOCATIONS_FILE", str(missing))
+    for args in (("db", "upgrade"), ("locations", "check")):
+        code, _, err = run(*args)
+        assert code == 2, args
+        assert str(missing) in err and "cannot read the file" in err, err
+        assert "Traceback" not in err
+
+
 def test_users_and_tokens(env):
     email = f"desk-{uuid.uuid4().hex[:6]}@practice.test"
     code, out, _ = run(
