@@ -9,7 +9,7 @@ row in the same statement on PostgreSQL (`audit.recording_row`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
@@ -39,9 +39,9 @@ def get_visible(
     `field` names the body field that carried the id (a 422 naming it instead of a 404);
     `options`: loader options for what the caller reads of the row next (constants, such as
     `row_loads.SESSION_PAGE`: the statement is kept per model, reach and options).
-    `viewed` (a client or a series): the read records the user's view of the row in the audit
-    log, in its own statement on PostgreSQL (`audit.recording_row`), for the caller to commit
-    with the response."""
+    `viewed` (of a client, a series or a session): the read records the user's view of the row
+    in the audit log, in its own statement on PostgreSQL (`audit.recording_row`), for the
+    caller to commit with the response."""
     folded = viewed is not None and db.get_bind().dialect.name == "postgresql"
     query = _by_id(user, model, tuple(options), viewed if folded else None)
     params = {"row_id": row_id, **audit.view_params(user.email)} if folded else {"row_id": row_id}
@@ -50,17 +50,23 @@ def get_visible(
     if row is None:
         raise NotFound(access.ROW_NAMES[model], row_id, field=field)
     if viewed is not None and not folded:  # SQLite: no data-modifying WITH
-        client_id = getattr(row, _VIEWED[model][1].key)
-        audit.record_views(db, user.email, [audit.View(viewed, row.id, client_id)])
+        audit.record_views(db, user.email, [audit.View(viewed, row.id, _VIEWED[model][2](row))])
     return row
 
 
 # One statement per model and reach, built once: a read skips building it and its cache key.
 _BY_ID: dict[tuple[type[Any], access.Reach, tuple[Any, ...], str | None], Any] = {}
-# The record's id and its client's, for the audit row of a view (`get_visible(viewed=...)`).
-_VIEWED: dict[type[Any], tuple[Any, Any]] = {
-    Client: (Client.id, Client.id),
-    Series: (Series.id, Series.client_id),
+# For the audit row of a view (`get_visible(viewed=...)`): the record's id and its client's as
+# SQL (the INSERT in the read's statement, PostgreSQL), and its client's id from the row read
+# (the INSERT after it, SQLite). A session names its client through its series.
+_VIEWED: dict[type[Any], tuple[Any, Any, Callable[[Any], int]]] = {
+    Client: (Client.id, Client.id, lambda row: row.id),
+    Series: (Series.id, Series.client_id, lambda row: row.client_id),
+    TherapySession: (
+        TherapySession.id,
+        select(Series.client_id).where(Series.id == TherapySession.series_id).scalar_subquery(),
+        lambda row: row.series.client_id,
+    ),
 }
 
 
@@ -72,7 +78,7 @@ def _by_id(
         eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
         found = select(model).where(model.id == bindparam("row_id"), access.visible(user, model))
         if recording is not None:
-            found = audit.recording_row(found, recording, *_VIEWED[model])
+            found = audit.recording_row(found, recording, *_VIEWED[model][:2])
         found = found.options(*options) if options else found
         if len(_BY_ID) > 2000:  # therapists' reaches differ: keep the dict bounded
             _BY_ID.clear()

@@ -42,9 +42,9 @@ def load(
     """The row if the user reaches it; 404 alike for hidden and missing rows.
 
     `options`: loader options for what the view reads of the row next (in the same SELECT).
-    `viewed` (a client or a series): the read records this view in the audit log (on
-    PostgreSQL in its own statement); the view commits it with `served()` once the response
-    is built."""
+    `viewed` (of a client, a series or a session): the read records this view in the audit
+    log (on PostgreSQL in its own statement); the view commits it with `served()` once the
+    response is built."""
     return visible_rows.get_visible(db(), viewer(), model, row_id, options=options, viewed=viewed)
 
 

@@ -11,18 +11,20 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
 from ...services import alerts, course, course_report, measures
-from ...services.audit import View
+from ...services.audit import View, Viewed
 from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
 from ..downloads import course_report_csv
-from ..reach import allow, load, load_alert, viewed
+from ..reach import allow, load, load_alert, served, viewed
 from . import course_json, openapi
 from .base import blueprint
 from .schemas import AlertAcknowledgement, MeasureIn, parse
 
 
-def _clinical_series(series_id: int) -> Series:
-    found = load(Series, series_id)
+def _clinical_series(series_id: int, recording: Viewed | None = None) -> Series:
+    """The series if the user may read its clinical content; `recording`: the read also writes
+    the audit row of this view (committed by `served()`, or rolled back with a refusal)."""
+    found = load(Series, series_id, viewed=recording)
     allow("read_clinical", found)
     return found
 
@@ -57,7 +59,7 @@ def record_measure(session_id: int) -> ResponseReturnValue:
 
 @blueprint.get("/series/<int:series_id>/measures")
 def series_measures(series_id: int) -> ResponseReturnValue:
-    series = _clinical_series(series_id)
+    series = _clinical_series(series_id, recording="measures")
     zone = ctx().locations.get(series.office_id)
     tz = zone.timezone if zone is not None else "UTC"
     found = measures.of_series(db(), series_id)
@@ -67,16 +69,16 @@ def series_measures(series_id: int) -> ResponseReturnValue:
         "severity_bands": course_json.bands(),
         "measures": [course_json.measure(m, tz) for m in found],
     }
-    viewed(View("measures", series.id, series.client_id))
+    served()
     return jsonify(out)
 
 
 @blueprint.get("/series/<int:series_id>/course")
 def series_course(series_id: int) -> ResponseReturnValue:
-    series = _clinical_series(series_id)
+    series = _clinical_series(series_id, recording="course")
     view = course.course_view(db(), series, ctx().clock())
     out = course_json.course(view)
-    viewed(View("course", series.id, series.client_id))
+    served()
     return jsonify(out)
 
 

@@ -9,10 +9,9 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from ...db.models import TherapySession
-from ...services.audit import View
 from ...services.review import weekly_review
 from ..context import db
-from ..reach import allow, load, viewed
+from ..reach import allow, load, served
 from . import openapi, serialize
 from .base import blueprint
 
@@ -20,7 +19,9 @@ from .base import blueprint
 @blueprint.get("/sessions/<int:session_id>/review")
 def session_review(session_id: int) -> ResponseReturnValue:
     """Clinical: the treating therapist's and admins'; the front desk gets 403."""
-    allow("read_clinical", load(TherapySession, session_id))
+    # The read writes the audit row of this view (in its own statement on PostgreSQL);
+    # served() commits it once the answer is built, a refusal rolls it back.
+    allow("read_clinical", load(TherapySession, session_id, viewed="review"))
     review = weekly_review(db(), session_id)
     session = review.session
     zone = ZoneInfo(session.timezone)
@@ -71,7 +72,7 @@ def session_review(session_id: int) -> ResponseReturnValue:
         ],
         "latest_rating": review.latest_rating,
     }
-    viewed(View("review", session.id, session.series.client_id))
+    served()
     return jsonify(out)
 
 

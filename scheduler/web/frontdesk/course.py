@@ -15,7 +15,7 @@ from ...services.audit import View
 from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
 from ..downloads import course_report_csv
-from ..reach import allow, clinical, load, load_alert, viewed
+from ..reach import allow, clinical, load, load_alert, served, viewed
 from . import access
 from .base import page_blueprint
 from .course_charts import course_charts, report_chart
@@ -26,7 +26,8 @@ bp = page_blueprint("course", __name__)
 
 @bp.get("/series/<int:series_id>/course")
 def page(series_id: int) -> ResponseReturnValue:
-    series = load(Series, series_id)
+    # The read writes the audit row of this view (committed with the page by served()).
+    series = load(Series, series_id, viewed="course")
     allow("read_clinical", series)
     # The row just read (its sessions and client load on first use): no second SELECT of it.
     view = course.course_view(db(), series, ctx().clock())
@@ -44,7 +45,7 @@ def page(series_id: int) -> ResponseReturnValue:
             measure_gad7=view.series.measure_gad7,
         ),
     )
-    viewed(View("course", series_id, view.series.client_id))
+    served()
     return page
 
 
