@@ -1,9 +1,11 @@
 """The audit log: who changed what (every writing use case), and who read which health data.
 
 Changes are recorded with `record` inside the use case's transaction. Reads of a client, a
-series, a session, a weekly review or an inbox item are recorded with `record_views`, inside the
-request's own transaction: one INSERT however many rows were shown, committed with the request,
-so a read whose audit row cannot be written is not served either.
+series, a session, a weekly review or an inbox item are recorded inside the request's own
+transaction and committed with the request, so a read whose audit row cannot be written is not
+served either: on PostgreSQL a read of one record writes its row in its own statement
+(`recording_read`, `recording_row`); lists, and every read on SQLite, send one INSERT however
+many rows were shown (`record_views`).
 """
 
 from __future__ import annotations
