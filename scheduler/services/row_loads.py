@@ -1,9 +1,9 @@
 """What a single-row read loads with the row itself, in the same SELECT.
 
-`visible_rows.get_visible` reads one client, therapist, series, session or inbox item for a page or
-an API answer; each of those goes on to show the rows named here (a series' client, office and
-therapist; a session's series; a therapist's offices; an inbox item's
-client and text). Joined into the one statement, they cost no round trip of their own.
+`visible_rows.get_visible` reads one client, therapist, series, session or inbox item for a
+page or an API answer; each of those goes on to show the rows named here (a series' client,
+office and therapist; a session's series; a therapist's offices; an inbox item's client and
+text). Joined into the one statement, they cost no round trip of their own.
 """
 
 from __future__ import annotations

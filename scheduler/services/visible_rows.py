@@ -10,7 +10,7 @@ row in the same statement on PostgreSQL (`audit.recording_row`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -50,19 +50,29 @@ def get_visible(
     if row is None:
         raise NotFound(access.ROW_NAMES[model], row_id, field=field)
     if viewed is not None and not folded:  # SQLite: no data-modifying WITH
-        audit.record_views(db, user.email, [audit.View(viewed, row.id, _VIEWED[model][2](row))])
+        audit.record_views(
+            db, user.email, [audit.View(viewed, row.id, _VIEWED[model].client_of(row))]
+        )
     return row
 
 
 # One statement per model and reach, built once: a read skips building it and its cache key.
 _BY_ID: dict[tuple[type[Any], access.Reach, tuple[Any, ...], str | None], Any] = {}
-# For the audit row of a view (`get_visible(viewed=...)`): the record's id and its client's as
-# SQL (the INSERT in the read's statement, PostgreSQL), and its client's id from the row read
-# (the INSERT after it, SQLite). A session names its client through its series.
-_VIEWED: dict[type[Any], tuple[Any, Any, Callable[[Any], int]]] = {
-    Client: (Client.id, Client.id, lambda row: row.id),
-    Series: (Series.id, Series.client_id, lambda row: row.client_id),
-    TherapySession: (
+
+
+class _Recorded(NamedTuple):
+    """What the audit row of a view of one model names (`get_visible(viewed=...)`)."""
+
+    entity_id: Any  # the record's id, as SQL (the INSERT in the read's statement: PostgreSQL)
+    client_id: Any  # whose health data it is, as SQL
+    client_of: Callable[[Any], int]  # the same from the row read (the INSERT after it: SQLite)
+
+
+# A session names its client through its series.
+_VIEWED: dict[type[Any], _Recorded] = {
+    Client: _Recorded(Client.id, Client.id, lambda row: row.id),
+    Series: _Recorded(Series.id, Series.client_id, lambda row: row.client_id),
+    TherapySession: _Recorded(
         TherapySession.id,
         select(Series.client_id).where(Series.id == TherapySession.series_id).scalar_subquery(),
         lambda row: row.series.client_id,
@@ -78,7 +88,9 @@ def _by_id(
         eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
         found = select(model).where(model.id == bindparam("row_id"), access.visible(user, model))
         if recording is not None:
-            found = audit.recording_row(found, recording, *_VIEWED[model][:2])
+            found = audit.recording_row(
+                found, recording, _VIEWED[model].entity_id, _VIEWED[model].client_id
+            )
         found = found.options(*options) if options else found
         if len(_BY_ID) > 2000:  # therapists' reaches differ: keep the dict bounded
             _BY_ID.clear()
