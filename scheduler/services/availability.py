@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import Select, false, select, union
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Office, Series, Therapist, TherapySession
@@ -195,13 +195,20 @@ def busy_calendar(
     """One query: the active sessions between `start` and `end` of these therapists (at any
     office), in these rooms of `office_id`, or of this client."""
     s = TherapySession
-    who: list[ColumnElement[bool]] = []
+    # Implied by `ends_at > start` (no session is longer), but it bounds each index range.
+    window = (s.starts_at < end, s.starts_at > start - LONGEST_SESSION, s.ends_at > start)
+    # Each kind of neighbour is found through its own index (the therapist's, the office's,
+    # the client's series), and only then are the sessions read. One OR across the series
+    # join could use none of them: it read every session of the practice in the window, so a
+    # 16-week booking cost as much as the practice is big.
+    who: list[Select[tuple[int]]] = []
     if therapist_ids:
-        who.append(s.therapist_id.in_(list(therapist_ids)))
+        who.append(select(s.id).where(s.therapist_id.in_(list(therapist_ids)), *window))
     if rooms:
-        who.append(and_(s.office_id == office_id, s.room.in_(list(rooms))))
+        who.append(select(s.id).where(s.office_id == office_id, s.room.in_(list(rooms)), *window))
     if client_id is not None:
-        who.append(Series.client_id == client_id)
+        theirs = select(Series.id).where(Series.client_id == client_id)
+        who.append(select(s.id).where(s.series_id.in_(theirs.scalar_subquery()), *window))
     query = (
         select(
             s.id,
@@ -222,12 +229,7 @@ def busy_calendar(
         .join(Client, Client.id == Series.client_id)
         .join(Therapist, Therapist.id == s.therapist_id)
         .join(Office, Office.id == s.office_id)
-        .where(or_(*who) if who else false(), s.status != "cancelled")
-        .where(s.starts_at < end, s.ends_at > start)
-        # Implied by the line above (no session is longer), but it bounds the scan: with it the
-        # planner reads ix_sessions_starts_at over a few hours instead of every session (the
-        # OR above, across the series join, can use no other index).
-        .where(s.starts_at > start - LONGEST_SESSION)
+        .where(s.id.in_(union(*who)) if who else false(), s.status != "cancelled")
     )
     excluded = list(exclude_session_ids)
     if excluded:
