@@ -106,6 +106,9 @@ def main() -> None:
         now = datetime.now(UTC)
         ids, quotas = due.candidates(db, ctx, now, 50, 5.0)  # as a claim of 50 asks
         due.lock(db, ids, now, quotas, 50)
+        # What a claim asks when the head of the queue cannot tell (a backlog in few offices).
+        label[0] = "claim due texts, office by office"
+        db.connection().execute(due._postgres_query(), {"b_now": now, "b_wanted": 200})
         db.rollback()
         label[0] = "conflicts at booking"
         other = db.scalars(select(Therapist.id).where(Therapist.id != therapist).limit(1)).one()

@@ -1,16 +1,20 @@
 """Finding due texts: fairly across offices, by index, and locked without waiting.
 
 Used by `claim.claim_batch` inside its transaction. A claim's statements do not depend on
-how many offices are configured, nor on how many texts are due: one statement hops from office
-to office through the due index to find those with anything due, then reads candidates only
-for those, a few at most per office and only as many offices as one claim can use (a LATERAL
-join per office on PostgreSQL, a correlated IN list on SQLite).
+how many offices are configured, nor on how many texts are due. Usually one statement reads
+the head of the queue, every office's oldest pending texts together, and that tells which
+offices have waited longest and what each may send. When it cannot tell (a backlog in a few
+offices), a second statement hops from office to office through the due index to find those
+with anything due, then reads candidates only for those, a few at most per office and only
+as many offices as one claim can use (a LATERAL join per office on PostgreSQL, a correlated
+IN list on SQLite).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict, namedtuple
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -57,23 +61,26 @@ def candidates(
     the quota of each office among them.
 
     One office's backlog (say a 1-a-second sender with a thousand texts due) must not starve
-    the others, so each office with anything due is read separately, by index, a few claims'
-    worth each (concurrent dispatchers skip each other's locked rows). Within a turn the
-    office whose oldest text has waited longest goes first, so an office left out of one
-    claim leads the next. Plain queries, not locking ones: `lock` then locks by id.
+    the others, so each office with anything due gets its turn, a few claims' worth each
+    (concurrent dispatchers skip each other's locked rows). Within a turn the office whose
+    oldest text has waited longest goes first (between texts due at the same instant, the
+    older row), so an office left out of one claim leads the next. Plain queries, not
+    locking ones: `lock` then locks by id.
     """
     # `lock` looks at no more than this many ids; with that many offices due, each
     # office's first text alone fills them.
     wanted = limit * CANDIDATE_FACTOR
-    postgres = db.get_bind().dialect.name == "postgresql"
-    query = _postgres_query() if postgres else _sqlite_query()
-    # Plain rows from the session's Core connection: nothing here needs the ORM's results.
-    params = {"b_now": now, "b_wanted": wanted}
-    rows = db.connection().execute(query, params).tuples().all()  # (rank, office, id)
+    conn = db.connection()  # plain rows: nothing here needs the ORM's results
+    rows: Sequence[tuple[Any, ...]] | None = _from_the_head(conn, now, wanted)
+    if rows is None:
+        postgres = conn.dialect.name == "postgresql"
+        query = _postgres_query() if postgres else _sqlite_query()
+        params = {"b_now": now, "b_wanted": wanted}
+        rows = conn.execute(query, params).tuples().all()
     quotas: dict[str, int] = {}
     turns: dict[str, int] = defaultdict(int)
     keyed = []
-    for rank, office_id, message_id in rows:  # each office's rows oldest first
+    for rank, office_id, message_id in rows:  # (rank, office, id), each office's oldest first
         if office_id not in quotas:
             quotas[office_id] = quota(ctx, office_id, limit, horizon)
         turns[office_id] += 1
@@ -83,12 +90,64 @@ def candidates(
     return [message_id for _, _, message_id in sorted(keyed)], quotas
 
 
+# How far `_from_the_head` reads into the queue, in offices' worth: enough that a queue
+# whose oldest texts are spread over many offices shows `wanted` of them at once.
+HEAD_DEPTH = 3
+
+
+def _from_the_head(conn: Any, now: datetime, wanted: int) -> list[tuple[int, str, int]] | None:
+    """The candidates, as `_postgres_query` would give them, read from the oldest pending
+    texts of all offices together, or None when those cannot tell.
+
+    Read in (send_at, id) order, an office's first row is its oldest pending text, so the
+    offices show up in the order of their waiting. That is the whole answer when the read
+    reached the end of what is due (the usual case: a worker that keeps up leaves a short
+    queue), or when it already shows `wanted` offices, each with a text it may send now:
+    each of those gives just that one. Otherwise (a backlog in a few offices, or an office
+    whose oldest is held back for a retry) the offices are found one by one instead. The
+    read costs what a claim can use, from the index alone, whatever the number of offices.
+    """
+    depth = wanted * HEAD_DEPTH
+    head = conn.execute(_head_query(), {"b_now": now, "b_depth": depth}).tuples().all()
+    complete = len(head) < depth
+    due: dict[str, list[int]] = {}  # office -> its due ids, oldest first; offices in order
+    for message_id, office_id, next_attempt_at in head:
+        ids = due.setdefault(office_id, [])
+        if next_attempt_at is None or next_attempt_at <= now:
+            ids.append(message_id)
+    offices = list(due)[:wanted]
+    if complete:
+        each = wanted - min(len(due), wanted) + 1
+    elif len(offices) == wanted and all(due[o] for o in offices):
+        each = 1
+    else:
+        return None
+    return [
+        (rank, office_id, message_id)
+        for rank, office_id in enumerate(offices, start=1)
+        for message_id in due[office_id][:each]
+    ]
+
+
+@cache
+def _head_query() -> Any:
+    """The oldest pending texts of every office, from `ix_outbound_messages_pending_send`."""
+    return (
+        select(_M.id, _M.office_id, _M.next_attempt_at)
+        .where(_M.status == "pending", _M.send_at <= bindparam("b_now"))
+        .order_by(_M.send_at, _M.id)
+        .limit(bindparam("b_depth"))
+    )
+
+
 @cache
 def _postgres_query() -> Any:
-    """The candidates on PostgreSQL in one statement, whatever the number of offices.
+    """The candidates on PostgreSQL in one statement, whatever the number of offices, when
+    the head of the queue cannot tell (`_from_the_head`).
 
     `pending` hops from office to office through the due index, one short index probe per
-    office with pending texts: the next office and its oldest pending text. (An aggregate
+    office with pending texts: the next office and its oldest pending text (ties by id, as
+    in `_from_the_head`). (An aggregate
     over the send_at index plans as a bitmap scan here, which visits every index entry left
     by texts sent since the last vacuum, as a bitmap scan never marks them dead: tens of
     milliseconds at 180 offices.) The offices whose oldest is due are ranked, longest
@@ -99,22 +158,22 @@ def _postgres_query() -> Any:
     """
     return text(
         """
-        WITH RECURSIVE pending(office_id, oldest) AS (
-            (SELECT office_id, send_at FROM outbound_messages
-             WHERE status = 'pending' ORDER BY office_id, send_at LIMIT 1)
+        WITH RECURSIVE pending(office_id, oldest, oldest_id) AS (
+            (SELECT office_id, send_at, id FROM outbound_messages
+             WHERE status = 'pending' ORDER BY office_id, send_at, id LIMIT 1)
             UNION ALL
-            SELECT next.office_id, next.send_at
+            SELECT next.office_id, next.send_at, next.id
             FROM pending AS p
             CROSS JOIN LATERAL (
-                SELECT m.office_id, m.send_at FROM outbound_messages AS m
+                SELECT m.office_id, m.send_at, m.id FROM outbound_messages AS m
                 WHERE m.status = 'pending' AND m.office_id > p.office_id
-                ORDER BY m.office_id, m.send_at
+                ORDER BY m.office_id, m.send_at, m.id
                 LIMIT 1
             ) AS next
         ),
         waiting AS (
             SELECT office_id,
-                   row_number() OVER (ORDER BY oldest, office_id) AS rank,
+                   row_number() OVER (ORDER BY oldest, oldest_id) AS rank,
                    count(*) OVER () AS offices
             FROM pending
             WHERE oldest <= :b_now
@@ -160,12 +219,16 @@ def _sqlite_query() -> Any:
         oldest AS (
             SELECT p.office_id,
                    (SELECT min(m.send_at) FROM outbound_messages AS m
-                    WHERE m.status = 'pending' AND m.office_id = p.office_id) AS oldest
+                    WHERE m.status = 'pending' AND m.office_id = p.office_id) AS oldest,
+                   (SELECT m.id FROM outbound_messages AS m
+                    WHERE m.status = 'pending' AND m.office_id = p.office_id
+                      AND m.send_at IS NOT NULL
+                    ORDER BY m.send_at, m.id LIMIT 1) AS oldest_id
             FROM pending AS p
             WHERE p.office_id IS NOT NULL
         ),
         waiting AS (
-            SELECT office_id, row_number() OVER (ORDER BY oldest, office_id) AS rank
+            SELECT office_id, row_number() OVER (ORDER BY oldest, oldest_id) AS rank
             FROM oldest
             WHERE oldest <= :b_now
         )

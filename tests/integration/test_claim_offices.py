@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date, timedelta
+from unittest.mock import patch
 
+import pytest
 from sqlalchemy import event
 
 from scheduler.db.models import OutboundMessage
-from scheduler.texts import claim
+from scheduler.texts import claim, due
 from tests import factories
 from tests.integration.dispatch_support import rows
 
@@ -112,3 +114,96 @@ def test_a_claim_with_nothing_due_runs_one_statement(db, tctx):
     queries = [s for s, _ in seen if not s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
     assert ids == [] and len(queries) == 1  # which offices have anything due: none
     assert OutboundMessage.__tablename__ in queries[0]
+
+
+# The head of the queue against the hop from office to office: `due.candidates` reads the
+# oldest pending texts of all offices together and uses them when they tell the whole
+# answer; otherwise it asks office by office. Both must give the same fair order.
+
+
+def _queue(db, tctx, shape: dict[str, list[tuple[int, int | None]]]) -> dict[str, list[int]]:
+    """Pending texts, office -> [(minutes before now it fell due, minutes until its retry or
+    None)], written in a shuffled order so ids do not follow the waiting. Returns each
+    office's ids, oldest first."""
+    now = tctx.clock.now
+    clients = {office: factories.client(db, tctx, office) for office in shape}
+    made: dict[str, list[tuple[int, int]]] = {office: [] for office in shape}
+    spots = [(office, spec) for office, specs in shape.items() for spec in specs]
+    for office, (ago, retry) in sorted(spots, key=lambda s: (s[1][0] * 7919) % 13):
+        row = OutboundMessage(
+            client_id=clients[office].id,
+            office_id=office,
+            kind="booking_confirmation",
+            status="pending",
+            send_at=now - timedelta(minutes=ago),
+            next_attempt_at=None if retry is None else now + timedelta(minutes=retry),
+        )
+        db.add(row)
+        db.flush()
+        made[office].append((-ago, row.id))
+    db.commit()
+    return {office: [i for _, i in sorted(texts)] for office, texts in made.items()}
+
+
+def _hop(db, tctx, limit: int) -> tuple[list[int], dict[str, int]]:
+    """The candidates as the office-by-office statement finds them."""
+    with patch.object(due, "_from_the_head", return_value=None):
+        return due.candidates(db, tctx, tctx.clock.now, limit, 2.0)
+
+
+SHAPES = {
+    # Every office waiting, some at the same instant, one held back for a retry.
+    "spread": {
+        "seattle": [(30, None), (20, None), (5, None)],
+        "miami": [(30, None), (25, None)],
+        "dallas": [(40, 10), (15, None)],
+        "tucson": [(30, None)],
+        "folsom": [(1, None)],
+    },
+    # One office's backlog ahead of everyone else's first text.
+    "backlog": {"miami": [(100 - n, None) for n in range(30)], "seattle": [(10, None)]},
+    # More offices waiting than a small claim looks at, each with more than one text.
+    "many": {
+        office: [(60 - 5 * n, None), (9 - n, None)]
+        for n, office in enumerate(["seattle", "miami", "dallas", "tucson", "folsom", "westwood"])
+    },
+    # The longest-waiting office has nothing it may send yet.
+    "held": {"dallas": [(50, 30), (45, 30)], "miami": [(40, None)], "seattle": [(2, None)]},
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("limit", [1, 2, 20])
+@pytest.mark.parametrize("depth", [1, due.HEAD_DEPTH])
+def test_the_head_of_the_queue_and_the_hop_agree(db, tctx, shape, limit, depth):
+    _queue(db, tctx, SHAPES[shape])
+    with patch.object(due, "HEAD_DEPTH", depth):
+        found = due.candidates(db, tctx, tctx.clock.now, limit, 2.0)
+    assert found == _hop(db, tctx, limit)
+    assert found[0]
+
+
+def test_the_head_alone_answers_when_it_reaches_the_end_of_what_is_due(db, tctx):
+    made = _queue(db, tctx, SHAPES["spread"])
+    conn = db.connection()
+    got = due._from_the_head(conn, tctx.clock.now, wanted=80)
+    assert got is not None
+    # Dallas's oldest (40 minutes) is held back, but Dallas has waited longest: it goes first
+    # with the text it may send. Seattle's, Miami's and Tucson's oldest fell due at the same
+    # instant: the older row first. Folsom's came last.
+    same_instant = sorted(["seattle", "miami", "tucson"], key=lambda o: made[o][0])
+    ranked = [office for _, office, _ in got]
+    assert list(dict.fromkeys(ranked)) == ["dallas", *same_instant, "folsom"]
+    # Dallas gives only what it may send now.
+    assert [m for _, o, m in got if o == "dallas"] == [made["dallas"][1]]
+
+
+def test_a_backlog_in_one_office_is_handed_to_the_hop_and_still_waits_its_turn(db, tctx):
+    made = _queue(db, tctx, SHAPES["backlog"])
+    conn = db.connection()
+    # A claim of one reads 4 x HEAD_DEPTH texts from the head: all Miami's.
+    assert due._from_the_head(conn, tctx.clock.now, wanted=4) is None
+    ids, quotas = due.candidates(db, tctx, tctx.clock.now, 1, 2.0)
+    assert set(quotas) == {"miami", "seattle"}
+    # Miami's oldest first, then Seattle's first, before Miami's second.
+    assert ids[:3] == [made["miami"][0], made["seattle"][0], made["miami"][1]]

@@ -38,22 +38,26 @@ DONE_STATUSES = ("sending", "sent", "delivered")
 class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
-        # The dispatcher reads pending rows per office in send_at order; the partial index
-        # stays small however much history accumulates.
+        # The dispatcher reads pending rows per office in its order (send_at, then id); the
+        # partial index stays small however much history accumulates.
         Index(
             "ix_outbound_messages_due",
             "office_id",
             "send_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
-        # Oldest pending texts across every office: the claim's look at offices no longer
-        # configured, and the oldest due text that /readyz and /metrics ask for on every
-        # probe (bench/explain.py: a sequential scan of every text without it).
+        # Oldest pending texts across every office: the head of the claim's queue, read
+        # from the index alone (hence office and retry time in it), and the oldest due text
+        # that /readyz and /metrics ask for on every probe (bench/explain.py: a sequential
+        # scan of every text without it).
         Index(
             "ix_outbound_messages_pending_send",
             "send_at",
             "id",
+            "office_id",
+            "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
