@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, bindparam, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
+from ..db.sql import one_of
 from ..formats import format_when
 from .session_view import ClientConsent, SessionView
 
@@ -81,14 +82,6 @@ class _Text(NamedTuple):
     at: datetime | None
     error_code: int | None
     error: str | None
-
-
-def one_of(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
-    """`column IN :name`; on PostgreSQL as `= ANY(:name)`, one array parameter, so the
-    statement's text does not change with the number of values (psycopg prepares it once)."""
-    if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(Integer)))
-    return column.in_(bindparam(name, expanding=True))
 
 
 def _rows_statement(dialect: str) -> Any:

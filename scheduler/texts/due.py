@@ -23,9 +23,9 @@ from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
+from ..db.sql import one_of
 from ..db.types import UTCDateTime
 from ..services.context import ServiceContext
-from ..services.text_state import one_of
 
 _M = OutboundMessage
 

@@ -16,7 +16,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, TherapySession
-from ..services.text_state import one_of
+from ..db.sql import one_of
 from .claim import BEFORE_START_KINDS, Claimed
 
 _M = OutboundMessage
