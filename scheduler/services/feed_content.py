@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Office, Series, Therapist, TherapySession
+from ..db.sql import one_of
 from ..ical import FeedEvent, FeedMeta, Status
 from .context import ServiceContext
 
@@ -50,41 +51,61 @@ def feed_content(
     """
     s = TherapySession
     fields = [s.id, s.revision, s.starts_at, s.ends_at, s.timezone, s.status, s.number, s.counts]
-    fields += [s.room, s.updated_at, Series.session_count, Series.kind, Office.address]
+    fields += [s.room, s.updated_at, s.series_id, Office.address]
     labelled = {
-        "first_initial": func.substr(Client.first_name, 1, 1),
-        "last_initial": func.substr(Client.last_name, 1, 1),
         "therapist_name": Therapist.name,
         "office_name": Office.name,
         "office_phone": Office.phone,
     }
     query = (
         select(*fields, *(column.label(name) for name, column in labelled.items()))
-        .join(Series, Series.id == s.series_id)
-        .join(Client, Client.id == Series.client_id)
         .join(Therapist, Therapist.id == s.therapist_id)
         .join(Office, Office.id == s.office_id)
         .where(owner_filter(kind, owner_key(kind, owner_id)), s.starts_at >= window_start)
         .order_by(s.starts_at, s.id)
     )
+    rows = db.execute(query).all()
+    series = _series_of(db, kind, {row.series_id for row in rows})
     host = urlparse(ctx.settings.public_base_url).hostname or "ipt-scheduler"
-    events = [_event(kind, row, host) for row in db.execute(query)]
+    events = [_event(kind, row, series[row.series_id], host) for row in rows]
     return FeedMeta(name=_calendar_name(db, ctx, kind, owner_id), refresh=REFRESH), events
 
 
-def _event(kind: FeedKind, row: Any, host: str) -> FeedEvent:
+def _series_of(db: Session, kind: FeedKind, ids: set[int]) -> dict[int, Any]:
+    """What the events tell of their series (and, but in a client's own feed, the client's
+    initials), by series id.
+
+    Read by id after the sessions, not joined to them: the planner joined a feed's few
+    hundred sessions to every series of the practice by hash, so a refresh cost as much as
+    the practice was big (20 ms at 180 offices, 3 ms at 9); by id it costs what the feed shows.
+    """
+    if not ids:
+        return {}
+    fields: list[Any] = [Series.id, Series.session_count, Series.kind]
+    query = select(*fields)
+    if kind != "client":  # a client's own feed names no client
+        query = query.add_columns(
+            func.substr(Client.first_name, 1, 1).label("first_initial"),
+            func.substr(Client.last_name, 1, 1).label("last_initial"),
+        ).join(Client, Client.id == Series.client_id)
+    dialect = db.get_bind().dialect.name
+    found = db.execute(query.where(one_of(dialect, Series.id, "ids")), {"ids": sorted(ids)})
+    return {row.id: row for row in found}
+
+
+def _event(kind: FeedKind, row: Any, series: Any, host: str) -> FeedEvent:
     cancelled = row.status == "cancelled"
     # A cancelled session that no longer counts keeps a stale number; showing it would clash
     # with the session that now has that number.
-    place = f" {row.number}/{row.session_count}" if row.counts else ""
+    place = f" {row.number}/{series.session_count}" if row.counts else ""
     if kind == "client":
         summary = f"Session with {row.therapist_name} · {row.office_name}"
-        details = [f"Session {row.number} of {row.session_count}" if row.counts else None]
+        details = [f"Session {row.number} of {series.session_count}" if row.counts else None]
         details.append(f"To change it, call {row.office_phone}")
     else:
-        initials = f"{row.first_initial}.{row.last_initial}.".upper()
+        initials = f"{series.first_initial}.{series.last_initial}.".upper()
         # "IPT maint k/M" for the monthly sessions after a course, "IPT k/N" within it.
-        label = "IPT maint" if row.kind == "maintenance" else "IPT"
+        label = "IPT maint" if series.kind == "maintenance" else "IPT"
         summary = f"{initials} · {label}{place}"
         details = [f"Therapist: {row.therapist_name}" if kind == "location" else None]
     if row.room:
