@@ -79,8 +79,13 @@ def _open(therapist_id: int | None) -> list[ColumnElement[bool]]:
     return criteria
 
 
-def open_alerts(db: Session, *, therapist_id: int | None) -> list[Alert]:
-    """Open alerts, oldest first: one therapist's, or every one (None, for admins)."""
+def open_alerts(
+    db: Session, *, therapist_id: int | None, viewed_by: str | None = None
+) -> list[Alert]:
+    """Open alerts, oldest first: one therapist's, or every one (None, for admins).
+
+    `viewed_by`: the read records that user's view of each alert (`audit.listed_and_recorded`),
+    for the request to commit."""
     query = (
         select(Alert)
         .where(*_open(therapist_id))
@@ -91,7 +96,17 @@ def open_alerts(db: Session, *, therapist_id: int | None) -> list[Alert]:
         )
         .order_by(Alert.created_at, Alert.id)
     )
-    return list(db.scalars(query).unique())
+    if viewed_by is None:
+        return list(db.scalars(query).unique())
+    return audit.listed_and_recorded(
+        db,
+        query,
+        "alert",
+        viewed_by,
+        entity_id=Alert.id,
+        client_id=Alert.client_id,
+        client_of=lambda alert: alert.client_id,
+    )
 
 
 def count_open(db: Session, *, therapist_id: int | None) -> int:

@@ -4,13 +4,14 @@ Changes are recorded with `record` inside the use case's transaction. Reads of a
 series, a session, a weekly review or an inbox item are recorded inside the request's own
 transaction and committed with the request, so a read whose audit row cannot be written is not
 served either: on PostgreSQL a read of one record writes its row in its own statement
-(`recording_read`, `recording_row`); lists, and every read on SQLite, send one INSERT however
-many rows were shown (`record_views`).
+(`recording_read`, `recording_row`), as does a list of records (`listed_and_recorded`);
+other lists, and every read on SQLite, send one INSERT however many rows were shown
+(`record_views`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -126,6 +127,36 @@ def recording_read(
     # One record shown, one row, however many rows the read joins.
     logged = _logged(_view_row(what, shown.c[entity_id], shown.c[client_id]).limit(1))
     return select(*shown.c).add_cte(logged).order_by(*(shown.c[name] for name in order_by))
+
+
+def listed_and_recorded(
+    db: Session,
+    read: Select[Any],
+    what: Viewed,
+    actor: str,
+    *,
+    entity_id: Any,
+    client_id: Any,
+    client_of: Callable[[Any], int | None],
+) -> list[Any]:
+    """The records a list `read` (of ORM entities) finds, with one audit row per record for
+    `actor`'s view of them.
+
+    On PostgreSQL the rows are written by the read's own statement: WITH logged AS (INSERT
+    INTO audit_log ... SELECT ... FROM (read's ids)) SELECT read. Both see the statement's one
+    snapshot, so they list the same records, provided `read` orders them completely (a
+    LIMIT cut between equal keys could fall differently). `entity_id` and `client_id` are
+    columns of `read`'s FROM naming each record and whose health data it is. On SQLite the
+    read is followed by one INSERT (`record_views`), each record's client from `client_of`.
+    """
+    if db.get_bind().dialect.name != "postgresql":
+        found = list(db.scalars(read).unique())
+        record_views(db, actor, [View(what, row.id, client_of(row)) for row in found])
+        return found
+    ids = read.with_only_columns(entity_id, client_id, maintain_column_froms=True).subquery()
+    id_column, client_column = ids.c
+    logged = _logged(_view_row(what, id_column, client_column))
+    return list(db.scalars(read.add_cte(logged), view_params(actor)).unique())
 
 
 def recording_row(row_by_id: Select[Any], what: Viewed, entity_id: Any, client_id: Any) -> Any:

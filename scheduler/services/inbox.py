@@ -121,10 +121,13 @@ def list_items(
     status: InboxStatus | None,
     where: ColumnElement[bool] | None = None,
     limit: int = MAX_LIST,
+    viewed_by: str | None = None,
 ) -> list[InboxItem]:
     """Items of the given offices (None: every office), oldest open first.
 
     `where` narrows further; the edges pass the reader's reach (`services.access`).
+    `viewed_by`: the read records that user's view of each item (`audit.listed_and_recorded`),
+    for the request to commit.
     """
     query = select(InboxItem).options(
         joinedload(InboxItem.client),
@@ -146,8 +149,19 @@ def list_items(
     if status is not None:
         query = query.where(InboxItem.status == status)
     # Urgent items (a possible opt-out) first, then oldest first.
+    # A complete order (id last): a recording read lists and records the same items.
     query = query.order_by(InboxItem.urgent.desc(), InboxItem.created_at, InboxItem.id).limit(limit)
-    return list(db.scalars(query).unique())
+    if viewed_by is None:
+        return list(db.scalars(query).unique())
+    return audit.listed_and_recorded(
+        db,
+        query,
+        "inbox_item",
+        viewed_by,
+        entity_id=InboxItem.id,
+        client_id=InboxItem.client_id,
+        client_of=lambda item: item.client_id,
+    )
 
 
 def get_item(db: Session, item_id: int) -> InboxItem:

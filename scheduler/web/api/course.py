@@ -11,11 +11,11 @@ from flask.typing import ResponseReturnValue
 
 from ...db.models import Series, TherapySession
 from ...services import alerts, course, course_report, measures
-from ...services.audit import View, Viewed
+from ...services.audit import Viewed
 from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
 from ..downloads import course_report_csv
-from ..reach import allow, load, load_alert, served, viewed
+from ..reach import allow, load, load_alert, served
 from . import course_json, openapi
 from .base import blueprint
 from .schemas import AlertAcknowledgement, MeasureIn, parse
@@ -86,10 +86,12 @@ def series_course(series_id: int) -> ResponseReturnValue:
 def list_alerts() -> ResponseReturnValue:
     user = allow("list_alerts")
     found = alerts.open_alerts(
-        db(), therapist_id=None if user.role == "admin" else user.therapist_id
+        db(),
+        therapist_id=None if user.role == "admin" else user.therapist_id,
+        viewed_by=user.email,  # the read records what the answer shows
     )
     out = [course_json.alert(a) for a in found]
-    viewed(*(View("alert", a.id, a.client_id) for a in found))
+    served()
     return jsonify(out)
 
 

@@ -22,7 +22,7 @@ from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.review import goal_replies
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, clinical, load, viewed
+from ..reach import allow, clinical, load, served, viewed
 from . import openapi
 from .auth import current_user
 from .base import blueprint
@@ -105,10 +105,11 @@ def list_inbox() -> ResponseReturnValue:
         include_unrouted=location_id is None,  # kept to admins by the reach filter
         status=None if status == "all" else status,  # type: ignore[arg-type]
         where=access.inbox_filter(user),
+        viewed_by=user.email,  # the read records what the answer shows
     )
     seen = inbox_threads.read_ids(db(), user.id, [i.id for i in items])
     out = [o | {"unread": o["id"] not in seen} for o in _serialize_all(items)]
-    viewed(*(View("inbox_item", i.id, i.client_id) for i in items))
+    served()
     return jsonify(out)
 
 

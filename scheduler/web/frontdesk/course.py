@@ -11,11 +11,10 @@ from flask.typing import ResponseReturnValue
 from ...db.models import Series, TherapySession
 from ...domain import measures as domain
 from ...services import alerts, course, course_report, measure_forms, measures, termination
-from ...services.audit import View
 from ...services.errors import Invalid
 from ..context import ctx, db, unit_of_work
 from ..downloads import course_report_csv
-from ..reach import allow, clinical, load, load_alert, served, viewed
+from ..reach import allow, clinical, load, load_alert, served
 from . import access
 from .base import page_blueprint
 from .course_charts import course_charts, report_chart
@@ -77,12 +76,16 @@ def measure_plan(series_id: int) -> ResponseReturnValue:
 @bp.get("/alerts")
 def alert_list() -> ResponseReturnValue:
     u = allow("list_alerts")
-    found = alerts.open_alerts(db(), therapist_id=None if u.role == "admin" else u.therapist_id)
+    found = alerts.open_alerts(
+        db(),
+        therapist_id=None if u.role == "admin" else u.therapist_id,
+        viewed_by=u.email,  # the read records what the page shows
+    )
     forms = {a.id: AcknowledgeForm(formdata=None, prefix=f"alert{a.id}") for a in found}
     page = render_template(
         "pages/alerts.html", found=found, forms=forms, frequency=domain.FREQUENCY_OPTIONS
     )
-    viewed(*(View("alert", a.id, a.client_id) for a in found))
+    served()
     return page
 
 

@@ -15,11 +15,10 @@ from flask.typing import ResponseReturnValue
 from ...db.models import InboxItem
 from ...services import access as policy
 from ...services import inbox, inbox_replies, inbox_threads
-from ...services.audit import View
 from ...services.errors import Invalid
 from ...services.review import goal_replies
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, clinical, load, viewed, viewer
+from ..reach import allow, clinical, load, served, viewer
 from . import access, base
 from .base import page_blueprint
 from .forms import ReplyForm, ResolveForm
@@ -51,6 +50,7 @@ def _page(office_id: str | None) -> ResponseReturnValue:
         include_unrouted=True,  # admins only: the reach filter keeps the rest to their offices
         status=show,
         where=policy.inbox_filter(u),
+        viewed_by=u.email,  # the read records what the page shows
     )
     replies = goal_replies(db(), items)
     # The header counts what was unread before this visit; then everything shown is marked
@@ -69,7 +69,7 @@ def _page(office_id: str | None) -> ResponseReturnValue:
         forms={i.id: ResolveForm(formdata=None, prefix=f"item{i.id}") for i in items},
         reply_forms={i.id: ReplyForm(formdata=None, prefix=f"reply{i.id}") for i in items},
     )
-    viewed(*(View("inbox_item", i.id, i.client_id) for i in items))  # commits the markers too
+    served()  # the views the read recorded, and the read markers
     return page
 
 
