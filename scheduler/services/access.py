@@ -253,6 +253,15 @@ def reaches(db: Session, user: User, model: type[Row], row_id: int) -> bool:
     return bool(found)
 
 
+def sees_clinical_of_every_session(user: User) -> bool:
+    """Whether every session this user reaches shows its clinical content (`clinical_visible`):
+    true of admins, and of therapists, who reach only the sessions they or their series'
+    therapist hold; never of the front desk. A read can name its audit action from this
+    before it has the row."""
+    r = reach(user)
+    return r.admin or (r.therapist_id is not None and not r.desk)
+
+
 def clinical_visible(user: User, row: Series | AnySession | InboxItem) -> bool:
     """Goals, replies, ratings, reviews: admins and the treating therapist only."""
     r = reach(user)

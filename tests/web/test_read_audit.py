@@ -20,7 +20,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from scheduler.config import ConfigError, Settings
-from scheduler.db.models import AuditEntry
+from scheduler.db.models import AuditEntry, TherapySession, User
+from scheduler.services import access
 from scheduler.wiring import Container
 from tests.web.access_world import (
     World,
@@ -139,9 +140,8 @@ def test_page_reads_are_audited_too(app: Flask, world: World, db: Session, engin
         ("desk_miami", "/offices/miami/inbox", ["inbox_item.viewed"] * 2),
         ("ther_a", "/alerts", ["alert.viewed"]),
     ]
-    # Reads whose rows the read itself writes on PostgreSQL (the session page's action
-    # depends on what the row turns out to be, so it inserts after the read).
-    folded = {"/clients/", "/series/", "/offices/miami/inbox", "/alerts"}
+    # Reads whose rows the read itself writes on PostgreSQL: all of these.
+    folded = {"/clients/", "/series/", "/sessions/", "/offices/miami/inbox", "/alerts"}
     for user, path, actions in reads:
         before = len(_views(db))
         with audit_inserts(engine) as inserts:
@@ -265,3 +265,21 @@ def test_read_audit_commit_is_read_from_the_environment() -> None:
     assert Settings.from_env({**base, "READ_AUDIT_COMMIT": " Async "}).read_audit_commit == "async"
     with pytest.raises(ConfigError, match="READ_AUDIT_COMMIT must be durable or async"):
         Settings.from_env({**base, "READ_AUDIT_COMMIT": "fast"})
+
+
+def test_the_session_pages_audit_action_is_known_before_the_row_is_read(world: World, db: Session):
+    # The session page names its audit action (review or session) before it reads the row:
+    # that holds only if, for each user, every session they reach shows its clinical content
+    # or none does.
+    sessions = db.scalars(select(TherapySession)).all()
+    assert sessions
+    seen: set[bool] = set()
+    for email in world.emails.values():
+        user = db.scalars(select(User).where(User.email == email)).one()
+        reached = set(db.scalars(select(TherapySession.id).where(access.session_filter(user))))
+        shown = {s.id: access.clinical_visible(user, s) for s in sessions if s.id in reached}
+        expected = access.sees_clinical_of_every_session(user)
+        assert set(shown.values()) <= {expected}, email
+        if shown:
+            seen.add(expected)
+    assert seen == {True, False}  # both kinds of user reached sessions

@@ -10,13 +10,14 @@ from flask_wtf import FlaskForm
 
 from ...db.models import Series, TherapySession
 from ...services import measure_forms, review, row_loads, session_changes, session_moves
-from ...services.audit import View
+from ...services.access import sees_clinical_of_every_session
+from ...services.audit import Viewed
 from ...services.errors import Conflict, Invalid, NotFound
 from ...services.session_common import office_of
 from ...services.text_state import states_from_texts
 from ...texts.history import messages_for_sessions
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, allowed, clinical, load, served, viewed
+from ..reach import allow, allowed, clinical, load, served, viewer
 from . import attendance, moving, reads
 from .base import page_blueprint
 from .course import session_measures_due
@@ -167,10 +168,14 @@ def _goal_form(s: TherapySession, form: WeeklyGoalForm | None) -> WeeklyGoalForm
 
 @bp.get("/sessions/<int:session_id>")
 def session_page(session_id: int) -> ResponseReturnValue:
-    s = load(TherapySession, session_id, options=row_loads.SESSION_PAGE)
+    # With the weekly review on it, the page is a read of the review. The read writes the
+    # audit row (in its own statement on PostgreSQL), so the action is named before the row
+    # is read: the review is on every session page of those who see clinical content.
+    sees_review = sees_clinical_of_every_session(viewer())
+    what: Viewed = "review" if sees_review else "session"
+    s = load(TherapySession, session_id, options=row_loads.SESSION_PAGE, viewed=what)
     shown = _session_page(s)
-    # With the weekly review on it, the page is a read of the review.
-    viewed(View("review" if clinical(s) else "session", s.id, s.series.client_id))
+    served()
     return shown
 
 
