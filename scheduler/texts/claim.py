@@ -91,11 +91,15 @@ def claim_batch(
     limit: int,
     horizon: float,
     known_senders: set[str],
+    way: due.HeadOrHop | None = None,
 ) -> ClaimResult:
-    """Claim up to `limit` due texts whose send slot falls within `horizon` seconds."""
+    """Claim up to `limit` due texts whose send slot falls within `horizon` seconds.
+
+    `known_senders` and `way` are the dispatcher's memory from one claim to the next: the
+    senders whose rows exist, and how candidates were found lately (`due.HeadOrHop`)."""
     now = ctx.clock()
     real_now = utcnow()  # slots pace real sends, whatever clock the planner is given
-    ids, quotas = due.candidates(db, ctx, now, limit, horizon)
+    ids, quotas = due.candidates(db, ctx, now, limit, horizon, way)
     rows, contended = due.lock(db, ids, now, quotas, limit)
     result = ClaimResult(seen=len(rows), contended=contended)
     if not rows:

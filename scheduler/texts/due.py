@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict, namedtuple
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -54,8 +55,29 @@ def quota(ctx: ServiceContext, office_id: str, limit: int, horizon: float) -> in
     return min(limit, math.ceil(rate * horizon) + 1)
 
 
+@dataclass
+class HeadOrHop:
+    """How one dispatcher's recent claims found their candidates, for the next to choose.
+
+    A backlog in a few offices lasts longer than a claim, and while it lasts the head of the
+    queue cannot tell (`_from_the_head`): reading it is a wasted statement. So once it could
+    not tell, the next `RETRY_HEAD_AFTER` claims go straight to the hop, and then the head
+    is tried again. Both ways give the same texts; this only saves the wasted read.
+    """
+
+    hops_left: int = 0
+
+
+RETRY_HEAD_AFTER = 8
+
+
 def candidates(
-    db: Session, ctx: ServiceContext, now: datetime, limit: int, horizon: float
+    db: Session,
+    ctx: ServiceContext,
+    now: datetime,
+    limit: int,
+    horizon: float,
+    way: HeadOrHop | None = None,
 ) -> tuple[list[int], dict[str, int]]:
     """Due ids in a fair order (each office's oldest first, the offices taking turns) and
     the quota of each office among them.
@@ -65,13 +87,20 @@ def candidates(
     (concurrent dispatchers skip each other's locked rows). Within a turn the office whose
     oldest text has waited longest goes first (between texts due at the same instant, the
     older row), so an office left out of one claim leads the next. Plain queries, not
-    locking ones: `lock` then locks by id.
+    locking ones: `lock` then locks by id. `way`: the dispatcher's memory of which way of
+    finding them answered lately (`HeadOrHop`).
     """
     # `lock` looks at no more than this many ids; with that many offices due, each
     # office's first text alone fills them.
     wanted = limit * CANDIDATE_FACTOR
     conn = db.connection()  # plain rows: nothing here needs the ORM's results
-    rows: Sequence[tuple[Any, ...]] | None = _from_the_head(conn, now, wanted)
+    rows: Sequence[tuple[Any, ...]] | None = None
+    if way is not None and way.hops_left > 0:
+        way.hops_left -= 1
+    else:
+        rows = _from_the_head(conn, now, limit, wanted)
+        if rows is None and way is not None:
+            way.hops_left = RETRY_HEAD_AFTER
     if rows is None:
         postgres = conn.dialect.name == "postgresql"
         query = _postgres_query() if postgres else _sqlite_query()
@@ -90,24 +119,31 @@ def candidates(
     return [message_id for _, _, message_id in sorted(keyed)], quotas
 
 
-# How far `_from_the_head` reads into the queue, in offices' worth: enough that a queue
-# whose oldest texts are spread over many offices shows `wanted` of them at once.
-HEAD_DEPTH = 3
+# How far `_from_the_head` reads into the queue, in claims' worth: as many texts as `lock`
+# may look at, so a short queue is read to its end, and one spread over many offices shows
+# a claim's worth of them at once; a backlog in a few offices (which the hop answers) wastes
+# that read once in a while (`HeadOrHop`).
+HEAD_DEPTH = CANDIDATE_FACTOR
 
 
-def _from_the_head(conn: Any, now: datetime, wanted: int) -> list[tuple[int, str, int]] | None:
-    """The candidates, as `_postgres_query` would give them, read from the oldest pending
-    texts of all offices together, or None when those cannot tell.
+def _from_the_head(
+    conn: Any, now: datetime, limit: int, wanted: int
+) -> list[tuple[int, str, int]] | None:
+    """The candidates read from the oldest pending texts of all offices together, or None
+    when those cannot tell.
 
     Read in (send_at, id) order, an office's first row is its oldest pending text, so the
-    offices show up in the order of their waiting. That is the whole answer when the read
-    reached the end of what is due (the usual case: a worker that keeps up leaves a short
-    queue), or when it already shows `wanted` offices, each with a text it may send now:
-    each of those gives just that one. Otherwise (a backlog in a few offices, or an office
-    whose oldest is held back for a retry) the offices are found one by one instead. The
-    read costs what a claim can use, from the index alone, whatever the number of offices.
+    offices show up in the order of their waiting, and any office not seen waits less than
+    every office seen. When the read reached the end of what is due (the usual case: a
+    worker that keeps up leaves a short queue), that is `_postgres_query`'s whole answer.
+    When it stopped short but shows at least a claim's worth of offices, each with a text it
+    may send now, those texts are the first turn of that answer, in its order: all a claim
+    takes unless other dispatchers hold some of them (then this claim is shorter, and
+    reports the contention). Otherwise (a backlog in a few offices, or an office whose oldest
+    is held back for a retry) the offices are found one by one instead. The read costs what a
+    claim can use, from the index alone, whatever the number of offices.
     """
-    depth = wanted * HEAD_DEPTH
+    depth = limit * HEAD_DEPTH
     head = conn.execute(_head_query(), {"b_now": now, "b_depth": depth}).tuples().all()
     complete = len(head) < depth
     due: dict[str, list[int]] = {}  # office -> its due ids, oldest first; offices in order
@@ -118,7 +154,7 @@ def _from_the_head(conn: Any, now: datetime, wanted: int) -> list[tuple[int, str
     offices = list(due)[:wanted]
     if complete:
         each = wanted - min(len(due), wanted) + 1
-    elif len(offices) == wanted and all(due[o] for o in offices):
+    elif len(offices) >= limit and all(due[o] for o in offices):
         each = 1
     else:
         return None

@@ -42,7 +42,7 @@ from ..db.models.messaging import DONE_STATUSES
 from ..db.types import utcnow
 from ..services.context import ServiceContext
 from ..sms.gateway import OutboundSms, SendResult, SmsError, SmsGateway
-from . import claim, links, outcomes, record, senders, verify
+from . import claim, due, links, outcomes, record, senders, verify
 from .claim import Claimed
 from .observer import replan_series
 from .plan import NOTICE_KINDS
@@ -116,6 +116,7 @@ class Dispatcher:
             thread_name_prefix="sms-send",
         )
         self._known_senders: set[str] = set()
+        self._way = due.HeadOrHop()  # how this dispatcher's claims found their candidates
         # When each sender's last send in this process started: a send that starts late
         # must not bring the next one closer than the sender's interval.
         self._pace_lock = threading.Lock()
@@ -141,6 +142,7 @@ class Dispatcher:
                     limit=self.batch_size,
                     horizon=self.horizon,
                     known_senders=self._known_senders,
+                    way=self._way,
                 )
             stats.batches += 1
             stats.claimed += len(result.claimed)
