@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -69,9 +70,13 @@ class World:
 
 
 def _start_now(db: Session, s: TherapySession, now: datetime) -> None:
-    """Move a booked session to have started an hour ago (attendance needs a started one)."""
+    """Move a booked session to have started an hour ago (attendance needs a started one),
+    or at the office's midnight if that was later: it stays on today's local date, which the
+    day's lists show, whatever the hour the tests run at."""
     length = s.ends_at - s.starts_at
-    s.starts_at = now - timedelta(hours=1)
+    zone = ZoneInfo(s.timezone)
+    midnight = datetime.combine(now.astimezone(zone).date(), time(0), zone).astimezone(UTC)
+    s.starts_at = max(now - timedelta(hours=1), midnight)
     s.ends_at = s.starts_at + length
 
 
