@@ -98,15 +98,7 @@ def open_alerts(
     )
     if viewed_by is None:
         return list(db.scalars(query).unique())
-    return audit.listed_and_recorded(
-        db,
-        query,
-        "alert",
-        viewed_by,
-        entity_id=Alert.id,
-        client_id=Alert.client_id,
-        client_of=lambda alert: alert.client_id,
-    )
+    return audit.listed_and_recorded(db, query, Alert, "alert", viewed_by)
 
 
 def count_open(db: Session, *, therapist_id: int | None) -> int:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from sqlalchemy import JSON, Select, String, Table, bindparam, insert, literal, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from ..db.models import AuditEntry
+from ..db.models import Alert, AuditEntry, Client, Series, TherapySession
+from ..db.models.inbound import InboxItem
 from ..db.types import UTCDateTime, utcnow
 
 # What a read audit row says was viewed; the action is "<what>.viewed".
@@ -38,6 +39,28 @@ _ENTITY: dict[str, str] = {
     "alert": "alert",
 }
 VIEW_ACTIONS = tuple(f"{what}.viewed" for what in _ENTITY)
+
+
+class Names(NamedTuple):
+    """What the audit row of a view of one kind of record names."""
+
+    entity_id: Any  # the record's id, as SQL (the INSERT in the read's statement: PostgreSQL)
+    client_id: Any  # whose health data it is, as SQL
+    client_of: Callable[[Any], int | None]  # the same from the row read (SQLite: an INSERT after)
+
+
+# A session names its client through its series.
+NAMES: dict[type[Any], Names] = {
+    Client: Names(Client.id, Client.id, lambda row: row.id),
+    Series: Names(Series.id, Series.client_id, lambda row: row.client_id),
+    TherapySession: Names(
+        TherapySession.id,
+        select(Series.client_id).where(Series.id == TherapySession.series_id).scalar_subquery(),
+        lambda row: row.series.client_id,
+    ),
+    InboxItem: Names(InboxItem.id, InboxItem.client_id, lambda row: row.client_id),
+    Alert: Names(Alert.id, Alert.client_id, lambda row: row.client_id),
+}
 
 
 def record(
@@ -130,31 +153,24 @@ def recording_read(
 
 
 def listed_and_recorded(
-    db: Session,
-    read: Select[Any],
-    what: Viewed,
-    actor: str,
-    *,
-    entity_id: Any,
-    client_id: Any,
-    client_of: Callable[[Any], int | None],
+    db: Session, read: Select[Any], model: type[Any], what: Viewed, actor: str
 ) -> list[Any]:
-    """The records a list `read` (of ORM entities) finds, with one audit row per record for
-    `actor`'s view of them.
+    """The records of `model` a list `read` finds, with one audit row per record for
+    `actor`'s view of them (what each row names: `NAMES`).
 
     On PostgreSQL the rows are written by the read's own statement: WITH logged AS (INSERT
     INTO audit_log ... SELECT ... FROM (read's ids)) SELECT read. Both see the statement's one
     snapshot, so they list the same records, provided `read` orders them completely (a
-    LIMIT cut between equal keys could fall differently). `entity_id` and `client_id` are
-    columns of `read`'s FROM naming each record and whose health data it is. On SQLite the
-    read is followed by one INSERT (`record_views`), each record's client from `client_of`.
+    LIMIT cut between equal keys could fall differently). On SQLite the read is followed by
+    one INSERT (`record_views`).
     """
+    names = NAMES[model]
     if db.get_bind().dialect.name != "postgresql":
         found = list(db.scalars(read).unique())
-        record_views(db, actor, [View(what, row.id, client_of(row)) for row in found])
+        record_views(db, actor, [View(what, row.id, names.client_of(row)) for row in found])
         return found
-    ids = read.with_only_columns(entity_id, client_id, maintain_column_froms=True).subquery()
-    id_column, client_column = ids.c
+    shown = read.with_only_columns(names.entity_id, names.client_id, maintain_column_froms=True)
+    id_column, client_column = shown.subquery().c
     logged = _logged(_view_row(what, id_column, client_column))
     return list(db.scalars(read.add_cte(logged), view_params(actor)).unique())
 

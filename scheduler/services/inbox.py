@@ -153,15 +153,7 @@ def list_items(
     query = query.order_by(InboxItem.urgent.desc(), InboxItem.created_at, InboxItem.id).limit(limit)
     if viewed_by is None:
         return list(db.scalars(query).unique())
-    return audit.listed_and_recorded(
-        db,
-        query,
-        "inbox_item",
-        viewed_by,
-        entity_id=InboxItem.id,
-        client_id=InboxItem.client_id,
-        client_of=lambda item: item.client_id,
-    )
+    return audit.listed_and_recorded(db, query, InboxItem, "inbox_item", viewed_by)
 
 
 def get_item(db: Session, item_id: int) -> InboxItem:

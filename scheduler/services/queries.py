@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, select, union
 from sqlalchemy.orm import Session, joinedload
 
 from ..db.models import Client, Series, TherapySession, therapist_offices
+from . import audit
 from .row_loads import MEASURES
 
 
@@ -30,13 +31,15 @@ def sessions_between(
     where: ColumnElement[bool] | None = None,
     people: bool = False,
     measures: bool = False,
+    viewed: tuple[audit.Viewed, str] | None = None,
 ) -> list[TherapySession]:
     """Sessions starting in [start, end); `where` narrows further (e.g. to a user's reach).
 
     `people`: load each session's client and therapist in the same query (a page that names
     them), so the page's statements do not grow with its rows. `measures`: which questionnaires
     each one has (their instruments only) in it too, for a list that marks "measure due"
-    (`measures.due_instruments` then reads none).
+    (`measures.due_instruments` then reads none). `viewed` (what, by whom): the read records
+    that view of each session (`audit.listed_and_recorded`), for the request to commit.
     """
     query = select(TherapySession).where(
         TherapySession.starts_at >= start, TherapySession.starts_at < end
@@ -57,6 +60,9 @@ def sessions_between(
         )
     if measures:
         query = query.options(MEASURES)
+    if viewed is not None:
+        what, actor = viewed
+        return audit.listed_and_recorded(db, query, TherapySession, what, actor)
     return list(db.scalars(query).unique())
 
 

@@ -9,8 +9,8 @@ row in the same statement on PostgreSQL (`audit.recording_row`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -51,33 +51,13 @@ def get_visible(
         raise NotFound(access.ROW_NAMES[model], row_id, field=field)
     if viewed is not None and not folded:  # SQLite: no data-modifying WITH
         audit.record_views(
-            db, user.email, [audit.View(viewed, row.id, _VIEWED[model].client_of(row))]
+            db, user.email, [audit.View(viewed, row.id, audit.NAMES[model].client_of(row))]
         )
     return row
 
 
 # One statement per model and reach, built once: a read skips building it and its cache key.
 _BY_ID: dict[tuple[type[Any], access.Reach, tuple[Any, ...], str | None], Any] = {}
-
-
-class _Recorded(NamedTuple):
-    """What the audit row of a view of one model names (`get_visible(viewed=...)`)."""
-
-    entity_id: Any  # the record's id, as SQL (the INSERT in the read's statement: PostgreSQL)
-    client_id: Any  # whose health data it is, as SQL
-    client_of: Callable[[Any], int]  # the same from the row read (the INSERT after it: SQLite)
-
-
-# A session names its client through its series.
-_VIEWED: dict[type[Any], _Recorded] = {
-    Client: _Recorded(Client.id, Client.id, lambda row: row.id),
-    Series: _Recorded(Series.id, Series.client_id, lambda row: row.client_id),
-    TherapySession: _Recorded(
-        TherapySession.id,
-        select(Series.client_id).where(Series.id == TherapySession.series_id).scalar_subquery(),
-        lambda row: row.series.client_id,
-    ),
-}
 
 
 def _by_id(
@@ -88,9 +68,8 @@ def _by_id(
         eager = WITH_ROW.get(model, ())  # what pages and the API read of the row next
         found = select(model).where(model.id == bindparam("row_id"), access.visible(user, model))
         if recording is not None:
-            found = audit.recording_row(
-                found, recording, _VIEWED[model].entity_id, _VIEWED[model].client_id
-            )
+            names = audit.NAMES[model]
+            found = audit.recording_row(found, recording, names.entity_id, names.client_id)
         found = found.options(*options) if options else found
         if len(_BY_ID) > 2000:  # therapists' reaches differ: keep the dict bounded
             _BY_ID.clear()

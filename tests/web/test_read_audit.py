@@ -283,3 +283,25 @@ def test_the_session_pages_audit_action_is_known_before_the_row_is_read(world: W
         if shown:
             seen.add(expected)
     assert seen == {True, False}  # both kinds of user reached sessions
+
+
+def test_the_therapist_page_records_the_reviews_it_shows(
+    app: Flask, world: World, db: Session, engine: Engine
+):
+    browsers = page_clients(app, world)
+    before = len(_views(db))
+    with audit_inserts(engine) as inserts:
+        assert browsers["ther_a"].get(f"/therapists/{world.ther_a}").status_code == 200
+    rows = _views(db)[before:]
+    assert {r.action for r in rows} == {"review.viewed"}
+    assert world.started_m in {int(r.entity_id) for r in rows}  # today's, in this week
+    assert {r.actor for r in rows} == {world.emails["ther_a"]}
+    assert {r.client_id for r in rows} == {world.client_m}
+    assert len(inserts) == 1  # one statement for all of them: on PostgreSQL, the read itself
+    if engine.dialect.name == "postgresql":
+        assert inserts[0].lstrip().upper().startswith("WITH"), inserts
+    # The front desk sees no review there, and none is recorded.
+    before = len(_views(db))
+    with audit_inserts(engine) as inserts:
+        assert browsers["desk_miami"].get(f"/therapists/{world.ther_a}").status_code == 200
+    assert inserts == [] and len(_views(db)) == before

@@ -18,7 +18,7 @@ from ...services.errors import Invalid
 from ...services.feeds import FeedKind
 from ...services.text_state import states_from_texts
 from ..context import ctx, db, unit_of_work
-from ..reach import allow, allowed, clinical, load, served, viewed, viewer
+from ..reach import allow, allowed, load, served, viewed, viewer
 from . import reads
 from .base import page_blueprint
 from .course_status import measure_due, statuses
@@ -160,9 +160,20 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
     today = ctx().clock().astimezone(ZoneInfo(zone)).date()
     shown = day_arg(request.args.get("start")) or today
     monday = shown - timedelta(days=shown.weekday())
-    sessions = reads.therapist_days(db(), t.id, zone, monday, 7, where=policy.session_filter(u))
+    # Those who see clinical content see every session's weekly review here: the read records
+    # those views itself (in its own statement on PostgreSQL).
+    reviews_shown = policy.sees_clinical_of_every_session(u)
+    sessions = reads.therapist_days(
+        db(),
+        t.id,
+        zone,
+        monday,
+        7,
+        where=policy.session_filter(u),
+        viewed=("review", u.email) if reviews_shown else None,
+    )
     ids = [s.id for s in sessions]
-    reviewed = [s for s in sessions if clinical(s)]
+    reviewed = sessions if reviews_shown else []
     may_rotate = allowed("rotate_feed", t)
     now = ctx().clock()
     active = reads.series_of_therapist(db(), t.id, where=policy.series_filter(u))
@@ -188,7 +199,7 @@ def therapist(therapist_id: int) -> ResponseReturnValue:
         prev_week=monday - timedelta(weeks=1),
         next_week=monday + timedelta(weeks=1),
     )
-    viewed(*(View("review", s.id, s.series.client_id) for s in reviewed))
+    served()
     return page
 
 

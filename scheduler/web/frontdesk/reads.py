@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession, therapist_offices
 from ...locations import Location
+from ...services.audit import Viewed
 from ...services.queries import local_day_bounds, sessions_between
 
 SEARCH_LIMIT = 25
@@ -50,9 +51,11 @@ def therapist_days(
     days: int,
     *,
     where: ColumnElement[bool],
+    viewed: tuple[Viewed, str] | None = None,
 ) -> list[TherapySession]:
     """The therapist's sessions over `days` whole local days from `first`, with their clients
-    and which questionnaires they have (the week marks "measure due")."""
+    and which questionnaires they have (the week marks "measure due"); `viewed`: as
+    `sessions_between` records it."""
     start, end = local_day_bounds(zone, first, first + timedelta(days=days - 1))
     return sessions_between(
         db,
@@ -62,6 +65,7 @@ def therapist_days(
         where=where,
         people=True,
         measures=True,
+        viewed=viewed,
     )
 
 
