@@ -39,7 +39,7 @@ def get_visible(
     `field` names the body field that carried the id (a 422 naming it instead of a 404);
     `options`: loader options for what the caller reads of the row next (constants, such as
     `row_loads.SESSION_PAGE`: the statement is kept per model, reach and options).
-    `viewed` (of a client, a series or a session): the read records the user's view of the row
+    `viewed` (of a record `audit.NAMES` knows): the read records the user's view of the row
     in the audit log, in its own statement on PostgreSQL (`audit.recording_row`), for the
     caller to commit with the response."""
     folded = viewed is not None and db.get_bind().dialect.name == "postgresql"

@@ -42,7 +42,7 @@ def load(
     """The row if the user reaches it; 404 alike for hidden and missing rows.
 
     `options`: loader options for what the view reads of the row next (in the same SELECT).
-    `viewed` (of a client, a series or a session): the read records this view in the audit
+    `viewed` (of a record `audit.NAMES` knows): the read records this view in the audit
     log (on PostgreSQL in its own statement); the view commits it with `served()` once the
     response is built."""
     return visible_rows.get_visible(db(), viewer(), model, row_id, options=options, viewed=viewed)
