@@ -5,8 +5,8 @@ series, a session, a weekly review or an inbox item are recorded inside the requ
 transaction and committed with the request, so a read whose audit row cannot be written is not
 served either: on PostgreSQL a read of one record writes its row in its own statement
 (`recording_read`, `recording_row`), as does a list of records (`listed_and_recorded`);
-other lists, and every read on SQLite, send one INSERT however many rows were shown
-(`record_views`).
+every read on SQLite (and the rare read that records after it) sends one INSERT however many
+rows were shown (`record_views`).
 """
 
 from __future__ import annotations
