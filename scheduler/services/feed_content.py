@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 from urllib.parse import urlparse
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Office, Series, Therapist, TherapySession
@@ -81,8 +81,7 @@ def _series_of(db: Session, kind: FeedKind, ids: set[int]) -> dict[int, Any]:
     """
     if not ids:
         return {}
-    fields: list[Any] = [Series.id, Series.session_count, Series.kind]
-    query = select(*fields)
+    query: Select[Any] = select(Series.id, Series.session_count, Series.kind)
     if kind != "client":  # a client's own feed names no client
         query = query.add_columns(
             func.substr(Client.first_name, 1, 1).label("first_initial"),
