@@ -233,7 +233,7 @@ def update_client(
         client.phone_undeliverable_reason = None
         phone_changed = True
         db.flush()
-        db.expire(client, ["_number_opted_out_at"])  # now the new number's state
+        db.expire(client, Client.NUMBER_STATE)  # now the new number's state
     if language is not None and language != client.language:
         # Texts are worded when they are sent, so planned ones follow the new language.
         client.language = details["language"] = language

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from ..config import Settings
 from ..db.models import Client, FeedToken, Office, StoredFeed, Therapist, TherapySession
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_AGE",
     "FeedHead",
     "FeedKind",
+    "client_feed_url",
     "current_feed_url",
     "feed_url",
     "issue_token",
@@ -124,6 +126,8 @@ def rotate_token(
     if _stored(db, kind, owner) is None:
         db.add(StoredFeed(owner_kind=kind, owner_id=owner, event_count=0))
     db.flush()
+    if kind == "client" and (client := db.identity_map.get(identity_key(Client, int(owner)))):
+        db.expire(client, ["live_feed_token"])  # a client loaded already reads the new token
     audit.record(db, actor=actor, action="feed.token_issued", entity=kind, entity_id=owner)
     return token
 
@@ -153,6 +157,17 @@ def current_feed_url(
     URL keeps working (only its hash is checked) but can no longer be shown: rotate it.
     """
     row = db.execute(_LIVE_TOKEN, {"kind": kind, "owner": str(owner_id)}).first()
+    return _url_of(ctx, kind, row)
+
+
+def client_feed_url(ctx: ServiceContext, client: Client) -> str | None:
+    """`current_feed_url` of a client's feed, from the live token read with the client (a
+    client's own record joins it: `Client.live_feed_token`; elsewhere reading it loads it)."""
+    return _url_of(ctx, "client", client.live_feed_token)
+
+
+def _url_of(ctx: ServiceContext, kind: FeedKind, row: Any) -> str | None:
+    """The URL of a live token row (its nonce and hash), or None (no row, or another key)."""
     if row is None:
         return None
     token = _derive(ctx.settings, row.nonce)

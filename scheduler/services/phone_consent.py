@@ -82,7 +82,7 @@ def _refresh_clients(db: Session, phone: str) -> None:
     """Client objects already loaded in this session read the number's new state."""
     for obj in list(db.identity_map.values()):
         if isinstance(obj, Client) and obj.phone == phone:
-            db.expire(obj, ["_number_opted_out_at"])
+            db.expire(obj, Client.NUMBER_STATE)
 
 
 def opt_out(
@@ -153,6 +153,14 @@ def opt_in(
 def history(db: Session, phone: str, limit: int = HISTORY_LIMIT) -> Sequence[PhoneConsentEvent]:
     """The number's opt-outs and opt-ins, newest first."""
     return db.scalars(_HISTORY, {"phone": phone, "limit": limit}).all()
+
+
+def history_of(db: Session, client: Client) -> Sequence[PhoneConsentEvent]:
+    """`history` of the client's number: no query for a number that never opted out or in
+    (it has no state row, `Client.number_has_consent_state`, so it has no events)."""
+    if not client.number_has_consent_state:
+        return []
+    return history(db, client.phone)
 
 
 # Read with every client shown: built once, so a read skips building it and its cache key.

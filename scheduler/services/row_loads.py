@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 from ..db.models import Client, MeasureResponse, Series, Therapist, TherapySession
 from ..db.models.inbound import InboxItem
@@ -31,8 +31,14 @@ SESSION_PAGE = (
 # The series page's: its sessions with their questionnaires (it marks "measure due").
 SERIES_PAGE = (joinedload(Series.sessions).options(MEASURES),)
 
-# A client's own record (its page and the API's read) shows its consent history.
-CLIENT_RECORD = (joinedload(Client.consent_events),)
+# A client's own record (its page and the API's read) shows its consent history, its
+# number's when it has one (`phone_consent.history_of`), and to those who may rotate it its
+# calendar feed's URL (`feeds.client_feed_url`).
+CLIENT_RECORD = (
+    joinedload(Client.consent_events),
+    undefer(Client.number_has_consent_state),
+    joinedload(Client.live_feed_token),
+)
 
 WITH_ROW: dict[type[Any], tuple[Any, ...]] = {
     TherapySession: (_SERIES,),  # the API's session read keeps to this; its page asks for more

@@ -4,7 +4,7 @@ number's opt-out state with its history."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    exists,
     select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -22,6 +23,9 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..types import UTCDateTime, utcnow
 from .base import Base
+
+if TYPE_CHECKING:
+    from .feeds import FeedToken
 
 therapist_offices = Table(
     "therapist_offices",
@@ -117,6 +121,15 @@ class Client(Base):
         .correlate_except(PhoneConsent)
         .scalar_subquery()
     )
+    # Whether the number has a consent state row. Every opt-out or opt-in of a number is
+    # recorded with one (services.phone_consent), so a number without it has no history to
+    # read. Loaded only where asked for (the client's own record).
+    number_has_consent_state: Mapped[bool] = column_property(
+        exists().where(PhoneConsent.phone == phone).correlate_except(PhoneConsent),
+        deferred=True,
+    )
+    # What is read from the number's state: expired whenever the number or its state changes.
+    NUMBER_STATE: ClassVar[tuple[str, ...]] = ("_number_opted_out_at", "number_has_consent_state")
     phone_undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     phone_undeliverable_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -132,6 +145,16 @@ class Client(Base):
     # day sheet or inbox shows.
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="client", order_by="ConsentEvent.id"
+    )
+    # The client's live calendar-feed token, if one was issued (services.feeds keeps at most
+    # one live per owner: issuing revokes the earlier ones under a lock on the owner). Joined
+    # into the client's own record, which shows the feed URL to those who may rotate it.
+    live_feed_token: Mapped[FeedToken | None] = relationship(
+        primaryjoin="and_(FeedToken.owner_kind == 'client', "
+        "foreign(FeedToken.owner_id) == cast(Client.id, String), "
+        "FeedToken.revoked_at.is_(None))",
+        viewonly=True,
+        uselist=False,
     )
 
     @hybrid_property

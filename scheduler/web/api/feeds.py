@@ -80,5 +80,7 @@ def feed_url_for(kind: FeedKind, owner: Therapist | Client | str) -> dict[str, A
     """
     if not allowed("rotate_feed", owner):
         return {}
+    if isinstance(owner, Client):
+        return {"feed_url": feeds.client_feed_url(ctx(), owner)}
     owner_id = owner if isinstance(owner, str) else owner.id
     return {"feed_url": feeds.current_feed_url(db(), ctx(), kind, owner_id)}

@@ -117,7 +117,7 @@ def get_client(client_id: int) -> ResponseReturnValue:
         **serialize.client(client),
         # Opt-outs and opt-ins of the client's number (they apply to every record with it).
         "number_consent_history": [
-            serialize.number_consent_event(e) for e in phone_consent.history(db(), client.phone)
+            serialize.number_consent_event(e) for e in phone_consent.history_of(db(), client)
         ],
         **feed_url_for("client", client),
     }

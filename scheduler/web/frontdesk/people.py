@@ -81,10 +81,10 @@ def _client_page(
         form=form if may_edit else None,
         may_book=allowed("use_front_desk"),
         may_rotate=may_rotate,
-        feed_url=feeds.current_feed_url(db(), ctx(), "client", found.id) if may_rotate else None,
+        feed_url=feeds.client_feed_url(ctx(), found) if may_rotate else None,
         rotate_form=EmptyForm(),
         views=audit.client_views(db(), found.id) if allowed("read_audit", found) else None,
-        number_history=phone_consent.history(db(), found.phone),
+        number_history=phone_consent.history_of(db(), found),
     )
     if recorded:
         served()
