@@ -303,7 +303,10 @@ def test_a_fresh_stored_feed_is_served_without_building(db, ctx, therapist, toke
 
 def test_last_modified_never_moves_backwards(db, ctx, therapist, token):
     now = ctx.clock()
-    series = book_series(db, ctx, therapist, "seattle", date(2026, 12, 9), 8)
+    # A series starting a week or two from today, whatever today is (the clock is real here).
+    today = now.astimezone(ZoneInfo(SEATTLE)).date()
+    first = today + timedelta(days=7 + (2 - today.weekday()) % 7)  # a Wednesday
+    series = book_series(db, ctx, therapist, "seattle", first, 8)
     head0 = feeds.lookup(db, ctx, "therapist", token)
     # Months later every session has left the 90-day window: the feed empties, and its
     # Last-Modified moves forward although no session changed since head0.
