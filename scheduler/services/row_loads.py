@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import joinedload, undefer
 
-from ..db.models import Client, MeasureResponse, Series, Therapist, TherapySession
+from ..db.models import Client, FeedToken, MeasureResponse, Series, Therapist, TherapySession
 from ..db.models.inbound import InboxItem
 
 _SERIES = joinedload(TherapySession.series)
@@ -37,7 +37,7 @@ SERIES_PAGE = (joinedload(Series.sessions).options(MEASURES),)
 CLIENT_RECORD = (
     joinedload(Client.consent_events),
     undefer(Client.number_has_consent_state),
-    joinedload(Client.live_feed_token),
+    joinedload(Client.live_feed_token).load_only(FeedToken.nonce, FeedToken.token_hash),
 )
 
 WITH_ROW: dict[type[Any], tuple[Any, ...]] = {
