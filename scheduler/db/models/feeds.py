@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..types import UTCDateTime, utcnow
 from .base import Base
-from .schedule import TherapySession
 
 FEED_KINDS = ("therapist", "location", "client")
 
@@ -57,9 +56,3 @@ class StoredFeed(Base):
     built_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     source_version: Mapped[str | None] = mapped_column(String(120), nullable=True)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-# Freshness checks ask for the newest updated_at of one owner's sessions on every poll; with
-# these indexes that is one seek instead of a scan of every session in the feed.
-Index("ix_sessions_therapist_updated", TherapySession.therapist_id, TherapySession.updated_at)
-Index("ix_sessions_office_updated", TherapySession.office_id, TherapySession.updated_at)

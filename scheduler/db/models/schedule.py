@@ -85,6 +85,10 @@ class TherapySession(Base):
         # The conflict check's time window across therapists, rooms and a client's series
         # (services.availability.busy_calendar): an OR no other index answers.
         Index("ix_sessions_starts_at", "starts_at"),
+        # A feed's freshness check asks for the newest updated_at of one owner's sessions on
+        # every poll (services.feeds): one seek instead of a scan of the feed's sessions.
+        Index("ix_sessions_therapist_updated", "therapist_id", "updated_at"),
+        Index("ix_sessions_office_updated", "office_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
