@@ -11,10 +11,12 @@ import os
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +30,24 @@ from scheduler.wiring import Container, assemble
 from tests.support.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The instant every test starts at (a Monday, daytime in all four zones), ticking from there.
+# Tests book fixed dates such as 2027-02-24 as "the future" and read the clock through
+# datetime.now(), date.today() and the container; on the real clock they would start failing
+# once those dates passed. Tests whose code runs in other processes (gunicorn, workers, the
+# CLI, Chromium) keep the real clock (`@pytest.mark.real_clock`): a child process, or a
+# browser judging cookie expiry, cannot see this one.
+SUITE_NOW = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
+REAL_CLOCK_MARKS = ("real_clock", "browser")
+
+
+@pytest.fixture(autouse=True)
+def _suite_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    if any(request.node.get_closest_marker(mark) for mark in REAL_CLOCK_MARKS):
+        yield
+        return
+    with time_machine.travel(SUITE_NOW, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,8 @@ from tests import factories
 from tests.support.scratch import daytime_zone, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
+# The worker process reads the machine's clock: so does the test that seeds it.
+pytestmark = pytest.mark.real_clock
 
 
 @pytest.fixture

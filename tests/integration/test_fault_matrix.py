@@ -20,7 +20,8 @@ from scheduler.services.directory import sync_offices
 from tests.support.fault_matrix import run_matrix
 from tests.support.scratch import scratch_database
 
-pytestmark = pytest.mark.slow
+# Worker and web processes read the machine's clock: so does the test that seeds them.
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 
 
 def test_faults_kills_and_lost_connections_lose_and_duplicate_nothing(locations):

@@ -19,7 +19,8 @@ from sqlalchemy import Engine
 
 from tests.support.procfile import ROOT, free_port, serve_web
 
-pytestmark = pytest.mark.slow
+# Worker and web processes read the machine's clock: so does the test that seeds them.
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 
 
 @pytest.fixture

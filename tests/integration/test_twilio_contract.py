@@ -33,7 +33,8 @@ import pytest
 from scheduler.sms.gateway import OutboundSms, SmsError
 from scheduler.sms.twilio import TwilioGateway
 
-pytestmark = pytest.mark.contract
+# Worker and web processes read the machine's clock: so does the test that seeds them.
+pytestmark = [pytest.mark.contract, pytest.mark.real_clock]
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / "node_modules" / ".bin" / "prism"

@@ -33,7 +33,8 @@ from tests.support.workers import (
     worker_env,
 )
 
-pytestmark = pytest.mark.slow
+# Worker and web processes read the machine's clock: so does the test that seeds them.
+pytestmark = [pytest.mark.slow, pytest.mark.real_clock]
 
 MESSAGES = 5000
 WORKERS = 4
