@@ -28,8 +28,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     else:
         kwargs.setdefault("pool_pre_ping", True)
         engine = create_engine(url, **kwargs)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _utc_session)
     track_writes(engine)
     return engine
+
+
+def _utc_session(dbapi_connection: Any, _record: Any) -> None:
+    """Each PostgreSQL connection talks UTC, whatever the server's own time zone.
+
+    psycopg hands back timestamptz values in the session's zone. In UTC they arrive carrying
+    Python's own UTC, which `UTCDateTime` passes through as they are; in any other zone (a
+    server set to 'Etc/UTC' included) every value is converted again, and an office's week
+    reads several hundred. Correct either way: this only saves the conversion. PgBouncer
+    keeps TimeZone per client in transaction pooling (it is one of the parameters it
+    tracks), so a SET made once per connection holds on every server connection it lends.
+    """
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # not inside a transaction the pool would roll back
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TimeZone TO 'UTC'")
+        cursor.close()
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 # Ending a transaction that only read: why COMMIT rather than ROLLBACK.

@@ -44,7 +44,10 @@ class UTCDateTime(TypeDecorator[datetime]):
                 return None
             if raw is not None:
                 value = raw(value)
-            if value.tzinfo is None:
+            zone = value.tzinfo
+            if zone is UTC:  # PostgreSQL's, in a UTC session (db/session.py `_utc_session`)
+                return value
+            if zone is None:
                 return value.replace(tzinfo=UTC)
             return value.astimezone(UTC)
 
