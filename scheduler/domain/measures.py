@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 Instrument = Literal["phq9", "gad7"]
@@ -181,6 +182,7 @@ def check_difficulty(value: object) -> int | None:
     return value
 
 
+@cache  # a handful of (schedule, count) pairs; a week's list asks for every session
 def measure_points(schedule: MeasureSchedule, session_count: int) -> tuple[int, ...]:
     """Session numbers at which measures are due in a series of `session_count` sessions."""
     if schedule == "none" or session_count < 1:

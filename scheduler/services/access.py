@@ -264,7 +264,11 @@ def sees_clinical_of_every_session(user: User) -> bool:
 
 def clinical_visible(user: User, row: Series | AnySession | InboxItem) -> bool:
     """Goals, replies, ratings, reviews: admins and the treating therapist only."""
-    r = reach(user)
+    return clinical_visible_in(reach(user), row)
+
+
+def clinical_visible_in(r: Reach, row: Series | AnySession | InboxItem) -> bool:
+    """`clinical_visible` for a reach worked out once (a list asks it of every row)."""
     if r.admin:
         return True
     if r.therapist_id is None:

@@ -191,10 +191,10 @@ def _views_json(
     more."""
     due = measures.measure_due(db(), views)
     texts = texts if texts is not None else states_of_views(db(), views)
-    user = current_user()
+    reach = access.reach(current_user())
     return [
         serialize.session(
-            v, texts[v.id], clinical=access.clinical_visible(user, v), measure_due=due[v.id]
+            v, texts[v.id], clinical=access.clinical_visible_in(reach, v), measure_due=due[v.id]
         )
         for v in views
     ]
