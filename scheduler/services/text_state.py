@@ -99,12 +99,7 @@ def _rows_statement(dialect: str) -> Any:
             Client.opted_out_at,
             Client.phone_undeliverable_at,
             m.id.label("message_id"),
-            m.kind,
-            m.status,
-            m.sent_at,
-            m.send_at,
-            m.error_code,
-            m.error,
+            *TEXT_COLUMNS,
         )
         .join(
             Series,
@@ -144,11 +139,11 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
         _rows_statement(conn.dialect.name), {"ids": ids, "series_ids": series_ids}
     ).all()
     # Unpacked in the select's column order: cheaper than reading each row's fields by name.
-    for sid, consent, opted_out, undeliverable, message, kind, status, sent, due, code, err in rows:
+    for sid, consent, opted_out, undeliverable, message, *text in rows:
         if sid not in consents:
             consents[sid] = ClientConsent(bool(consent), opted_out, undeliverable)
         if message is not None:
-            texts[sid].append(_Text(kind, status, sent or due, code, err))
+            texts[sid].append(_Text(*text))
     return {s.id: state_of(s, texts.get(s.id, []), consents[s.id], s.timezone) for s in sessions}
 
 
