@@ -47,9 +47,8 @@ def _utc_session(dbapi_connection: Any, _record: Any) -> None:
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True  # not inside a transaction the pool would roll back
     try:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("SET TimeZone TO 'UTC'")
-        cursor.close()
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TimeZone TO 'UTC'")
     finally:
         dbapi_connection.autocommit = autocommit
 
