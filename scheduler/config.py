@@ -111,9 +111,9 @@ class Settings:
     # A bearer token that opens /metrics from anywhere (loopback needs none); None: loopback only.
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"  # or "json": one object a line
-    # "durable": a read's audit rows are committed like any write (the commit waits for
-    # PostgreSQL to flush its log). "async": without that wait (see web.reach.served).
-    read_audit_commit: str = "durable"
+    # "async": a read's audit rows are committed without waiting for PostgreSQL to flush its
+    # log (see web.reach.served). "durable": like any write, the commit waits for the flush.
+    read_audit_commit: str = "async"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -156,7 +156,7 @@ class Settings:
         log_format = (env.get("LOG_FORMAT") or "text").strip().lower()
         if log_format not in ("text", "json"):
             raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
-        read_audit_commit = (env.get("READ_AUDIT_COMMIT") or "durable").strip().lower()
+        read_audit_commit = (env.get("READ_AUDIT_COMMIT") or "async").strip().lower()
         if read_audit_commit not in ("durable", "async"):
             raise ConfigError(
                 f"READ_AUDIT_COMMIT must be durable or async, got {read_audit_commit!r}"

@@ -88,11 +88,13 @@ def served() -> None:
     read whose audit row cannot be written fails instead of being served unrecorded.
 
     Only read routes call this: what it commits is audit rows (and an inbox item's read
-    marker). With READ_AUDIT_COMMIT=async on PostgreSQL that commit does not wait for the
-    server to flush its write-ahead log (`synchronous_commit` off for this transaction
-    alone; most of an audited read's wait under load): the rows are written and visible at
-    once, but a crash of the database server itself within about three `wal_writer_delay`s
-    (0.6 s by default) loses them. Every other commit, and the default, waits."""
+    marker). By default (READ_AUDIT_COMMIT=async) on PostgreSQL that commit does not wait for
+    the server to flush its write-ahead log: `synchronous_commit` is off for this
+    transaction alone, and under load that wait was most of an audited read's time. The rows
+    are written, checked and visible at once, and the read still fails if they cannot be;
+    only a crash of the database server itself within about three `wal_writer_delay`s (0.6 s
+    by default) after the commit can lose them. Every other commit waits, and so does this
+    one with READ_AUDIT_COMMIT=durable."""
     session = db()
     if container().settings.read_audit_commit == "async" and _on_postgresql(session):
         session.execute(_NO_FLUSH_WAIT)
