@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, cast
 
-from sqlalchemy import JSON, Select, String, Table, bindparam, insert, literal, select
+from sqlalchemy import JSON, Select, String, Table, bindparam, func, insert, literal, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
@@ -172,7 +172,7 @@ def listed_and_recorded(
     shown = read.with_only_columns(names.entity_id, names.client_id, maintain_column_froms=True)
     id_column, client_column = shown.subquery().c
     logged = _logged(_view_row(what, id_column, client_column))
-    return list(db.scalars(read.add_cte(logged), view_params(actor)).unique())
+    return list(db.scalars(read.add_cte(logged), view_params(db, actor)).unique())
 
 
 def recording_row(row_by_id: Select[Any], what: Viewed, entity_id: Any, client_id: Any) -> Any:
@@ -189,7 +189,16 @@ def recording_row(row_by_id: Select[Any], what: Viewed, entity_id: Any, client_i
 
 def _view_row(what: Viewed, entity_id: Any, client_id: Any) -> Select[Any]:
     """A view's audit row as a SELECT of `_logged`'s columns, its FROM and WHERE the caller's;
-    the actor and the time are the parameters `view_params` gives."""
+    the actor, the time and the commit's wait are the parameters `view_params` gives.
+
+    Writing the row also sets how the transaction's commit treats the server's log flush,
+    for that transaction alone: `synchronous_commit` off when `view_params` says the reader's
+    session may skip the wait (see `SKIP_FLUSH_WAIT`), else to the value it already has (no
+    change). A row is written only where the WHERE holds, so a read that writes one has set
+    it; in the statement, so the request sends no SET of its own."""
+    commit_wait = func.coalesce(
+        bindparam("view_sync", None, type_=String()), func.current_setting("synchronous_commit")
+    )
     return select(
         bindparam("view_at", type_=UTCDateTime()),
         bindparam("view_actor", type_=String()),
@@ -198,7 +207,7 @@ def _view_row(what: Viewed, entity_id: Any, client_id: Any) -> Select[Any]:
         sql_cast(entity_id, String),
         client_id,
         bindparam("view_details", {}, type_=JSON()),
-    )
+    ).where(func.set_config("synchronous_commit", commit_wait, True).is_not(None))
 
 
 def _logged(rows: Select[Any]) -> Any:
@@ -207,9 +216,25 @@ def _logged(rows: Select[Any]) -> Any:
     return insert(cast(Table, AuditEntry.__table__)).from_select(columns, rows).cte("logged")
 
 
-def view_params(actor: str) -> dict[str, Any]:
-    """The parameters a `recording_read` statement's audit row takes."""
-    return {"view_at": utcnow(), "view_actor": actor}
+# Set by the caller on a session whose reads' audit rows may be committed without waiting for
+# PostgreSQL to flush its log (the web: a GET or HEAD request, READ_AUDIT_COMMIT=async).
+SKIP_FLUSH_WAIT = "ipt_audit_skip_flush_wait"
+# Set on such a session once a read's own statement has switched the wait off.
+_WAIT_OFF = "ipt_audit_flush_wait_off"
+
+
+def view_params(db: Session, actor: str) -> dict[str, Any]:
+    """The parameters a statement writing a view's audit row (`_view_row`) takes."""
+    skip = bool(db.info.get(SKIP_FLUSH_WAIT))
+    if skip:
+        db.info[_WAIT_OFF] = True
+    return {"view_at": utcnow(), "view_actor": actor, "view_sync": "off" if skip else None}
+
+
+def flush_wait_is_off(db: Session) -> bool:
+    """Whether a read's statement in this transaction switched the commit's wait off (see
+    `_view_row`); asked once, when the transaction is about to commit."""
+    return bool(db.info.pop(_WAIT_OFF, False))
 
 
 def client_views(db: Session, client_id: int, *, limit: int = 200) -> list[AuditEntry]:

@@ -112,7 +112,7 @@ def one(
     statement = _cached(_ONE_RECORDING if folded else _ONE, user, _one_statement(folded))
     params: dict[str, Any] = {"session_id": session_id}
     if folded:
-        params |= audit.view_params(viewer)
+        params |= audit.view_params(db, viewer)
     rows = conn.execute(statement, params).all()
     if not rows:
         raise NotFound("session", session_id)

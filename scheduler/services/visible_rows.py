@@ -44,7 +44,9 @@ def get_visible(
     caller to commit with the response."""
     folded = viewed is not None and db.get_bind().dialect.name == "postgresql"
     query = _by_id(user, model, tuple(options), viewed if folded else None)
-    params = {"row_id": row_id, **audit.view_params(user.email)} if folded else {"row_id": row_id}
+    params = (
+        {"row_id": row_id, **audit.view_params(db, user.email)} if folded else {"row_id": row_id}
+    )
     # .unique(): some rows come with a joined collection (a therapist's offices)
     row = db.execute(query, params).unique().scalar_one_or_none()
     if row is None:

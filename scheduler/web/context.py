@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
+from ..services import audit
 from ..services.context import ServiceContext
 from ..wiring import Container
 
@@ -21,10 +22,19 @@ def ctx() -> ServiceContext:
 
 
 def db() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
+    """The request's session, opened on first use and closed at teardown.
+
+    A GET or HEAD request only reads (and records what it shows): unless
+    READ_AUDIT_COMMIT=durable, its audit rows are committed without waiting for PostgreSQL's
+    log flush (`web.reach.served`, `audit.SKIP_FLUSH_WAIT`)."""
     if "db" not in g:
-        g.db = container().sessions()
+        g.db = session = container().sessions()
+        if request.method in _READS and container().settings.read_audit_commit == "async":
+            session.info[audit.SKIP_FLUSH_WAIT] = True
     return g.db
+
+
+_READS = ("GET", "HEAD")
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from ..services import access, audit, visible_rows
 from ..services.access import Action, Row
 from ..services.errors import NotFound
 from ..services.session_view import AnySession
-from .context import container, db
+from .context import db
 
 _M = TypeVar("_M", Client, Therapist, Series, TherapySession, InboxItem)
 
@@ -90,13 +90,19 @@ def served() -> None:
     Only read routes call this: what it commits is audit rows (and an inbox item's read
     marker). By default (READ_AUDIT_COMMIT=async) on PostgreSQL that commit does not wait for
     the server to flush its write-ahead log: `synchronous_commit` is off for this
-    transaction alone, and under load that wait was most of an audited read's time. The rows
-    are written, checked and visible at once, and the read still fails if they cannot be;
-    only a crash of the database server itself within about three `wal_writer_delay`s (0.6 s
-    by default) after the commit can lose them. Every other commit waits, and so does this
-    one with READ_AUDIT_COMMIT=durable."""
+    transaction alone, and under load that wait was most of an audited read's time. The
+    read's own statement switches it off as it writes the audit row (`audit._view_row`); a
+    read that recorded with an INSERT of its own gets a SET LOCAL here. The rows are
+    written, checked and visible at once, and the read still fails if they cannot be; only
+    a crash of the database server itself within about three `wal_writer_delay`s (0.6 s by
+    default) after the commit can lose them. Every other commit waits, and so does this one
+    with READ_AUDIT_COMMIT=durable."""
     session = db()
-    if container().settings.read_audit_commit == "async" and _on_postgresql(session):
+    if (
+        session.info.get(audit.SKIP_FLUSH_WAIT)
+        and not audit.flush_wait_is_off(session)
+        and _on_postgresql(session)
+    ):
         session.execute(_NO_FLUSH_WAIT)
     session.commit()
 

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from scheduler.config import ConfigError, Settings
 from scheduler.db.models import AuditEntry, TherapySession, User
-from scheduler.services import access
+from scheduler.services import access, audit
+from scheduler.web import context, reach
 from scheduler.wiring import Container
 from tests.web.access_world import (
     World,
@@ -237,8 +238,9 @@ def test_read_audit_commit_skips_the_flush_wait_unless_asked_to_wait(
     mode: str,
 ) -> None:
     """READ_AUDIT_COMMIT=async (the default): on PostgreSQL an audited read's commit skips
-    the wait for the log flush, for that transaction alone (SET LOCAL); its rows are written
-    all the same. READ_AUDIT_COMMIT=durable: it waits like any other commit."""
+    the wait for the log flush, for that transaction alone; the read's own statement switches
+    it off as it writes the audit row, so no SET is sent. Its rows are written all the same.
+    READ_AUDIT_COMMIT=durable: it waits like any other commit."""
     monkeypatch.setattr(container, "settings", replace(container.settings, read_audit_commit=mode))
     sent: list[str] = []
 
@@ -253,14 +255,37 @@ def test_read_audit_commit_skips_the_flush_wait_unless_asked_to_wait(
     finally:
         event.remove(engine, "before_cursor_execute", spy)
     assert len(_views(db)) > before + 2  # every read recorded, whatever the mode
-    no_wait = [s for s in sent if "synchronous_commit" in s]
+    assert not [s for s in sent if "synchronous_commit" in s and "set_config" not in s]
+    if engine.dialect.name == "postgresql":
+        # The tests' commits release savepoints of one outer transaction: the setting the
+        # reads' transactions committed with is still in force on it.
+        assert db.scalar(text("SHOW synchronous_commit")) == ("off" if mode == "async" else "on")
+
+
+def test_a_read_recorded_by_an_insert_of_its_own_gets_a_set_local(
+    app: Flask, db: Session, engine: Engine
+) -> None:
+    """A GET whose audit rows went in by `audit.record_views` (no read statement to carry the
+    setting): `served` sends SET LOCAL before the commit (PostgreSQL)."""
+    sent: list[str] = []
+
+    def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    with app.test_request_context("/", method="GET"):
+        session = context.db()
+        assert session.info.get(audit.SKIP_FLUSH_WAIT)
+        audit.record_views(session, "someone@example.org", [audit.View("client", 1, None)])
+        event.listen(engine, "before_cursor_execute", spy)
+        try:
+            reach.served()
+        finally:
+            event.remove(engine, "before_cursor_execute", spy)
     on_postgresql = engine.dialect.name == "postgresql"
-    assert len(no_wait) == (3 if mode == "async" and on_postgresql else 0), no_wait
-    # SET LOCAL: for the read's own transaction, never the connection's later ones.
-    assert all(s.startswith("SET LOCAL") for s in no_wait)
-    if on_postgresql:  # the pooled connections the reads used wait for the flush again
-        with engine.connect() as conn:
-            assert conn.scalar(text("SHOW synchronous_commit")) == "on"
+    no_wait = [s for s in sent if "synchronous_commit" in s]
+    assert no_wait == (["SET LOCAL synchronous_commit TO OFF"] if on_postgresql else [])
+    with app.test_request_context("/", method="POST"):  # a write's commit always waits
+        assert not context.db().info.get(audit.SKIP_FLUSH_WAIT)
 
 
 def test_read_audit_commit_is_read_from_the_environment() -> None:
