@@ -132,3 +132,24 @@ def test_our_connections_talk_utc_while_sharing_a_server_connection(bouncer: str
     finally:
         other.close()
         ours.dispose()
+
+
+def test_a_reads_commit_setting_stays_with_its_transaction(bouncer: str) -> None:
+    """A read that records what it shows switches its own commit's flush wait off
+    (`audit._view_row`: set_config(..., true)); the next client lent the same server
+    connection commits with the wait, as configured."""
+    ours = make_engine(bouncer, connect_args={"prepare_threshold": None})
+    other = psycopg.connect(_plain(bouncer), prepare_threshold=None)
+    try:
+        with ours.connect() as conn:
+            conn.execute(text("SELECT set_config('synchronous_commit', 'off', true)"))
+            assert conn.scalar(text("SHOW synchronous_commit")) == "off"
+            backend = conn.scalar(text("SELECT pg_backend_pid()"))
+            conn.commit()
+        with other.cursor() as cursor:
+            assert cursor.execute("SHOW synchronous_commit").fetchone() == ("on",)
+            assert cursor.execute("SELECT pg_backend_pid()").fetchone() == (backend,)
+        other.commit()
+    finally:
+        other.close()
+        ours.dispose()
