@@ -139,3 +139,22 @@ def test_measures_loaded_with_the_sessions_answer_as_the_query_does(
     due = {sid for sid, left in loaded.items() if left}
     assert due and due - answered  # some still due, some asked for nothing
     assert len(due) < len(loaded)
+
+
+def test_the_answered_query_reads_the_same_for_any_number_of_sessions(
+    db: Session, ctx: ServiceContext, engine: Engine
+) -> None:
+    """One statement text whatever the list's length (on PostgreSQL one array parameter),
+    so a prepared statement serves every week; and it answers per session."""
+    answered = _measured(db, ctx)
+    week = sorted(_week(db), key=lambda s: s.id)
+    asked = [[week[0].id], [s.id for s in week[:3]], [s.id for s in week]]
+    texts = []
+    for ids in asked:
+        with statements(engine) as seen:
+            found = measures.answered(db, ids)
+        texts += seen
+        assert set(found) == set(ids)
+        assert {sid for sid, done in found.items() if done} == answered & set(ids)
+    if engine.dialect.name == "postgresql":
+        assert len(set(texts)) == 1, texts
