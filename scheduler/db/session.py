@@ -28,7 +28,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _make_sqlite_serialise_writers(engine)
     else:
         engine = create_engine(url, **kwargs)
-        if not kwargs.get("pool_pre_ping"):  # a caller asking for SQLAlchemy's own keeps it
+        if "pool_pre_ping" not in kwargs:  # a caller's own choice (on or off) stands
             ping_after_idle(engine)
         if engine.dialect.name == "postgresql":
             event.listen(engine, "connect", _utc_session)

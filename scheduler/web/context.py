@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from ..services import audit
@@ -29,7 +29,8 @@ def db() -> Session:
     log flush (`web.reach.served`, `audit.SKIP_FLUSH_WAIT`)."""
     if "db" not in g:
         g.db = session = container().sessions()
-        if request.method in _READS and container().settings.read_audit_commit == "async":
+        reading = has_request_context() and request.method in _READS
+        if reading and container().settings.read_audit_commit == "async":
             session.info[audit.SKIP_FLUSH_WAIT] = True
     return g.db
 
