@@ -46,7 +46,8 @@ def _backend(eng: Engine) -> int:
 
 
 def _terminate(other: Engine, pid: int) -> None:
-    with other.connect() as conn:
+    # Autocommit: each query sees pg_stat_activity afresh (a transaction keeps one snapshot).
+    with other.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         # Wait until the server has really let it go.
         for _ in range(200):
