@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -65,18 +66,13 @@ def answered(db: Session, session_ids: Iterable[int]) -> dict[int, set[str]]:
     return found
 
 
+@cache
 def _answered(dialect: str) -> Any:
     """`answered`'s statement, built once per dialect; its text is the same however many
     sessions a list asks about (an office's week asks about some fifty), so PostgreSQL
     keeps it prepared instead of planning a new IN list each time."""
-    if (found := _ANSWERED.get(dialect)) is None:
-        m = MeasureResponse
-        found = select(m.session_id, m.instrument).where(one_of(dialect, m.session_id, "ids"))
-        _ANSWERED[dialect] = found
-    return found
-
-
-_ANSWERED: dict[str, Any] = {}
+    m = MeasureResponse
+    return select(m.session_id, m.instrument).where(one_of(dialect, m.session_id, "ids"))
 
 
 def _loaded_measures(session: AnySession) -> set[str] | None:
