@@ -224,7 +224,9 @@ _WAIT_OFF = "ipt_audit_flush_wait_off"
 
 
 def view_params(db: Session, actor: str) -> dict[str, Any]:
-    """The parameters a statement writing a view's audit row (`_view_row`) takes."""
+    """The parameters a statement writing a view's audit row (`_view_row`) takes. When they
+    switch the commit's wait off, the session is told so (`flush_wait_is_off`): the
+    statement they go with does it, and the commit then needs no SET of its own."""
     skip = bool(db.info.get(SKIP_FLUSH_WAIT))
     if skip:
         db.info[_WAIT_OFF] = True
