@@ -9,6 +9,7 @@ PHQ-9 whose item 9 is above "Not at all" raises an urgent alert in the same tran
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -75,10 +76,13 @@ def _answered(dialect: str) -> Any:
     return select(m.session_id, m.instrument).where(one_of(dialect, m.session_id, "ids"))
 
 
-def _loaded_measures(session: AnySession) -> set[str] | None:
-    """The instruments answered, when the session came with its measures; else None (a view
-    never does: one query asks for all of them)."""
-    if isinstance(session, SessionView) or "measures" in inspect(session).unloaded:
+def _loaded_measures(session: AnySession) -> AbstractSet[str] | None:
+    """The instruments answered, when the session came with its measures (a view: when its
+    read brought them, `SessionView.answered`); else None, and one query asks for all of
+    them."""
+    if isinstance(session, SessionView):
+        return session.answered
+    if "measures" in inspect(session).unloaded:
         return None
     return {m.instrument for m in session.measures}
 
@@ -90,7 +94,9 @@ def due_instruments(
     when the sessions came with their measures, `queries.sessions_between(measures=True)`)."""
     planned = {s.id: _planned_session(s) for s in sessions}
     asking = [s for s in sessions if planned[s.id]]
-    done = {s.id: found for s in asking if (found := _loaded_measures(s)) is not None}
+    done: dict[int, AbstractSet[str]] = {
+        s.id: found for s in asking if (found := _loaded_measures(s)) is not None
+    }
     done |= answered(db, [s.id for s in asking if s.id not in done])
     return {
         sid: tuple(i for i in wanted if i not in done.get(sid, set()))

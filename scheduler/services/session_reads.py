@@ -3,24 +3,28 @@
 Each is one SELECT of the session, the series columns its JSON and measure plan need and the
 client's consent columns, within the user's reach (`access.session_filter`: a hidden session
 reads exactly like a missing one). One session comes with its texts joined (its text state
-costs nothing more); a list's text states cost one query for the texts alone
-(`text_state.states_of_views`). Writes keep working on mapped objects; these are reads only.
+costs nothing more). On PostgreSQL both reads also bring the instruments answered, and an
+office's days each session's texts as one JSON column, so the JSON needs no other statement;
+on SQLite (in-process: no round trip to save) a list's text states and measures cost one
+query each (`text_state.states_of_views`, `measures.due_instruments`). Writes keep working on
+mapped objects; these are reads only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy import Row, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Client, OutboundMessage, Series, TherapySession, User
+from ..db.models import Client, MeasureResponse, OutboundMessage, Series, TherapySession, User
 from . import access, audit
 from .errors import NotFound
 from .session_view import ClientConsent, SeriesView, SessionView
-from .text_state import TEXT_COLUMNS, SessionTexts, state_of_view
+from .text_state import TEXT_COLUMNS, SessionTexts, state_of_view, texts_from_json, texts_json
 
 _S = TherapySession
 # In SessionView's field order.
@@ -68,17 +72,42 @@ def _select() -> Any:
     )
 
 
-def _view(row: Row[Any]) -> SessionView:
+def _answered() -> Any:
+    """The instruments answered for the session, as one array column (PostgreSQL): what
+    `measures.due_instruments` would otherwise ask for in a statement of its own."""
+    r = MeasureResponse
+    return select(func.array_agg(r.instrument)).where(r.session_id == _S.id).scalar_subquery()
+
+
+def _view(
+    row: Row[Any],
+    texts: list[Sequence[Any]] | None = None,
+    answered: frozenset[str] | None = None,
+) -> SessionView:
     n, m = _N_SESSION, _N_SESSION + _N_SERIES
     consent, opted_out, undeliverable = row[m : m + len(_CONSENT)]
     # Positional, in the fields' order (checked below, at import): a week builds some fifty.
     return SessionView(  # type: ignore[call-arg]  # mypy cannot count a row's slice
-        *row[:n], SeriesView(*row[n:m]), ClientConsent(bool(consent), opted_out, undeliverable)
+        *row[:n],
+        SeriesView(*row[n:m]),
+        ClientConsent(bool(consent), opted_out, undeliverable),
+        texts,
+        answered,
     )
 
 
+def _answered_set(column: list[str] | None) -> frozenset[str]:
+    """`_answered`'s column (NULL when nothing is answered) as a set."""
+    return frozenset(column) if column else frozenset()
+
+
 # The columns are read into the views by position: their names must line up with the fields.
-assert [f.name for f in fields(SessionView)] == [c.key for c in _SESSION] + ["series", "consent"]
+assert [f.name for f in fields(SessionView)] == [c.key for c in _SESSION] + [
+    "series",
+    "consent",
+    "texts",
+    "answered",
+]
 assert [f.name for f in fields(SeriesView)] == [c.key for c in _SERIES]
 
 
@@ -116,11 +145,13 @@ def one(
     rows = conn.execute(statement, params).all()
     if not rows:
         raise NotFound("session", session_id)
-    view = _view(rows[0])
+    # Each row holds one text after the session's columns (none: a row of NULLs); on
+    # PostgreSQL the instruments answered come first.
+    at = _N_READ + 1 if folded else _N_READ
+    texts = [row[at + 1 :] for row in rows if row[at] is not None]
+    view = _view(rows[0], texts, _answered_set(rows[0][_N_READ]) if folded else None)
     if not folded:
         audit.record_views(db, viewer, [audit.View("session", view.id, view.series.client_id)])
-    # Each row holds one text after the session's columns (none: a row of NULLs).
-    texts = [row[_N_READ + 1 :] for row in rows if row[_N_READ] is not None]
     return view, state_of_view(view, texts)
 
 
@@ -131,9 +162,11 @@ _N_READ = _N_SESSION + _N_SERIES + len(_CONSENT)
 def _one_statement(recording: bool) -> Any:
     def build(reach: Any) -> Any:
         m = OutboundMessage
+        read = _select()
+        if recording:  # PostgreSQL
+            read = read.add_columns(_answered().label("answered"))
         read = (
-            _select()
-            .add_columns(m.id.label("text_id"), *TEXT_COLUMNS)
+            read.add_columns(m.id.label("text_id"), *TEXT_COLUMNS)
             .outerjoin(m, and_(m.session_id == _S.id, m.status != "cancelled"))
             .where(_S.id == bindparam("session_id"), reach)
         )
@@ -149,21 +182,37 @@ def _one_statement(recording: bool) -> Any:
 def between(
     db: Session, user: User, *, start: datetime, end: datetime, office_id: str
 ) -> list[SessionView]:
-    """The sessions at `office_id` starting in [start, end) that the user reaches, in order."""
-    statement = _cached(
-        _BETWEEN,
-        user,
-        lambda reach: (
-            _select()
-            .where(
-                _S.starts_at >= bindparam("start"),
-                _S.starts_at < bindparam("end"),
-                _S.office_id == bindparam("office_id"),
-                reach,
-            )
-            .order_by(_S.starts_at, _S.id)
-        ),
-    )
+    """The sessions at `office_id` starting in [start, end) that the user reaches, in order.
+
+    On PostgreSQL each comes with its texts and the instruments answered for it, in the same
+    statement (`SessionView.texts`, `.answered`): the week's JSON then needs no other query.
+    SQLite, in-process, has no round trip to save: its views come without them."""
+    conn = db.connection()
+    folded = conn.dialect.name == "postgresql"
+    statement = _cached(_BETWEEN_FOLDED if folded else _BETWEEN, user, _between_statement(folded))
     params = {"start": start, "end": end, "office_id": office_id}
     # .all(): one fetch for every row (iterating the result fetches them one at a time).
-    return [_view(row) for row in db.connection().execute(statement, params).all()]
+    rows = conn.execute(statement, params).all()
+    if not folded:
+        return [_view(row) for row in rows]
+    return [
+        _view(row, texts_from_json(row[_N_READ]), _answered_set(row[_N_READ + 1])) for row in rows
+    ]
+
+
+_BETWEEN_FOLDED: dict[access.Reach, Any] = {}
+
+
+def _between_statement(folded: bool) -> Any:
+    def build(reach: Any) -> Any:
+        read = _select()
+        if folded:
+            read = read.add_columns(texts_json(), _answered())
+        return read.where(
+            _S.starts_at >= bindparam("start"),
+            _S.starts_at < bindparam("end"),
+            _S.office_id == bindparam("office_id"),
+            reach,
+        ).order_by(_S.starts_at, _S.id)
+
+    return build

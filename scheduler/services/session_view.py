@@ -11,9 +11,10 @@ either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..db.models import Series, TherapySession
 from ..domain.phases import course_phase
@@ -69,6 +70,12 @@ class SessionView:
     revision: int
     series: SeriesView
     consent: ClientConsent
+    # What a read may bring along in its own statement (PostgreSQL, `services.session_reads`);
+    # None when it did not, and `text_state.states_of_views` and `measures.due_instruments`
+    # ask in a query of their own. `texts`: rows of `text_state.TEXT_COLUMNS`, cancelled texts
+    # left out, in the order they were made; `answered`: the instruments answered for it.
+    texts: list[Sequence[Any]] | None = None
+    answered: frozenset[str] | None = None
 
     @property
     def phase(self) -> str:

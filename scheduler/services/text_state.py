@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import and_, func, select
+import orjson
+from sqlalchemy import Label, Text, and_, cast, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, OutboundMessage, Series, TherapySession
@@ -149,16 +151,18 @@ def text_states(db: Session, sessions: Sequence[TherapySession]) -> dict[int, Se
 
 def states_of_views(db: Session, views: Sequence[SessionView]) -> dict[int, SessionTexts]:
     """`text_states` of sessions read with their client's consent (`services.session_reads`):
-    one query, for their texts alone."""
-    if not views:
-        return {}
-    conn = db.connection()
+    from the texts the read brought (`SessionView.texts`), else one query for the texts of
+    those that came without."""
     texts: dict[int, list[Sequence[Any]]] = defaultdict(list)
-    # .all(): one fetch for every row (iterating the result fetches them one at a time).
-    rows = conn.execute(_texts_statement(conn.dialect.name), {"ids": [v.id for v in views]}).all()
-    for row in rows:
-        texts[row[0]].append(row[1:])
-    return {v.id: state_of_view(v, texts.get(v.id, [])) for v in views}
+    if missing := [v.id for v in views if v.texts is None]:
+        conn = db.connection()
+        # .all(): one fetch for every row (iterating the result fetches them one at a time).
+        for row in conn.execute(_texts_statement(conn.dialect.name), {"ids": missing}).all():
+            texts[row[0]].append(row[1:])
+    return {
+        v.id: state_of_view(v, v.texts if v.texts is not None else texts.get(v.id, []))
+        for v in views
+    }
 
 
 # What a text state reads of each text, in `_Text`'s order (`state_of_view` takes such rows):
@@ -171,6 +175,31 @@ TEXT_COLUMNS = (
     OutboundMessage.error,
 )
 assert [c.key for c in TEXT_COLUMNS] == ["kind", "status", "text_at", "error_code", "error"]
+
+
+def texts_json() -> Any:
+    """A session's texts as one column (PostgreSQL): a JSON array of `TEXT_COLUMNS` rows,
+    cancelled ones left out, in the order they were made, correlated on `TherapySession.id`.
+
+    A list read adds it to its own SELECT (`services.session_reads`) instead of asking for
+    the texts in a statement of its own: one round trip less, and no row per text to build.
+    Sent as text, for `texts_from_json` to parse."""
+    m = OutboundMessage
+    values = [column.element if isinstance(column, Label) else column for column in TEXT_COLUMNS]
+    rows = func.json_agg(aggregate_order_by(func.json_build_array(*values), m.id))
+    found = select(rows).where(m.session_id == TherapySession.id, m.status != "cancelled")
+    return cast(found.scalar_subquery(), Text)
+
+
+def texts_from_json(raw: str | None) -> list[Sequence[Any]]:
+    """`texts_json`'s column as `TEXT_COLUMNS` rows (NULL: the session has no texts). JSON
+    carries the time as ISO 8601 text with its offset."""
+    if raw is None:
+        return []
+    return [
+        (kind, status, datetime.fromisoformat(at) if at else None, code, error)
+        for kind, status, at, code, error in orjson.loads(raw)
+    ]
 
 
 def state_of_view(view: SessionView, rows: Sequence[Sequence[Any]]) -> SessionTexts:

@@ -4,19 +4,21 @@ questionnaire flags, for sessions in every state the access world and a few chan
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from scheduler.db.models import AuditEntry, OutboundMessage, TherapySession, User
+from scheduler.db.models import AuditEntry, MeasureResponse, OutboundMessage, TherapySession, User
 from scheduler.services import access, measures, session_reads, visible_rows
 from scheduler.services.errors import NotFound
 from scheduler.services.queries import sessions_between
 from scheduler.services.text_state import states_of_views, text_states
 from scheduler.web.api import serialize
+from tests.support.statements import statements
 from tests.web.access_world import USERS, World, world_fixture  # noqa: F401  (fixture `world`)
 
 
@@ -71,6 +73,17 @@ def varied(db: Session, world: World) -> World:
         updated_at=now,
     )
     db.add(failed)
+    # Questionnaires answered for the first sessions that ask for one (the rest stay due).
+    done = set(db.scalars(select(MeasureResponse.session_id)))
+    asking = [x for x in m + sr if measures.planned_for(x.series, x.number) and x.id not in done]
+    for x in asking[:2]:
+        db.add(
+            MeasureResponse(
+                session_id=x.id, series_id=x.series_id, client_id=x.series.client_id,
+                instrument=measures.planned_for(x.series, x.number)[0], answers=[0] * 9,
+                score=0, severity="minimal", source="staff",
+            )
+        )  # fmt: skip
     db.commit()
     return world
 
@@ -103,8 +116,9 @@ def test_one_session_reads_as_the_mapped_session(db: Session, varied: World, nam
             continue
         view, state = session_reads.one(db, user, sid, viewer=user.email)
         assert _view_json(db, user, [view]) == _mapped_json(db, user, [mapped]), sid
-        # The single read joins its texts into its one statement: the same state.
-        assert state == states_of_views(db, [view])[view.id], sid
+        # The single read joins its texts into its one statement: the same state as their
+        # own query gives (a view without them asks).
+        assert state == states_of_views(db, [replace(view, texts=None)])[view.id], sid
         # ...and records the view (in that same statement on PostgreSQL): one row, however
         # many texts the read joined.
         assert _views_of(db, user, sid) == [mapped.series.client_id], sid
@@ -129,3 +143,32 @@ def test_an_office_week_reads_as_the_mapped_sessions(db: Session, varied: World,
         states |= {row["text_state"] for row in shown}
     if name == "admin":  # the changes above reach the JSON: the comparison covers them
         assert {"confirmed", "failed", "none"} <= states
+
+
+def test_on_postgresql_the_reads_bring_texts_and_questionnaires(
+    db: Session, varied: World, engine: Engine
+) -> None:
+    """PostgreSQL folds each session's texts (a list) and the questionnaires answered into
+    the read's own statement: the JSON then costs no other statement, and says what the
+    separate queries say (SQLite, in-process, asks them)."""
+    user = _user(db, varied, "admin")
+    start = datetime.now(UTC) - timedelta(days=2)
+    end = start + timedelta(days=120)
+    folded = engine.dialect.name == "postgresql"
+    answered = due = 0
+    for office in ("miami", "seattle"):
+        views = session_reads.between(db, user, start=start, end=end, office_id=office)
+        assert views
+        bare = [replace(v, texts=None, answered=None) for v in views]
+        asked = (states_of_views(db, bare), measures.due_instruments(db, bare))
+        with statements(engine) as seen:
+            brought = (states_of_views(db, views), measures.due_instruments(db, views))
+        assert brought == asked
+        assert (seen == []) == folded, seen
+        assert all((v.texts is not None and v.answered is not None) == folded for v in views)
+        answered += sum(bool(v.answered) for v in views)
+        due += sum(bool(left) for left in brought[1].values())
+        one, _ = session_reads.one(db, user, views[0].id, viewer=user.email)
+        assert (one.answered is not None) == folded
+        assert measures.due_instruments(db, [one]) == measures.due_instruments(db, bare[:1])
+    assert due > 0 and (answered > 0) == folded  # both kinds were compared
