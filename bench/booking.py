@@ -132,19 +132,24 @@ def measure(url: str, existing: int, repeats: int) -> dict[str, Any]:
     print(f"  filled {existing} sessions in {clock.perf_counter() - started:.1f}s", flush=True)
     ctx = replace(container.ctx, clock=lambda: datetime(2026, 12, 1, tzinfo=UTC))
     with container.sessions.begin() as db:
-        client = directory.create_client(
-            db,
-            ctx,
-            directory.NewClient(
-                first_name="New",
-                last_name="Client",
-                phone="+12065550199",
-                home_location_id=OFFICE,
-                sms_consent=True,
-                goal_prompt_consent=True,
-            ),
-            actor="bench",
-        ).id
+        # A client of their own for each booking: one client cannot be in two sessions at once
+        # (the booking would be refused as a conflict with the client's earlier series).
+        clients = [
+            directory.create_client(
+                db,
+                ctx,
+                directory.NewClient(
+                    first_name="New",
+                    last_name=f"Client {i}",
+                    phone=f"+1206555{2000 + i:04d}",
+                    home_location_id=OFFICE,
+                    sms_consent=True,
+                    goal_prompt_consent=True,
+                ),
+                actor="bench",
+            ).id
+            for i in range(repeats + 1)
+        ]
         therapists = [
             directory.create_therapist(
                 db,
@@ -161,7 +166,7 @@ def measure(url: str, existing: int, repeats: int) -> dict[str, Any]:
     book_times: list[float] = []
     inserts: list[list[tuple[str, Any, bool]]] = []
     booked: list[int] = []
-    for i, therapist in enumerate(therapists):
+    for i, (therapist, client) in enumerate(zip(therapists, clients, strict=True)):
         req = booking.SeriesRequest(
             client_id=client,
             therapist_id=therapist,
