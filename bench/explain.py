@@ -8,7 +8,7 @@ of a big table (the thing an index should have prevented). Writes are rolled bac
 
 Run:  uv run python bench/explain.py URL TOKEN [--summary]
 (reads.py --keep URL seeds a practice and prints/keeps its admin token; grow it in SQL for a
-20x practice: see the README's Benchmarks.)
+20x practice: see bench/READS.md, "EXPLAIN on a 60x practice".)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """indexes: the claim's due texts of any office, the conflict check's time window
 
-Found with bench/explain.py on a 60x practice (see the README's Benchmarks).
+Found with bench/explain.py on a 60x practice (bench/READS.md, "EXPLAIN on a 60x practice").
 
 Revision ID: 0016_indexes
 Revises: 0012_phone_consent (re-chained onto main's head when main was merged)
