@@ -72,7 +72,7 @@ def _select() -> Any:
     )
 
 
-def _answered() -> Any:
+def _answered_column() -> Any:
     """The instruments answered for the session, as one array column (PostgreSQL): what
     `measures.due_instruments` would otherwise ask for in a statement of its own."""
     r = MeasureResponse
@@ -97,7 +97,7 @@ def _view(
 
 
 def _answered_set(column: list[str] | None) -> frozenset[str]:
-    """`_answered`'s column (NULL when nothing is answered) as a set."""
+    """What `_answered_column` read (NULL when nothing is answered), as a set."""
     return frozenset(column) if column else frozenset()
 
 
@@ -164,7 +164,7 @@ def _one_statement(recording: bool) -> Any:
         m = OutboundMessage
         read = _select()
         if recording:  # PostgreSQL
-            read = read.add_columns(_answered().label("answered"))
+            read = read.add_columns(_answered_column().label("answered"))
         read = (
             read.add_columns(m.id.label("text_id"), *TEXT_COLUMNS)
             .outerjoin(m, and_(m.session_id == _S.id, m.status != "cancelled"))
@@ -207,7 +207,7 @@ def _between_statement(folded: bool) -> Any:
     def build(reach: Any) -> Any:
         read = _select()
         if folded:
-            read = read.add_columns(texts_json(), _answered())
+            read = read.add_columns(texts_json(), _answered_column())
         return read.where(
             _S.starts_at >= bindparam("start"),
             _S.starts_at < bindparam("end"),
