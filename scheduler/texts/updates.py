@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Dialect, Table, Update, bindparam, func, update
+from sqlalchemy import Dialect, Integer, Table, Update, bindparam, func, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from ..db.models import OutboundMessage
+from ..db.sql import int_array
 
 MESSAGES = cast(Table, OutboundMessage.__table__)
 
@@ -126,7 +127,7 @@ def unnest_update(
     parameters (`keys`) as one array each, typed after the column they set."""
     types = _key_types(table, match, options)
     batch = (
-        func.unnest(*(bindparam(key, type_=ARRAY(types[key])) for key in keys))
+        func.unnest(*(_array(key, types[key]) for key in keys))
         .table_valued(*keys)
         .render_derived(name="batch")
     )
@@ -186,6 +187,13 @@ def _key_types(table: Table, match: str, options: Mapping[str, Any]) -> dict[str
         if isinstance(value, BindParameter):
             types[value.key] = table.c[column].type
     return types
+
+
+def _array(key: str, column_type: Any) -> Any:
+    """The per-row parameter `key` as an array of its column's type (ids: `int_array`)."""
+    if type(column_type) is Integer:  # not BigInteger & co: the literal says INTEGER[]
+        return int_array(key)
+    return bindparam(key, type_=ARRAY(column_type))
 
 
 def _columns(rows: Sequence[Mapping[str, Any]], keys: tuple[str, ...]) -> dict[str, list[Any]]:
