@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from scheduler.db.models import Base
+from scheduler.db.models.base import compared_on
 from scheduler.db.session import make_engine
 
 config = context.config
@@ -28,6 +29,8 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite needs batch mode to alter tables
         compare_type=True,
+        # Autogenerate leaves out what exists on the other database only (models.base.only_on).
+        include_object=compared_on(connection.dialect.name),  # type: ignore[attr-defined]
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,18 +11,21 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     exists,
+    func,
+    literal_column,
     select,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..types import UTCDateTime, utcnow
-from .base import Base
+from .base import Base, only_on
 
 if TYPE_CHECKING:
     from .feeds import FeedToken
@@ -100,6 +103,34 @@ class PhoneConsentEvent(Base):
 
 class Client(Base):
     __tablename__ = "clients"
+    # `LIKE '%text%'` on the name or the phone number cannot use a B-tree: trigram indexes
+    # serve client search on PostgreSQL (migration 0018; pg_trgm ships with PostgreSQL).
+    # SQLite scans, as an embedded practice's few thousand clients allow. The name's is
+    # CLIENT_SEARCH_NAME (below) written as PostgreSQL shows it back, so that comparing the
+    # models with the migrated schema finds them the same; tests/integration/
+    # test_client_search.py checks that the search's plan uses it.
+    __table_args__ = (
+        only_on(
+            "postgresql",
+            Index(
+                "ix_clients_search_name",
+                literal_column("lower((first_name::text || ' '::text) || last_name::text)").label(
+                    "search_name"
+                ),
+                postgresql_using="gin",
+                postgresql_ops={"search_name": "gin_trgm_ops"},
+            ),
+        ),
+        only_on(
+            "postgresql",
+            Index(
+                "ix_clients_search_phone",
+                "phone",
+                postgresql_using="gin",
+                postgresql_ops={"phone": "gin_trgm_ops"},
+            ),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     first_name: Mapped[str] = mapped_column(String(100))
@@ -173,6 +204,13 @@ class Client(Base):
     @property
     def initials(self) -> str:
         return f"{self.first_name[:1]}.{self.last_name[:1]}.".upper()
+
+
+# What client search matches a name against (frontdesk.reads.search_clients): the full name,
+# lower-cased. The separator is written into the SQL, not bound: a bound one makes the
+# expression differ from the index's in a prepared statement's generic plan, and the index
+# would go unused. A last name alone needs no term of its own (it is part of the full name).
+CLIENT_SEARCH_NAME = func.lower(Client.first_name + literal_column("' '") + Client.last_name)
 
 
 class ConsentEvent(Base):

@@ -9,10 +9,11 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ...db.models import AuditEntry, Client, Series, Therapist, TherapySession, therapist_offices
+from ...db.models.practice import CLIENT_SEARCH_NAME
 from ...locations import Location
 from ...services.audit import Viewed
 from ...services.queries import local_day_bounds, sessions_between
@@ -109,8 +110,7 @@ def search_clients(
     )
     if text:
         like = f"%{_escape_like(text.lower())}%"
-        full = func.lower(Client.first_name + " " + Client.last_name)
-        terms = [full.like(like, escape="\\"), func.lower(Client.last_name).like(like, escape="\\")]
+        terms = [CLIENT_SEARCH_NAME.like(like, escape="\\")]
         digits = re.sub(r"\D", "", text)
         if len(digits) >= 3:
             terms.append(Client.phone.like(f"%{digits}%"))
