@@ -93,7 +93,7 @@ def _search_statement(db: Session, query: str) -> tuple[str, dict[str, Any]]:
 @pytest.fixture
 def many_clients(db: Session) -> None:
     if db.get_bind().dialect.name != "postgresql":
-        pytest.skip("trigram indexes exist on PostgreSQL only")
+        pytest.skip("TEST_DATABASE_URL is not set: trigram indexes exist on PostgreSQL only")
     rows = [
         {
             "first_name": f"First{i}",
