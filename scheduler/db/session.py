@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from .pg_cursor import LazyDescriptionCursor
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets the settings that make it a safe embedded store.
@@ -32,6 +34,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             ping_after_idle(engine)
         if engine.dialect.name == "postgresql":
             event.listen(engine, "connect", _utc_session)
+            if engine.dialect.driver == "psycopg":
+                event.listen(engine, "connect", _lazy_description)
     track_writes(engine)
     return engine
 
@@ -53,6 +57,11 @@ def _utc_session(dbapi_connection: Any, _record: Any) -> None:
             cursor.execute("SET TimeZone TO 'UTC'")
     finally:
         dbapi_connection.autocommit = autocommit
+
+
+def _lazy_description(dbapi_connection: Any, _record: Any) -> None:
+    """Cursors whose result columns are built only when read (db.pg_cursor says why)."""
+    dbapi_connection.cursor_factory = LazyDescriptionCursor
 
 
 # A pooled connection is pinged before it is lent only when it has sat unused this long.
