@@ -5,8 +5,8 @@ psycopg builds `cursor.description` afresh on each access: a `Column` per result
 name decoded and its type looked up. SQLAlchemy reads it after every statement, but for a
 statement it has run before (every statement of a request, once the process is warm) only to
 see whether rows came back: the columns themselves it keeps with the compiled statement.
-Building them cost a single-session read about 7% of its CPU (about fifty columns in its two
-statements; bench/READS.md, "Result columns built only when read").
+Building them cost a single-session read 3-6% of its CPU (about fifty columns in its two
+statements) and an office's week 7-9% (bench/READS.md, "Result columns built only when read").
 
 Made the connection's `cursor_factory` by `db.session` (psycopg's documented hook);
 server-side cursors are untouched.
