@@ -144,14 +144,16 @@ def _seed(db: Session, ctx: ServiceContext) -> None:
         (clients[1], ana, "tucson", _next_weekday(today, 3), time(15), 12, "role_dispute"),
         (clients[3], lee, "miami", _next_weekday(today, 2), time(11), 12, "grief"),
     ]
-    # One Seattle series that runs across the next spring-forward change.
+    # One Seattle series that runs across the next spring-forward change (the second Sunday
+    # of March, on the 8th at the earliest): from three weeks before it, or from next week
+    # when that has passed (late February), which still runs across it.
     spring = date(today.year + (today.month > 2), 3, 8)
     plans.append(
         (
             clients[2],
             sam,
             "seattle",
-            _next_weekday(spring - timedelta(weeks=3), 2),
+            max(_next_weekday(spring - timedelta(weeks=3), 2), _next_weekday(today, 2)),
             time(17),
             16,
             "interpersonal_deficits",

@@ -11,12 +11,14 @@ no page carries the red banner until someone tries the safe path.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Series, Therapist
+from ..domain.phases import offer_maintenance_before
 from . import booking, measures, session_changes, termination
 from .context import ServiceContext
 from .demo_common import OFFICE, as_of, open_weekday, tucson_client
@@ -47,10 +49,10 @@ def seed_courses(db: Session, ctx: ServiceContext, ana: Therapist, elena: Series
     today = now.astimezone(loc.tz).date()
     _questionnaires(db, ctx, elena, now)
     # Nora: a different weekday from today's (today's has the demo's session an hour ago),
-    # ten weeks in, so visit 11 of 12 (visit 10 if a holiday was skipped) comes within days
-    # and the offer task, opened when visit 9 ended, is waiting.
+    # some ten weeks in, so the offer task, opened when visit 9 of 12 ended, is waiting.
     nora = tucson_client(db, ctx, "Nora", "Patel", "+15205550186")
-    course = _past_course(db, ctx, ana, nora, today - timedelta(weeks=10, days=-1), time(13))
+    first = _offer_due_from(ctx, nora, ana, today - timedelta(weeks=10, days=-1), time(13), now)
+    course = _past_course(db, ctx, ana, nora, first, time(13))
     _questionnaires(db, ctx, course, now)
     _attend(db, ctx, course, now, no_show=(6,))
     # Walter: a 12-week course finished two months ago, now seen every four weeks.
@@ -61,12 +63,30 @@ def seed_courses(db: Session, ctx: ServiceContext, ana: Therapist, elena: Series
     _maintenance(db, ctx, done, now)
 
 
-def _past_course(
-    db: Session, ctx: ServiceContext, ana: Therapist, client: Client, first: date, at: time
-) -> Series:
-    loc = ctx.locations[OFFICE]
+def _offer_due_from(
+    ctx: ServiceContext, client: Client, ana: Therapist, first: date, at: time, now: datetime
+) -> date:
+    """`first`, or as many weeks before it as the office's closures need, so that the visit
+    after which the desk is asked to offer maintenance has ended by `now`.
+
+    Ten weeks back reach visit 10 or 11 when no more than one holiday was skipped; two
+    Monday holidays in a row (January's and February's) left a Monday course at visit 8."""
     first = open_weekday(ctx, first)
-    request = booking.SeriesRequest(
+    request = _request(client, ana, first, at)
+    ended = offer_maintenance_before(request.session_count) - 1  # visit N-3
+    for _ in range(10):  # a closure a week would still be found in ten
+        planned = booking.plan(ctx, request, ctx.locations[OFFICE]).sessions
+        if planned[ended - 1].ends_at <= now:
+            return request.first_session_date
+        request = replace(request, first_session_date=request.first_session_date - WEEK)
+    raise RuntimeError("the demo found no first date that brings its course near its end")
+
+
+WEEK = timedelta(weeks=1)
+
+
+def _request(client: Client, ana: Therapist, first: date, at: time) -> booking.SeriesRequest:
+    return booking.SeriesRequest(
         client_id=client.id,
         therapist_id=ana.id,
         location_id=OFFICE,
@@ -77,6 +97,14 @@ def _past_course(
         room="Room 3",
         measure_gad7=at.hour != 9,
     )
+
+
+def _past_course(
+    db: Session, ctx: ServiceContext, ana: Therapist, client: Client, first: date, at: time
+) -> Series:
+    loc = ctx.locations[OFFICE]
+    first = open_weekday(ctx, first)
+    request = _request(client, ana, first, at)
     booked_at = datetime.combine(first - timedelta(days=2), time(11), loc.tz)
     return booking.book_series(db, as_of(ctx, booked_at), request, actor=DESK).series
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from scheduler.db.models import InboxItem, ProgressRating, Series
+from scheduler.db.models import Client, InboxItem, ProgressRating, Series
 from scheduler.db.session import make_engine
 from scheduler.locations import LocationBook
 from scheduler.services.demo import seed_demo
@@ -23,6 +23,16 @@ TUCSON = ZoneInfo("America/Phoenix")
 # series meet at 9 AM, 1 PM and 4 PM).
 MONDAY = datetime(2027, 3, 1, tzinfo=TUCSON)
 TIMES = [MONDAY + timedelta(days=d, hours=h) for d in range(7) for h in (2, 9, 14, 17, 21)]
+# Days whose past weeks hold holidays the courses skip: January's and February's Monday
+# holidays both within Nora's ten weeks (a Monday course), the year's end, Thanksgiving.
+SEASONS = [
+    datetime(2027, 3, 13, 9, tzinfo=TUCSON),
+    datetime(2027, 3, 20, 9, tzinfo=TUCSON),
+    datetime(2026, 12, 24, 8, tzinfo=TUCSON),
+    datetime(2027, 1, 1, 14, tzinfo=TUCSON),
+    datetime(2027, 11, 26, 9, tzinfo=TUCSON),
+    datetime(2028, 2, 29, 17, tzinfo=TUCSON),
+]
 
 
 @pytest.fixture
@@ -34,6 +44,19 @@ def blank(blank_database_url: str) -> Iterator[Engine]:
 
 @pytest.mark.parametrize("at", TIMES, ids=[t.strftime("%a-%H") for t in TIMES])
 def test_the_demo_seeds_at_any_time(blank: Engine, locations: LocationBook, at: datetime) -> None:
+    seeded_as_shown(blank, locations, at)
+
+
+@pytest.mark.parametrize("at", SEASONS, ids=[t.strftime("%Y-%m-%d") for t in SEASONS])
+def test_the_demo_seeds_after_holidays(
+    blank: Engine, locations: LocationBook, at: datetime
+) -> None:
+    seeded_as_shown(blank, locations, at)
+
+
+def seeded_as_shown(blank: Engine, locations: LocationBook, at: datetime) -> None:
+    """The demo seeds at `at` with what its pages are shown with: Nora's course near its end,
+    its "offer maintenance" task waiting."""
     ctx = replace(migrated(blank, locations), clock=lambda: at)
     with Session(blank) as db, db.begin():
         seed_demo(db, ctx)
@@ -41,3 +64,10 @@ def test_the_demo_seeds_at_any_time(blank: Engine, locations: LocationBook, at: 
         assert db.scalar(select(func.count()).select_from(Series)) >= 6
         assert db.scalar(select(func.count()).select_from(ProgressRating)) == 1
         assert db.scalar(select(func.count()).select_from(InboxItem)) >= 3
+        nora = db.scalars(select(Client).where(Client.first_name == "Nora")).one()
+        offers = select(InboxItem).where(
+            InboxItem.client_id == nora.id,
+            InboxItem.kind == "offer_maintenance",
+            InboxItem.status == "open",
+        )
+        assert len(db.scalars(offers).all()) == 1
