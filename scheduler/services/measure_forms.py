@@ -47,10 +47,11 @@ class FormGone(Exception):
     that opens nothing at all gets the practice's default.
     """
 
-    def __init__(self, reason: str, language: str = DEFAULT_LANGUAGE) -> None:
+    def __init__(self, reason: str, language: str = DEFAULT_LANGUAGE, *, status: int = 410) -> None:
         super().__init__(reason)
         self.reason = reason
         self.language = language
+        self.status = status  # 404: no such link; 409: not yet; 410: no more
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def issue_links(
     """A new link form for each session with a questionnaire still due: its nonce, or None.
 
     For the text sent before the session (the pipeline words it with `link_url` at send
-    time). A form expires when its session ends. Two queries and one insert for any number.
+    time). None is made before the questions may be answered (a week before the session);
+    a form expires when its session ends. Two queries and one insert for any number.
     """
     found: dict[int, str | None] = {sid: None for sid in session_ids}
     if not session_ids:
@@ -151,7 +153,12 @@ def issue_links(
         db.scalars(select(TherapySession).where(TherapySession.id.in_(list(session_ids))))
     )
     now = ctx.clock()
-    live = [s for s in sessions if s.status != "cancelled" and s.ends_at > now]
+    # Not before the questions may be answered: a link that only refuses is no use.
+    live = [
+        s
+        for s in sessions
+        if s.status != "cancelled" and measures.answerable_from(s) <= now < s.ends_at
+    ]
     left = measures.due_instruments(db, live)
     forms = []
     for s in live:
@@ -203,13 +210,13 @@ def _outstanding(
 
 def _find(db: Session, token: str, *, lock: bool) -> MeasureForm:
     if not token or len(token) > 200:
-        raise FormGone(N_("This link is not valid."))
+        raise FormGone(N_("This link is not valid."), status=404)
     query = select(MeasureForm).where(MeasureForm.token_hash == token_hash(token))
     if lock:
         query = query.with_for_update(of=MeasureForm)
     form = db.execute(query).scalar_one_or_none()
     if form is None:
-        raise FormGone(N_("This link is not valid."))
+        raise FormGone(N_("This link is not valid."), status=404)
     return form
 
 
@@ -227,6 +234,10 @@ def _usable(db: Session, ctx: ServiceContext, form: MeasureForm) -> OpenForm:
         raise FormGone(N_("This link has expired."), language)
     if session.status == "cancelled":
         raise FormGone(N_("This visit was cancelled, so there is nothing to answer."), language)
+    if measures.answerable_from(session) > ctx.clock():
+        # A link outlives a move of its visit: moved weeks later, the questions wait for it.
+        message = N_("These questions open a week before your visit. Please use this link then.")
+        raise FormGone(message, language, status=409)
     done = measures.answered(db, [session.id])[session.id]
     left = tuple(domain.SPECS[i] for i in form.instruments if i not in done)
     if not left:

@@ -109,11 +109,16 @@ def measure_due(db: Session, sessions: Sequence[AnySession]) -> dict[int, bool]:
     return {sid: bool(left) for sid, left in due_instruments(db, sessions).items()}
 
 
+def answerable_from(session: AnySession) -> datetime:
+    """When questionnaires for `session` may first be answered (or handed a link for)."""
+    return session.starts_at - EARLIEST_BEFORE
+
+
 def check_answerable(session: TherapySession, now: datetime) -> None:
     """Invalid unless a questionnaire can be recorded for `session` at `now`."""
     if session.status == "cancelled":
         raise Invalid({"session_id": "the session was cancelled"})
-    if session.starts_at - EARLIEST_BEFORE > now:
+    if answerable_from(session) > now:
         raise Invalid(
             {"session_id": "a questionnaire can be answered from 7 days before its session"}
         )

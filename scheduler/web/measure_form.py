@@ -73,8 +73,7 @@ def _headers(response: Response) -> Response:
 
 def _gone(exc: FormGone) -> ResponseReturnValue:
     _speak(exc.language)
-    status = 404 if "not valid" in exc.reason else 410
-    return render_template("pages/measure_gone.html", message=exc.reason), status
+    return render_template("pages/measure_gone.html", message=exc.reason), exc.status
 
 
 def _page(

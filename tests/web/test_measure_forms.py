@@ -172,6 +172,30 @@ def test_link_token_is_hashed_works_once_and_expires_with_the_session(
     assert gone.status_code == 410 and "expired" in gone.get_data(as_text=True)
 
 
+def test_a_link_waits_when_its_visit_moves_weeks_later(practice, client, db, ctx, clock):
+    """A texted link outlives a move of its visit: moved three weeks on, the form says when it
+    opens (409) instead of taking answers it cannot record, and no new link is made early."""
+    from dataclasses import replace
+
+    sid = book(practice)["sessions"][0]["id"]
+    token = measure_forms.issue_link(db, replace(ctx, clock=clock), sid)
+    db.commit()
+    moved = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-22T12:00"})
+    assert moved.status_code == 200, moved.json
+    page = client.get(f"/m/{token}")
+    assert page.status_code == 409
+    assert "open a week before your visit" in page.get_data(as_text=True)
+    token_field = _HIDDEN.search(page.get_data(as_text=True))
+    assert token_field is None  # no form to fill in
+    late = client.post(f"/m/{token}", data=answers([0] * 9))
+    assert late.status_code in (400, 409)  # no CSRF token to send, or not yet
+    assert count(db, MeasureResponse) == 0
+    assert measure_forms.issue_link(db, replace(ctx, clock=clock), sid) is None
+    # A week before the visit a new link is made (the texted one expired with the old time).
+    clock.at = datetime(2027, 9, 16, 16, 0, tzinfo=clock.at.tzinfo)
+    assert measure_forms.issue_link(db, replace(ctx, clock=clock), sid) is not None
+
+
 def test_link_form_is_usable_once(practice, client, db, ctx, clock):
     from dataclasses import replace
 
