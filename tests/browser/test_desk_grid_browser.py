@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduler.services.availability import closed_days
 from tests.browser.conftest import LiveApp, screenshot
 from tests.browser.test_frontdesk_browser import sign_in
 
@@ -20,10 +21,21 @@ def _weekday_ahead(zone: str, weekday: int, weeks: int) -> date:
     return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks)
 
 
+def _open_weekday_ahead(live_app: LiveApp, office: str, weekday: int, weeks: int) -> date:
+    """`_weekday_ahead` in `office`'s zone, a week later while a holiday closes the office then
+    (a Monday three weeks on is Martin Luther King Jr. Day from Christmas Eve)."""
+    location = live_app.container.locations[office]
+    day = _weekday_ahead(location.timezone, weekday, weeks)
+    closed = closed_days(location, range(day.year, day.year + 2))
+    while closed(day):
+        day += timedelta(weeks=1)
+    return day
+
+
 def test_click_a_free_slot_in_the_grid_to_book_it(desktop: Any, live_app: LiveApp) -> None:
     page = desktop.new_page()
     sign_in(page, live_app)
-    day = _weekday_ahead("America/New_York", 0, 3)  # a Monday three weeks on
+    day = _open_weekday_ahead(live_app, "baltimore", 0, 3)  # a Monday three weeks on
     page.goto(live_app.url(f"/offices/baltimore/day?date={day.isoformat()}"))
     screenshot(page, "grid-day-baltimore-1280")
     slot = page.locator("#grid td.slot a[data-time='14:00']")
