@@ -225,17 +225,24 @@ def open_form(db: Session, ctx: ServiceContext, token: str) -> OpenForm:
     return _usable(db, ctx, _find(db, token, lock=False))
 
 
+def _expires_at(form: MeasureForm, session: TherapySession) -> datetime:
+    """A texted link works until its visit ends, wherever the desk has moved the visit since
+    (its stored `expires_at` is the end as it was when the text went); a handover, for its
+    fixed time."""
+    return session.ends_at if form.purpose == "link" else form.expires_at
+
+
 def _usable(db: Session, ctx: ServiceContext, form: MeasureForm) -> OpenForm:
     session = form.session
     language = session.series.client.language
     if form.used_at is not None:
         raise FormGone(N_("These questions have already been answered. Thank you."), language)
-    if form.expires_at <= ctx.clock():
+    if _expires_at(form, session) <= ctx.clock():
         raise FormGone(N_("This link has expired."), language)
     if session.status == "cancelled":
         raise FormGone(N_("This visit was cancelled, so there is nothing to answer."), language)
     if measures.answerable_from(session) > ctx.clock():
-        # A link outlives a move of its visit: moved weeks later, the questions wait for it.
+        # A link follows its visit: moved weeks later, the questions wait for it.
         message = N_("These questions open a week before your visit. Please use this link then.")
         raise FormGone(message, language, status=409)
     done = measures.answered(db, [session.id])[session.id]

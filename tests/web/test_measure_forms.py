@@ -196,6 +196,25 @@ def test_a_link_waits_when_its_visit_moves_weeks_later(practice, client, db, ctx
     assert measure_forms.issue_link(db, replace(ctx, clock=clock), sid) is not None
 
 
+def test_a_link_lives_as_long_as_its_visit_wherever_it_moves(practice, client, db, ctx, clock):
+    """Moved two days later, the visit keeps its link past the old end; moved earlier, the link
+    expires when the visit now ends."""
+    from dataclasses import replace
+
+    sid = book(practice)["sessions"][0]["id"]  # Tuesday 31 August, 17:00 in Seattle
+    token = measure_forms.issue_link(db, replace(ctx, clock=clock), sid)
+    db.commit()
+    later = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-02T17:00"})
+    assert later.status_code == 200, later.json
+    clock.at = datetime(2027, 9, 1, 2, 0, tzinfo=clock.at.tzinfo)  # the old visit is over
+    assert client.get(f"/m/{token}").status_code == 200
+    earlier = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-01T12:00"})
+    assert earlier.status_code == 200, earlier.json
+    clock.at = datetime(2027, 9, 1, 20, 0, tzinfo=clock.at.tzinfo)  # 13:00 in Seattle
+    gone = client.get(f"/m/{token}")
+    assert gone.status_code == 410 and "expired" in gone.get_data(as_text=True)
+
+
 def test_link_form_is_usable_once(practice, client, db, ctx, clock):
     from dataclasses import replace
 

@@ -58,7 +58,9 @@ class MeasureForm(Base):
     """A one-time questionnaire form for one session: handed over in the office, or a texted link.
 
     Only the SHA-256 of the token is stored; the token itself lives in the URL the client
-    opens. A form works until `expires_at`, and once: `used_at` is set by the submission.
+    opens. A form works once (`used_at` is set by the submission): a handover until
+    `expires_at`, a texted link until its visit ends, wherever the visit has moved since
+    (`expires_at` keeps the end as it was when the link was made).
     A texted link's token is HMAC(secret key, `nonce`), so the text can be worded when it is
     sent while the database alone still cannot open the form (services.measure_forms).
     """
