@@ -76,7 +76,7 @@ def _session(s: CourseSession) -> dict[str, Any]:
         "number": s.number,
         "phase": s.phase,
         "local_date": s.local_date.isoformat(),
-        "local_time": s.local_time.strftime("%H:%M"),
+        "local_time": s.local_time.isoformat("minutes"),
         "starts_at": _at(s.starts_at, s.timezone),
         "attendance": s.attendance,
         "cancelled_by": s.cancelled_by,
