@@ -82,6 +82,21 @@ def test_an_expired_spanish_link_says_so_in_spanish(practice, client, db, ctx, c
     assert "Este enlace ya venció." in _text(gone)
 
 
+def test_a_spanish_link_whose_visit_moved_weeks_later_says_when_in_spanish(
+    practice, client, db, ctx, clock
+):
+    _speaking(db, practice, "es")
+    sid = book(practice)["sessions"][0]["id"]
+    token = measure_forms.issue_link(db, replace(ctx, clock=clock), sid)
+    db.commit()
+    moved = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-22T12:00"})
+    assert moved.status_code == 200, moved.json
+    waiting = client.get(f"/m/{token}")
+    assert waiting.status_code == 409
+    assert "Estas preguntas estarán disponibles una semana antes de su cita." in _text(waiting)
+    assert '<html lang="es">' in waiting.get_data(as_text=True)
+
+
 def test_a_link_that_opens_nothing_is_answered_in_english(client):
     gone = client.get("/m/not-a-real-token-at-all")
     assert gone.status_code == 404
