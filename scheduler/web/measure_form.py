@@ -73,7 +73,8 @@ def _headers(response: Response) -> Response:
 
 def _gone(exc: FormGone) -> ResponseReturnValue:
     _speak(exc.language)
-    return render_template("pages/measure_gone.html", message=exc.reason), exc.status
+    page = render_template("pages/measure_gone.html", message=exc.reason, not_yet=exc.status == 409)
+    return page, exc.status
 
 
 def _page(

@@ -185,6 +185,7 @@ def test_a_link_waits_when_its_visit_moves_weeks_later(practice, client, db, ctx
     page = client.get(f"/m/{token}")
     assert page.status_code == 409
     assert "open a week before your visit" in page.get_data(as_text=True)
+    assert "Nothing to answer yet" in page.get_data(as_text=True)
     token_field = _HIDDEN.search(page.get_data(as_text=True))
     assert token_field is None  # no form to fill in
     late = client.post(f"/m/{token}", data=answers([0] * 9))

@@ -94,6 +94,7 @@ def test_a_spanish_link_whose_visit_moved_weeks_later_says_when_in_spanish(
     waiting = client.get(f"/m/{token}")
     assert waiting.status_code == 409
     assert "Estas preguntas estarán disponibles una semana antes de su cita." in _text(waiting)
+    assert "Todavía no hay nada que responder" in _text(waiting)
     assert '<html lang="es">' in waiting.get_data(as_text=True)
 
 
