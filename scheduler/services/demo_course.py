@@ -63,6 +63,9 @@ def seed_courses(db: Session, ctx: ServiceContext, ana: Therapist, elena: Series
     _maintenance(db, ctx, done, now)
 
 
+WEEK = timedelta(weeks=1)
+
+
 def _offer_due_from(
     ctx: ServiceContext, client: Client, ana: Therapist, first: date, at: time, now: datetime
 ) -> date:
@@ -80,9 +83,6 @@ def _offer_due_from(
             return request.first_session_date
         request = replace(request, first_session_date=request.first_session_date - WEEK)
     raise RuntimeError("the demo found no first date that brings its course near its end")
-
-
-WEEK = timedelta(weeks=1)
 
 
 def _request(client: Client, ana: Therapist, first: date, at: time) -> booking.SeriesRequest:
