@@ -172,16 +172,25 @@ def test_link_token_is_hashed_works_once_and_expires_with_the_session(
     assert gone.status_code == 410 and "expired" in gone.get_data(as_text=True)
 
 
-def test_a_link_waits_when_its_visit_moves_weeks_later(practice, client, db, ctx, clock):
-    """A texted link outlives a move of its visit: moved three weeks on, the form says when it
-    opens (409) instead of taking answers it cannot record, and no new link is made early."""
+def linked_then_moved(practice, db, ctx, clock, to: str) -> tuple[int, str]:
+    """Session 1's texted link (the visit is the next day), then the visit moved to `to`."""
     from dataclasses import replace
 
-    sid = book(practice)["sessions"][0]["id"]
+    sid = book(practice)["sessions"][0]["id"]  # Tuesday 31 August, 17:00 in Seattle
     token = measure_forms.issue_link(db, replace(ctx, clock=clock), sid)
     db.commit()
-    moved = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-22T12:00"})
+    assert token is not None
+    moved = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": to})
     assert moved.status_code == 200, moved.json
+    return sid, token
+
+
+def test_a_link_waits_when_its_visit_moves_weeks_later(practice, client, db, ctx, clock):
+    """A texted link follows its visit: moved three weeks on, the form says when it opens
+    (409) instead of taking answers it cannot record, and no new link is made early."""
+    from dataclasses import replace
+
+    sid, token = linked_then_moved(practice, db, ctx, clock, "2027-09-22T12:00")
     page = client.get(f"/m/{token}")
     assert page.status_code == 409
     assert "open a week before your visit" in page.get_data(as_text=True)
@@ -192,21 +201,16 @@ def test_a_link_waits_when_its_visit_moves_weeks_later(practice, client, db, ctx
     assert late.status_code in (400, 409)  # no CSRF token to send, or not yet
     assert count(db, MeasureResponse) == 0
     assert measure_forms.issue_link(db, replace(ctx, clock=clock), sid) is None
-    # A week before the visit a new link is made (the texted one expired with the old time).
+    # A week before the visit the texted link opens, and a new one may be made.
     clock.at = datetime(2027, 9, 16, 16, 0, tzinfo=clock.at.tzinfo)
+    assert client.get(f"/m/{token}").status_code == 200
     assert measure_forms.issue_link(db, replace(ctx, clock=clock), sid) is not None
 
 
 def test_a_link_lives_as_long_as_its_visit_wherever_it_moves(practice, client, db, ctx, clock):
     """Moved two days later, the visit keeps its link past the old end; moved earlier, the link
     expires when the visit now ends."""
-    from dataclasses import replace
-
-    sid = book(practice)["sessions"][0]["id"]  # Tuesday 31 August, 17:00 in Seattle
-    token = measure_forms.issue_link(db, replace(ctx, clock=clock), sid)
-    db.commit()
-    later = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-02T17:00"})
-    assert later.status_code == 200, later.json
+    sid, token = linked_then_moved(practice, db, ctx, clock, "2027-09-02T17:00")
     clock.at = datetime(2027, 9, 1, 2, 0, tzinfo=clock.at.tzinfo)  # the old visit is over
     assert client.get(f"/m/{token}").status_code == 200
     earlier = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-01T12:00"})

@@ -15,7 +15,7 @@ from scheduler.domain import measures as domain
 from scheduler.i18n import translate
 from scheduler.services import measure_forms
 from tests.web.course_support import book, clock, practice
-from tests.web.test_measure_forms import answers, submit
+from tests.web.test_measure_forms import answers, linked_then_moved, submit
 
 __all__ = ["clock", "practice"]  # fixtures
 
@@ -86,11 +86,7 @@ def test_a_spanish_link_whose_visit_moved_weeks_later_says_when_in_spanish(
     practice, client, db, ctx, clock
 ):
     _speaking(db, practice, "es")
-    sid = book(practice)["sessions"][0]["id"]
-    token = measure_forms.issue_link(db, replace(ctx, clock=clock), sid)
-    db.commit()
-    moved = practice.api.patch(f"/sessions/{sid}", {"starts_at_local": "2027-09-22T12:00"})
-    assert moved.status_code == 200, moved.json
+    _, token = linked_then_moved(practice, db, ctx, clock, "2027-09-22T12:00")
     waiting = client.get(f"/m/{token}")
     assert waiting.status_code == 409
     assert "Estas preguntas estarán disponibles una semana antes de su cita." in _text(waiting)
