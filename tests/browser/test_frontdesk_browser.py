@@ -30,7 +30,9 @@ def sign_in(page: Any, live_app: LiveApp) -> None:
     page.goto(live_app.url("/"))
     assert "/signin" in page.url
     assert page.locator("#demo-credentials").is_visible()
-    assert page.evaluate("document.activeElement.id") == "email"  # autofocus
+    # Autofocus: Chromium applies it at a rendering step, which on a loaded machine can come
+    # after the load event `goto` waits for; a page without it times out here.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'email'")
     page.keyboard.type(DEMO_ADMIN)
     page.keyboard.press("Tab")
     page.keyboard.type(DEMO_PASSWORD)
