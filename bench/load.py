@@ -4,8 +4,10 @@ Creates a scratch PostgreSQL database (dropped at the end, also on failure), mig
 realistic practice with COPY (bench/practice_seed.py: 9 offices, 60 therapists, 1,500 clients,
 24,000 sessions and their texts), starts the `web:` line of the Procfile (gunicorn, 2 workers)
 on a free port, and drives each endpoint with `wrk` (2 threads, 8 connections; the bench
-installs Debian's wrk if it is missing and it can) or a Python client otherwise. Prints
-requests/s, p50 and p95 per endpoint with its ratio to /healthz from the same run.
+installs Debian's wrk if it is missing and it can) or a Python client otherwise, in
+`--rounds` rounds (3) of `--duration` seconds, the endpoints (/healthz among them) taking
+turns. Prints requests/s, p50 and p95 of each endpoint's median round, with its ratio to
+/healthz's median from the same run, and each round's rate.
 
 With --scale K (K > 1) it runs the 9-office practice first and then one K times larger (9 x K
 offices from a generated locations file), and times booking a series, an office's day page,
@@ -22,7 +24,7 @@ endpoint load (and gunicorn, unless day_page is named): a cheaper rerun, e.g. `-
 --only claim`. Its last line has the same keys; "ratios" is then empty and
 "min_single_row_ratio" null.
 
-Run:  uv run python bench/load.py [--duration 3] [--scale 1] [--client auto|wrk|python]
+Run:  uv run python bench/load.py [--duration 3] [--rounds 3] [--scale 1] [--client auto|wrk|python]
       [--only claim] [--repeats 9]
 PostgreSQL server: BENCH_DATABASE_URL or TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
 """
@@ -128,29 +130,41 @@ def endpoints(seeded: Seeded, feed_token: str, now: datetime) -> dict[str, str]:
 def drive(
     base: str, paths: dict[str, str], token: str, args: argparse.Namespace, wrk: str | None
 ) -> dict[str, load_http.Result]:
+    """Each endpoint warmed up, then loaded `args.rounds` times, the endpoints taking turns
+    (/healthz among them); each one's median round counts. On a shared machine one burst
+    from a neighbour during a single /healthz run moved every ratio of the run with it."""
     headers = {"Authorization": f"Bearer {token}"}
-    results = {}
-    for name, path in paths.items():
-        url = base + path
+
+    def load(url: str, seconds: float) -> load_http.Result:
         if wrk:
-            load_http.run_wrk(wrk, url, headers, 1, args.connections, args.threads)  # warm-up
-            res = load_http.run_wrk(
-                wrk, url, headers, args.duration, args.connections, args.threads
-            )
-        else:
-            load_http.run_python(url, headers, 1, args.connections)
-            res = load_http.run_python(url, headers, args.duration, args.connections)
-        if res.errors:
-            raise RuntimeError(f"{name}: {res.errors} of {res.requests} answers were errors")
-        results[name] = res
+            return load_http.run_wrk(wrk, url, headers, seconds, args.connections, args.threads)
+        return load_http.run_python(url, headers, seconds, args.connections)
+
+    for path in paths.values():
+        load(base + path, 1)  # warm-up: prepared statements, caches, connections
+    rounds: dict[str, list[load_http.Result]] = {name: [] for name in paths}
+    for _ in range(args.rounds):
+        for name, path in paths.items():
+            res = load(base + path, args.duration)
+            if res.errors:
+                raise RuntimeError(f"{name}: {res.errors} of {res.requests} answers were errors")
+            rounds[name].append(res)
+    results = {name: _median_round(runs) for name, runs in rounds.items()}
     base_rps = results["healthz"].rps
     for name, res in results.items():
+        spread = ", ".join(f"{r.rps:.0f}" for r in rounds[name])
         print(
             f"  {name:15} {res.rps:8.0f} req/s  p50 {res.p50_ms:6.1f} ms  "
-            f"p95 {res.p95_ms:6.1f} ms  ratio {res.rps / base_rps:.2f}",
+            f"p95 {res.p95_ms:6.1f} ms  ratio {res.rps / base_rps:.2f}  (rounds: {spread})",
             flush=True,
         )
     return results
+
+
+def _median_round(runs: list[load_http.Result]) -> load_http.Result:
+    """The round with the median rate (of an even number, the lower middle one), with its
+    own latencies."""
+    return sorted(runs, key=lambda r: r.rps)[(len(runs) - 1) // 2]
 
 
 @dataclass
@@ -212,7 +226,13 @@ def practice(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per endpoint")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="loads of each endpoint, taking turns with the others (the median counts)",
+    )
     parser.add_argument("--scale", type=int, default=1, help="practice size (20: 180 offices)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
@@ -230,8 +250,8 @@ def main() -> None:
         help="timed runs of each operation on each practice (the median counts)",
     )
     args = parser.parse_args()
-    if args.scale < 1 or args.duration <= 0 or args.repeats < 1:
-        parser.error("--scale and --repeats must be at least 1 and --duration positive")
+    if args.scale < 1 or args.duration <= 0 or args.repeats < 1 or args.rounds < 1:
+        parser.error("--scale, --rounds and --repeats must be at least 1 and --duration positive")
     unknown = [n for n in args.only if n not in load_ops.NAMES]
     if unknown:
         known = ", ".join(load_ops.NAMES)
@@ -245,7 +265,8 @@ def main() -> None:
     if args.only:
         print(f"only: {', '.join(args.only)} (no endpoint load)", flush=True)
     else:
-        print(f"client: {'wrk' if wrk else 'python'}; {args.duration:g}s per endpoint", flush=True)
+        client = "wrk" if wrk else "python"
+        print(f"client: {client}; {args.rounds} rounds of {args.duration:g}s each", flush=True)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ipt_load_") as tmp:
         folder = Path(tmp)
