@@ -114,6 +114,8 @@ class Settings:
     # "async": a read's audit rows are committed without waiting for PostgreSQL to flush its
     # log (see web.reach.served). "durable": like any write, the commit waits for the flush.
     read_audit_commit: str = "async"
+    # Memory each web process may keep rendered answers in (web.render_cache); 0: none kept.
+    render_cache_mb: int = 32
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -192,6 +194,7 @@ class Settings:
             metrics_token=metrics_token,
             log_format=log_format,
             read_audit_commit=read_audit_commit,
+            render_cache_mb=_int(env, "RENDER_CACHE_MB", 32, minimum=0, maximum=4096),
         )
 
     @property

@@ -8,6 +8,8 @@ Counted in the process where it happens (prometheus_client):
   Counted once, where a batch's outcomes are recorded (texts/send.py, from texts/record.py).
 - ``ipt_bookings_total{office, kind}`` and ``ipt_session_changes_total{office, change}``:
   counted when the transaction that made them commits (an observer of every calendar change).
+- ``ipt_render_cache_total{result}``: lookups of a cached rendering (an office's week), hit
+  (served as stored, its rows unchanged) or miss (rendered afresh).
 - ``ipt_http_request_duration_seconds{endpoint, method, status}``: a histogram per route,
   labelled with the route's template (``/api/v1/clients/<int:client_id>``), never the raw
   path: ids and feed tokens stay out.
@@ -62,6 +64,10 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
+RENDER_CACHE = Counter(
+    "ipt_render_cache", "Cached renderings asked for (web.render_cache), by result", ["result"]
+)
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -72,6 +78,11 @@ def count_texts(outcomes: Iterable[tuple[str, str, str]]) -> None:
         tally[labels] = tally.get(labels, 0) + 1
     for (kind, office, outcome), n in tally.items():
         TEXTS.labels(kind=kind, office=office, outcome=outcome).inc(n)
+
+
+def count_render_cache(result: str) -> None:
+    """A cached rendering was looked up: "hit" (served as stored) or "miss" (rendered)."""
+    RENDER_CACHE.labels(result=result).inc()
 
 
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:

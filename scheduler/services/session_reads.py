@@ -8,6 +8,10 @@ office's days each session's texts as one JSON column, so the JSON needs no othe
 on SQLite (in-process: no round trip to save) a list's text states and measures cost one
 query each (`text_state.states_of_views`, `measures.due_instruments`). Writes keep working on
 mapped objects; these are reads only.
+
+`between_version` fingerprints what `between` would read (PostgreSQL), so that an office's
+week can be answered from its rendering kept in the process while nothing in it has changed
+(`web.render_cache`).
 """
 
 from __future__ import annotations
@@ -17,10 +21,19 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, select
+from sqlalchemy import Row, Text, and_, bindparam, case, cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from ..db.models import Client, MeasureResponse, OutboundMessage, Series, TherapySession, User
+from ..db.models import (
+    Client,
+    MeasureResponse,
+    OutboundMessage,
+    PhoneConsent,
+    Series,
+    TherapySession,
+    User,
+)
 from . import access, audit
 from .errors import NotFound
 from .session_view import ClientConsent, SeriesView, SessionView
@@ -216,3 +229,82 @@ def _between_statement(folded: bool) -> Any:
         ).order_by(_S.starts_at, _S.id)
 
     return build
+
+
+def between_version(
+    db: Session, user: User, *, start: datetime, end: datetime, office_id: str
+) -> str | None:
+    """A fingerprint of everything `between` reads for the user; None on SQLite, and in a
+    transaction that has written anything (see `_version_statement`).
+
+    It names each session `between` would return with the row version (`xmin`: the
+    transaction that wrote the row as it now stands) of the session, its series, its client,
+    the client's number's consent state, and every text and questionnaire of the session.
+    Whatever writes any of those rows (the desk, the worker's sends, an inbound STOP, a
+    migration's UPDATE) gives it a new version, and a session entering or leaving the range
+    or the user's reach changes the list: equal fingerprints mean `between` reads the same.
+    A cached rendering is served against it (`web.render_cache`) and never outlives a change.
+
+    Read it before the rows it vouches for: a change committed between the two statements
+    then only stores the newer rows under the older fingerprint, which no later read gives.
+    """
+    conn = db.connection()
+    if conn.dialect.name != "postgresql":
+        return None
+    statement = _cached(_VERSION, user, _version_statement)
+    params = {"start": start, "end": end, "office_id": office_id}
+    found = conn.execute(statement, params).scalar_one()
+    return None if found is None else str(found)
+
+
+_VERSION: dict[access.Reach, Any] = {}
+
+
+def _row_version(table: Any) -> Any:
+    # A system column: not mapped, so named in SQL. Its text is the writing transaction's id.
+    return literal_column(f"{table.name}.xmin::text")
+
+
+def _versions_of(model: Any, key: Any, correlated: Any) -> Any:
+    """Each `model` row of the session (`key == correlated`) as "id:xmin", in id order; '-'
+    when there is none."""
+    table = model.__table__
+    pairs = func.string_agg(
+        cast(table.c.id, Text) + ":" + _row_version(table),
+        aggregate_order_by(literal(","), table.c.id),
+    )
+    return func.coalesce(select(pairs).where(key == correlated).scalar_subquery(), "-")
+
+
+def _version_statement(reach: Any) -> Any:
+    consent_version = (
+        select(_row_version(PhoneConsent.__table__))
+        .where(PhoneConsent.phone == Client.phone)
+        .scalar_subquery()
+    )
+    row = func.concat_ws(
+        ",",
+        _S.id,
+        _row_version(TherapySession.__table__),
+        _row_version(Series.__table__),
+        _row_version(Client.__table__),
+        func.coalesce(consent_version, "-"),
+        _versions_of(OutboundMessage, OutboundMessage.session_id, _S.id),
+        _versions_of(MeasureResponse, MeasureResponse.session_id, _S.id),
+    )
+    every = func.string_agg(row, aggregate_order_by(literal(";"), _S.starts_at, _S.id))
+    # NULL (no fingerprint) once this transaction has written anything: a row it wrote twice
+    # keeps one version number for both contents, so its own writes cannot be told apart.
+    own_writes = func.txid_current_if_assigned().is_not(None)
+    return (
+        select(case((own_writes, None), else_=func.coalesce(func.md5(every), "none")))
+        .select_from(_S)
+        .join(Series, Series.id == _S.series_id)
+        .join(Client, Client.id == Series.client_id)
+        .where(
+            _S.starts_at >= bindparam("start"),
+            _S.starts_at < bindparam("end"),
+            _S.office_id == bindparam("office_id"),
+            reach,
+        )
+    )

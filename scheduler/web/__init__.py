@@ -14,6 +14,7 @@ from . import errors, frontdesk, headers, health, input_guard, measure_form, met
 from .api import blueprint as api_blueprint
 from .feeds import bp as feeds_bp
 from .json_out import OrjsonProvider
+from .render_cache import RenderCache
 from .webhooks import bp as webhooks_bp
 
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
     )
     app.extensions["ipt"] = container
+    app.extensions["ipt_renders"] = RenderCache(settings.render_cache_mb * 1024 * 1024)
     if settings.trusted_proxies:
         # Believe exactly that many X-Forwarded-* hops (the ones our own proxies appended), so
         # request.remote_addr is the real client: sign-in limits and audit rows depend on it.

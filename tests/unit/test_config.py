@@ -24,6 +24,8 @@ from scheduler.config import ConfigError, Settings
         ({"TWILIO_TIMEOUT_SECONDS": "0"}, "TWILIO_TIMEOUT_SECONDS"),
         ({"TWILIO_TIMEOUT_SECONDS": "soon"}, "TWILIO_TIMEOUT_SECONDS"),
         ({"SESSION_COUNT_MIN": "21", "SESSION_COUNT_MAX": "20"}, "SESSION_COUNT_MIN"),
+        ({"RENDER_CACHE_MB": "-1"}, "RENDER_CACHE_MB"),
+        ({"RENDER_CACHE_MB": "lots"}, "RENDER_CACHE_MB"),
     ],
 )
 def test_bad_values_name_the_variable(env, name, tmp_path):
@@ -36,6 +38,11 @@ def test_defaults_are_the_embedded_ones(tmp_path):
     assert settings.is_sqlite and settings.sms_backend == "console"
     assert settings.database_url == "sqlite:///instance/ipt-scheduler.sqlite3"
     assert settings.twilio_timeout_seconds == 10.0
+    assert settings.render_cache_mb == 32
+    assert (
+        Settings.from_env({"INSTANCE_DIR": str(tmp_path), "RENDER_CACHE_MB": "0"}).render_cache_mb
+        == 0
+    )
 
 
 def test_postgres_urls_use_psycopg_3(tmp_path):

@@ -277,6 +277,20 @@ def test_sessions_listed_by_office_and_local_dates(api, people):
     assert api.get("/sessions?location_id=seattle&from=March").status_code == 422
 
 
+def test_a_week_read_where_no_fingerprint_holds_is_rendered_each_time(api, app, people):
+    """The render cache keeps a week only against a fingerprint of its rows: SQLite has none,
+    and on PostgreSQL a transaction that wrote has none (this test's own holds the data it
+    booked), so each read renders, and a change shows at once
+    (tests/integration/test_week_cache_pg.py covers the cache with real commits)."""
+    series = api.post("/series", series_body(people)).json
+    week = "/sessions?location_id=seattle&from=2027-03-14&to=2027-03-20"
+    assert [s["room"] for s in api.get(week).json] == [series["room"]]
+    session_id = api.get(week).json[0]["id"]
+    assert api.patch(f"/sessions/{session_id}", {"room": "Room 2"}).status_code == 200
+    assert [s["room"] for s in api.get(week).json] == ["Room 2"]
+    assert len(app.extensions["ipt_renders"]) == 0
+
+
 # --- bad input: a 4xx naming the field, and nothing written --------------------------------
 
 

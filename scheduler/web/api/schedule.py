@@ -29,6 +29,7 @@ from ...services.session_view import SessionView
 from ...services.text_state import SessionTexts, states_of_views, text_states
 from ..context import ctx, db, unit_of_work
 from ..reach import allow, clinical, load, served
+from ..render_cache import json_answer, renders
 from . import serialize
 from .auth import current_user
 from .base import blueprint
@@ -169,8 +170,20 @@ def list_sessions() -> ResponseReturnValue:
     if (days["to"] - days["from"]).days > MAX_LIST_DAYS:
         raise Invalid({"to": f"at most {MAX_LIST_DAYS} days after from"})
     start, end = local_day_bounds(loc.timezone, days["from"], days["to"])
-    found = session_reads.between(db(), user, start=start, end=end, office_id=location_id)
-    return jsonify(_views_json(found))
+    # The desk asks for the same week again and again: its JSON is kept while its rows stay
+    # as they were (web.render_cache), and rendered afresh the moment any of them changes.
+    version = (
+        session_reads.between_version(db(), user, start=start, end=end, office_id=location_id)
+        if renders().enabled
+        else None
+    )
+    return json_answer(
+        ("sessions", access.reach(user), location_id, start, end),
+        version,
+        lambda: _views_json(
+            session_reads.between(db(), user, start=start, end=end, office_id=location_id)
+        ),
+    )
 
 
 @blueprint.get("/sessions/<int:session_id>")
