@@ -276,6 +276,11 @@ def _versions_of(model: Any, key: Any, correlated: Any) -> Any:
     return func.coalesce(select(pairs).where(key == correlated).scalar_subquery(), "-")
 
 
+def _sha256_hex(value: Any) -> Any:
+    # SHA-256, not md5(): a server built for FIPS refuses MD5.
+    return func.encode(func.sha256(func.convert_to(value, "UTF8")), "hex")
+
+
 def _version_statement(reach: Any) -> Any:
     consent_version = (
         select(_row_version(PhoneConsent.__table__))
@@ -297,7 +302,7 @@ def _version_statement(reach: Any) -> Any:
     # keeps one version number for both contents, so its own writes cannot be told apart.
     own_writes = func.txid_current_if_assigned().is_not(None)
     return (
-        select(case((own_writes, None), else_=func.coalesce(func.md5(every), "none")))
+        select(case((own_writes, None), else_=func.coalesce(_sha256_hex(every), "none")))
         .select_from(_S)
         .join(Series, Series.id == _S.series_id)
         .join(Client, Client.id == Series.client_id)
