@@ -9,12 +9,16 @@ fingerprint afresh before it may use the entry: a stale entry is never served, i
 Keys carry the reader's reach (`services.access.Reach`) as well as what was asked: two
 readers share an entry only when they would be shown exactly the same thing. Entries live in
 this process's memory alone (nothing is written anywhere), bounded in number and in bytes,
-the least recently used going first; `RENDER_CACHE_MB=0` turns the cache off.
+the least recently used going first, and in time: an hour after it was rendered an entry is
+rendered afresh, so no client data stays in memory long for a week nobody changes (and a row
+version, PostgreSQL's 32-bit transaction id, never has time to come round again).
+`RENDER_CACHE_MB=0` turns the cache off.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -28,10 +32,19 @@ _LARGEST_SHARE = 4
 
 
 class RenderCache:
-    def __init__(self, max_bytes: int, max_entries: int = 512) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        max_entries: int = 512,
+        max_age_s: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, tuple[str, bytes]] = OrderedDict()
+        self.max_age_s = max_age_s
+        self._clock = clock
+        # key -> (version, body, when it was rendered)
+        self._entries: OrderedDict[Hashable, tuple[str, bytes, float]] = OrderedDict()
         self._bytes = 0
         # gunicorn's sync workers serve one request at a time; the development server and
         # threaded workers do not.
@@ -42,13 +55,13 @@ class RenderCache:
         return self.max_bytes > 0
 
     def get(self, key: Hashable, version: str) -> bytes | None:
-        """The body stored for `key` if it was rendered from `version`; a body rendered from
-        another version is dropped."""
+        """The body stored for `key` if it was rendered from `version` within the hour; any
+        other body stored for it is dropped."""
         with self._lock:
             found = self._entries.get(key)
             if found is None:
                 hit = None
-            elif found[0] == version:
+            elif found[0] == version and self._clock() - found[2] < self.max_age_s:
                 self._entries.move_to_end(key)
                 hit = found[1]
             else:
@@ -62,15 +75,10 @@ class RenderCache:
             return
         with self._lock:
             self._drop(key)
-            self._entries[key] = (version, body)
+            self._entries[key] = (version, body, self._clock())
             self._bytes += len(body)
             while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
                 self._drop(next(iter(self._entries)))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -73,3 +73,14 @@ def test_a_zero_budget_turns_the_cache_off():
     cache = RenderCache(max_bytes=0)
     cache.put("week", "1", b"")
     assert cache.get("week", "1") is None
+
+
+def test_an_entry_is_rendered_afresh_after_an_hour():
+    now = [1000.0]
+    cache = RenderCache(max_bytes=1000, clock=lambda: now[0])
+    cache.put("week", "v1", b"body")
+    now[0] += 3599
+    assert cache.get("week", "v1") == b"body"
+    now[0] += 1
+    assert cache.get("week", "v1") is None
+    assert len(cache) == 0  # dropped, not kept beside the next rendering
